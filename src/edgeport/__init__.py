@@ -1,0 +1,38 @@
+"""edgeport: take a trained neural network to edge devices and prove it still works there.
+
+The public API is exactly ``__all__``; importing this package imports no ML framework.
+"""
+
+from __future__ import annotations
+
+from edgeport.core.artifact import Artifact, Step, load_artifact
+from edgeport.core.formats import Format, detect_format
+from edgeport.core.tensors import QuantParams, TensorSpec
+from edgeport.data.datasets import Dataset, load_dataset
+from edgeport.errors import (
+    CheckFailed,
+    ConversionError,
+    EdgeportError,
+    MissingDependencyError,
+)
+from edgeport.verify.tolerance import Tolerance
+
+__version__ = "0.1.0"
+
+__all__ = [
+    "Artifact",
+    "CheckFailed",
+    "ConversionError",
+    "Dataset",
+    "EdgeportError",
+    "Format",
+    "MissingDependencyError",
+    "QuantParams",
+    "Step",
+    "TensorSpec",
+    "Tolerance",
+    "__version__",
+    "detect_format",
+    "load_artifact",
+    "load_dataset",
+]

@@ -1,0 +1,58 @@
+"""Helpers shared by CLI commands: output (rich or --json), the store, list parsing."""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Callable
+from typing import Any
+
+import typer
+
+__all__ = ["JSON_OPTION", "console", "emit", "parse_list", "store_from"]
+
+JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON (the versioned schema).")
+
+
+def console() -> Any:
+    from rich.console import Console
+
+    return Console(soft_wrap=False)
+
+
+def store_from(ctx: typer.Context) -> Any:
+    from edgeport.store import Store
+
+    path = (ctx.obj or {}).get("store")
+    return Store(path)
+
+
+def parse_list(text: str | None) -> list[str]:
+    return [p.strip() for p in (text or "").split(",") if p.strip()]
+
+
+def parse_ints(text: str | None) -> list[int]:
+    from edgeport.errors import ConfigError
+
+    try:
+        return [int(p) for p in parse_list(text)]
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a comma-separated list of integers", fix="e.g. --threads 1,2") from None
+
+
+def emit(ctx: typer.Context, kind: str, subject: str, result: Any, render: Callable[[Any, Any], None],
+         as_json: bool, *, passed: bool | None = None, save: bool = True) -> int | None:
+    """Persist ``result`` to the store and print it (rich view, or the JSON envelope)."""
+    from edgeport.report.schema import envelope
+
+    run_id = store_from(ctx).save(kind, subject, result, passed=passed) if save else None
+    if as_json:
+        doc = envelope(kind, result)
+        if run_id is not None:
+            doc["run_id"] = run_id
+        typer.echo(json.dumps(doc, indent=2))
+    else:
+        con = console()
+        render(result, con)
+        if run_id is not None:
+            con.print(f"[dim]saved as run {run_id} in {store_from(ctx).path}[/dim]")
+    return run_id

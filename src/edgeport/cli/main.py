@@ -1,0 +1,67 @@
+"""Entry point: builds the typer app from every command module in this package.
+
+Each ``edgeport/cli/<command>.py`` defines ``register(app)``; the file name is the registry,
+so a new command needs no edit here. User errors (``EdgeportError``) print one line and exit
+with the error's code (2 input, 1 failed check, 3 missing extra); ``--debug`` shows the traceback.
+"""
+
+from __future__ import annotations
+
+import importlib
+import pkgutil
+import sys
+from typing import Any
+
+import click
+import typer
+from typer.core import TyperGroup
+
+from edgeport.errors import EdgeportError
+
+__all__ = ["app", "main"]
+
+
+class _Group(TyperGroup):
+    def invoke(self, ctx: click.Context) -> Any:
+        try:
+            return super().invoke(ctx)
+        except EdgeportError as exc:
+            if ctx.obj and ctx.obj.get("debug"):
+                raise
+            typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
+            ctx.exit(exc.exit_code)
+
+    def list_commands(self, ctx: click.Context) -> list[str]:
+        return sorted(super().list_commands(ctx))
+
+
+app = typer.Typer(cls=_Group, no_args_is_help=True, add_completion=False, pretty_exceptions_enable=False,
+                  help="edgeport: take a trained model to edge devices and prove it still works there.")
+
+
+@app.callback()
+def _root(ctx: typer.Context,
+          debug: bool = typer.Option(False, "--debug", help="Show tracebacks for user errors."),
+          store: str = typer.Option(None, "--store", envvar="EDGEPORT_STORE",
+                                    help="Result store (SQLite) path [default: .edgeport/edgeport.db].")) -> None:
+    ctx.obj = {"debug": debug, "store": store}
+
+
+def _register_commands() -> None:
+    package = importlib.import_module(__package__ or "edgeport.cli")
+    for info in pkgutil.iter_modules(package.__path__):
+        if info.name.startswith("_") or info.name == "main":
+            continue
+        module = importlib.import_module(f"{package.__name__}.{info.name}")
+        module.register(app)
+
+
+_register_commands()
+
+
+def main(argv: list[str] | None = None) -> None:
+    app(args=argv if argv is not None else sys.argv[1:], prog_name="edgeport")
+
+
+if __name__ == "__main__":
+    main()

@@ -1,0 +1,1 @@
+"""Core model of the world: formats, tensor specs, artifacts."""

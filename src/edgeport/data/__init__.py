@@ -1,0 +1,1 @@
+"""Real data: datasets with splits, and the built-in examples."""

@@ -1,0 +1,211 @@
+"""``Dataset``: real inputs (+ optional labels) with fixed splits.
+
+One dataset feeds calibration, verification, accuracy and benchmarks alike. Inputs are
+N-first arrays keyed by model input name (a single-input dataset may use the key ``x``,
+which is matched to the model's only input). Splits are index arrays named ``train``,
+``calibration`` and ``test``.
+"""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Iterator, Mapping, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeport.core.tensors import TensorSpec
+from edgeport.errors import DatasetError
+
+__all__ = ["Dataset", "load_dataset", "load_npz", "random_dataset"]
+
+SPLITS = ("train", "calibration", "test")
+
+
+@dataclass(frozen=True, eq=False)
+class Dataset:
+    name: str
+    inputs: Mapping[str, np.ndarray]
+    labels: np.ndarray | None = None
+    splits: Mapping[str, np.ndarray] = field(default_factory=dict)
+    preprocessing: str = "none"
+    source: str = ""  # where it came from: "builtin:digits", a .npz path, ...
+    task: str = "classification"  # "classification" | "regression" | "embedding" | "unknown"
+
+    def __post_init__(self) -> None:
+        if not self.inputs:
+            raise DatasetError(f"dataset {self.name!r} has no input arrays", fix="add an array named 'x'")
+        counts = {k: len(v) for k, v in self.inputs.items()}
+        if len(set(counts.values())) != 1:
+            raise DatasetError(f"dataset {self.name!r}: inputs have different sample counts {counts}",
+                               fix="give every input array the same first dimension")
+        if self.labels is not None and len(self.labels) != self.count:
+            raise DatasetError(f"dataset {self.name!r}: {len(self.labels)} labels for {self.count} samples",
+                               fix="give one label per sample")
+
+    # ---- shape -----------------------------------------------------------------------------
+    @property
+    def count(self) -> int:
+        return len(next(iter(self.inputs.values())))
+
+    @property
+    def has_labels(self) -> bool:
+        return self.labels is not None
+
+    def input_names(self) -> list[str]:
+        return list(self.inputs)
+
+    # ---- splits ----------------------------------------------------------------------------
+    def split(self, name: str) -> Dataset:
+        """The samples of split ``name`` (``all`` for everything)."""
+        if name == "all":
+            return self
+        if name not in self.splits:
+            if name == "calibration" and "train" in self.splits:
+                name = "train"
+            elif name in SPLITS and not self.splits:
+                return self  # a dataset without declared splits uses every sample for everything
+            else:
+                raise DatasetError(f"dataset {self.name!r} has no split {name!r}",
+                                   fix=f"use one of: {', '.join(self.splits) or 'all'}")
+        idx = np.asarray(self.splits[name])
+        return self.take(idx, name=f"{self.name}[{name}]")
+
+    def take(self, idx: np.ndarray | Sequence[int] | slice, *, name: str | None = None) -> Dataset:
+        idx_arr = np.arange(self.count)[idx] if isinstance(idx, slice) else np.asarray(idx)
+        return Dataset(name=name or self.name, inputs={k: v[idx_arr] for k, v in self.inputs.items()},
+                       labels=None if self.labels is None else self.labels[idx_arr], splits={},
+                       preprocessing=self.preprocessing, source=self.source, task=self.task)
+
+    def head(self, n: int) -> Dataset:
+        return self.take(slice(0, min(n, self.count)), name=self.name)
+
+    # ---- feeding models --------------------------------------------------------------------
+    def bind(self, specs: Sequence[TensorSpec]) -> dict[str, str]:
+        """Map model input names to dataset keys; ``DatasetError`` when they cannot match."""
+        keys = list(self.inputs)
+        names = [s.name for s in specs]
+        if set(names) <= set(keys):
+            mapping = {n: n for n in names}
+        elif len(names) == 1 and len(keys) == 1:
+            mapping = {names[0]: keys[0]}
+        else:
+            raise DatasetError(f"dataset {self.name!r} arrays {keys} do not match model inputs {names}",
+                               fix="name the .npz arrays after the model inputs")
+        for spec in specs:
+            arr = self.inputs[mapping[spec.name]]
+            sample_shape = arr.shape[1:]
+            want = spec.shape[1:]
+            ok = len(sample_shape) == len(want) and all(
+                not isinstance(w, int) or w == g for g, w in zip(sample_shape, want))
+            if not ok:
+                raise DatasetError(
+                    f"dataset {self.name!r} sample shape {tuple(sample_shape)} does not match model input "
+                    f"{spec.name!r} {spec.shape_str()} (batch dim first)",
+                    fix="preprocess the data to the model's input shape")
+        return mapping
+
+    def batches(self, specs: Sequence[TensorSpec], batch_size: int = 1) -> Iterator[dict[str, np.ndarray]]:
+        """Feeds for a model, ``batch_size`` samples at a time (the last batch may be short)."""
+        mapping = self.bind(specs)
+        for start in range(0, self.count, batch_size):
+            yield {name: self.inputs[key][start:start + batch_size] for name, key in mapping.items()}
+
+    def feeds(self, specs: Sequence[TensorSpec], index: int = 0, batch_size: int = 1) -> dict[str, np.ndarray]:
+        mapping = self.bind(specs)
+        return {name: self.inputs[key][index:index + batch_size] for name, key in mapping.items()}
+
+    # ---- persistence -----------------------------------------------------------------------
+    def save_npz(self, path: str | Path) -> Path:
+        """Write to ``.npz`` atomically (inputs under their names, ``y`` labels, ``split_*`` indices)."""
+        path = Path(path)
+        arrays: dict[str, Any] = dict(self.inputs)
+        if self.labels is not None:
+            arrays["y"] = self.labels
+        for split, idx in self.splits.items():
+            arrays[f"split_{split}"] = np.asarray(idx)
+        fd, tmp = tempfile.mkstemp(suffix=".npz", dir=path.parent)
+        os.close(fd)
+        try:
+            np.savez(tmp, **arrays)
+            os.replace(tmp, path)
+        except BaseException:
+            Path(tmp).unlink(missing_ok=True)
+            raise
+        return path
+
+    def describe(self) -> dict[str, Any]:
+        return {"name": self.name, "source": self.source, "count": self.count,
+                "inputs": {k: [list(v.shape[1:]), str(v.dtype)] for k, v in self.inputs.items()},
+                "labels": self.labels is not None, "splits": {k: int(len(v)) for k, v in self.splits.items()},
+                "preprocessing": self.preprocessing, "task": self.task}
+
+
+def _default_splits(n: int, seed: int = 0) -> dict[str, np.ndarray]:
+    rng = np.random.default_rng(seed)
+    perm = rng.permutation(n)
+    n_test = max(1, n // 5)
+    n_cal = max(1, min(256, (n - n_test) // 5))
+    return {"test": np.sort(perm[:n_test]), "calibration": np.sort(perm[n_test:n_test + n_cal]),
+            "train": np.sort(perm[n_test:])}
+
+
+def load_npz(path: str | Path) -> Dataset:
+    p = Path(path)
+    if not p.exists():
+        raise DatasetError(f"{p}: no such dataset file", fix="check the path (or use --data digits)")
+    try:
+        with np.load(p, allow_pickle=False) as z:
+            arrays = {k: z[k] for k in z.files}
+    except (ValueError, OSError, EOFError) as exc:
+        raise DatasetError(f"{p}: not a readable .npz file ({exc})",
+                           fix="save arrays with numpy.savez(path, x=inputs, y=labels)") from exc
+    labels = arrays.pop("y", None)
+    splits = {k[len("split_"):]: v for k, v in list(arrays.items()) if k.startswith("split_")}
+    for k in list(arrays):
+        if k.startswith("split_"):
+            del arrays[k]
+    if not arrays:
+        raise DatasetError(f"{p}: no input arrays (only labels/splits)", fix="add inputs as array 'x'")
+    n = len(next(iter(arrays.values())))
+    if not splits:
+        splits = _default_splits(n)
+    task = "classification" if labels is not None and labels.dtype.kind in "iu" else (
+        "regression" if labels is not None else "unknown")
+    return Dataset(name=p.stem, inputs=arrays, labels=labels, splits=splits, source=str(p), task=task)
+
+
+def load_dataset(spec: str | Path | Dataset) -> Dataset:
+    """A dataset from a built-in name (``digits``) or an ``.npz`` path."""
+    if isinstance(spec, Dataset):
+        return spec
+    text = str(spec)
+    from edgeport.data.examples import BUILTIN_DATASETS
+
+    name = text.removeprefix("builtin:")
+    if name in BUILTIN_DATASETS:
+        return BUILTIN_DATASETS[name]()
+    if text.endswith(".npz") or Path(text).exists():
+        return load_npz(text)
+    raise DatasetError(f"unknown dataset {text!r}",
+                       fix=f"pass an .npz file or a built-in name ({', '.join(BUILTIN_DATASETS)})")
+
+
+def random_dataset(specs: Sequence[TensorSpec], count: int = 16, seed: int = 0) -> Dataset:
+    """Synthetic inputs for models given without data (labelled as such in every result)."""
+    rng = np.random.default_rng(seed)
+    inputs: dict[str, np.ndarray] = {}
+    for spec in specs:
+        shape = (count, *spec.concrete_shape()[1:])
+        dt = np.dtype(spec.dtype)
+        if dt.kind == "f":
+            inputs[spec.name] = rng.standard_normal(shape).astype(dt)
+        elif dt.kind == "b":
+            inputs[spec.name] = rng.integers(0, 2, shape).astype(bool)
+        else:
+            inputs[spec.name] = rng.integers(0, 8, shape).astype(dt)
+    return Dataset(name="random", inputs=inputs, source="random", task="unknown",
+                   preprocessing="synthetic N(0,1) inputs: no real data was given")

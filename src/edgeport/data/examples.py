@@ -1,0 +1,149 @@
+"""Built-in examples: scikit-learn's ``digits`` data and a small CNN trained on it.
+
+The CNN trains deterministically in a few seconds on the CPU (seeded, single-threaded) and is
+cached under ``$EDGEPORT_CACHE`` (default ``~/.cache/edgeport``) after the first run, keyed by a
+hash of its recipe so a changed recipe retrains.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import tempfile
+from collections.abc import Callable
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
+
+import numpy as np
+
+from edgeport._optional import require
+from edgeport.data.datasets import Dataset
+
+if TYPE_CHECKING:
+    import torch
+
+__all__ = ["BUILTIN_DATASETS", "cache_dir", "digits", "digits_model", "digits_model_path"]
+
+DIGITS_SHAPE = (1, 1, 8, 8)
+_RECIPE = {"arch": "digits-cnn-v1", "epochs": 40, "batch": 64, "lr": 3e-3, "seed": 0, "wd": 1e-4}
+
+
+def cache_dir() -> Path:
+    root = Path(os.environ.get("EDGEPORT_CACHE", Path.home() / ".cache" / "edgeport"))
+    root.mkdir(parents=True, exist_ok=True)
+    return root
+
+
+def digits() -> Dataset:
+    """scikit-learn's 8×8 digits, scaled to [0, 1], NCHW float32, fixed 64/16/20 split."""
+    datasets = require("sklearn.datasets", "torch", "the built-in digits dataset")
+    raw = datasets.load_digits()
+    x = (raw.data.astype(np.float32) / 16.0).reshape(-1, *DIGITS_SHAPE[1:])
+    y = raw.target.astype(np.int64)
+    perm = np.random.default_rng(0).permutation(len(x))
+    n_test = 360
+    test, rest = np.sort(perm[:n_test]), perm[n_test:]
+    calibration = np.sort(rest[:256])
+    return Dataset(name="digits", inputs={"x": x}, labels=y,
+                   splits={"train": np.sort(rest), "calibration": calibration, "test": test},
+                   preprocessing="pixel/16 → [0,1], NCHW 1×8×8", source="builtin:digits",
+                   task="classification")
+
+
+BUILTIN_DATASETS: dict[str, Callable[[], Dataset]] = {"digits": digits}
+
+
+def _build_cnn() -> torch.nn.Module:
+    import torch.nn as nn
+
+    return nn.Sequential(
+        nn.Conv2d(1, 16, 3, padding=1), nn.BatchNorm2d(16), nn.ReLU(),
+        nn.Conv2d(16, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.MaxPool2d(2),
+        nn.Conv2d(32, 32, 3, padding=1), nn.BatchNorm2d(32), nn.ReLU(),
+        nn.Flatten(),
+        nn.Linear(32 * 4 * 4, 64), nn.ReLU(),
+        nn.Linear(64, 10),
+    )
+
+
+def train_classifier(model: torch.nn.Module, data: Dataset, *, epochs: int, batch: int, lr: float,
+                     seed: int = 0, weight_decay: float = 0.0,
+                     loss_fn: Callable[..., Any] | None = None) -> torch.nn.Module:
+    """Deterministic Adam training loop over ``data.split('train')`` (classification)."""
+    torch = require("torch", "torch", "training")
+    train = data.split("train")
+    x = torch.from_numpy(next(iter(train.inputs.values())))
+    assert train.labels is not None
+    y = torch.from_numpy(train.labels)
+    gen = torch.Generator().manual_seed(seed)
+    opt = torch.optim.Adam(model.parameters(), lr=lr, weight_decay=weight_decay)
+    sched = torch.optim.lr_scheduler.CosineAnnealingLR(opt, T_max=epochs)
+    crit = loss_fn or torch.nn.functional.cross_entropy
+    model.train()
+    for _ in range(epochs):
+        perm = torch.randperm(len(x), generator=gen)
+        for i in range(0, len(x), batch):
+            idx = perm[i:i + batch]
+            opt.zero_grad()
+            loss = crit(model(x[idx]), y[idx])
+            loss.backward()
+            opt.step()
+        sched.step()
+    return model.eval()
+
+
+def accuracy_of(model: torch.nn.Module, data: Dataset) -> float:
+    torch = require("torch", "torch", "evaluation")
+    x = torch.from_numpy(next(iter(data.inputs.values())))
+    with torch.no_grad():
+        pred = model(x).argmax(1).numpy()
+    assert data.labels is not None
+    return float((pred == data.labels).mean())
+
+
+def _recipe_key() -> str:
+    return hashlib.sha256(json.dumps(_RECIPE, sort_keys=True).encode()).hexdigest()[:12]
+
+
+def digits_model() -> torch.nn.Module:
+    """The built-in digits CNN, trained (≈ 98% test accuracy) or loaded from the cache."""
+    torch = require("torch", "torch", "the built-in digits model")
+    path = cache_dir() / f"digits-cnn-{_recipe_key()}.pt"
+    model = _build_cnn()
+    if path.exists():
+        model.load_state_dict(torch.load(path, weights_only=True))
+        return model.eval()
+    threads = torch.get_num_threads()
+    torch.manual_seed(_RECIPE["seed"])
+    torch.set_num_threads(1)  # bit-for-bit reproducible regardless of the machine's cores
+    try:
+        train_classifier(model, digits(), epochs=int(_RECIPE["epochs"]), batch=int(_RECIPE["batch"]),
+                         lr=float(_RECIPE["lr"]), seed=int(_RECIPE["seed"]), weight_decay=float(_RECIPE["wd"]))
+    finally:
+        torch.set_num_threads(threads)
+    fd, tmp = tempfile.mkstemp(suffix=".pt", dir=path.parent)
+    os.close(fd)
+    torch.save(model.state_dict(), tmp)
+    os.replace(tmp, path)
+    return model
+
+
+def digits_model_path(directory: str | Path | None = None) -> Path:
+    """The built-in digits CNN as a ``torch.export`` ``.pt2`` file (written once, then reused)."""
+    torch = require("torch", "torch", "the built-in digits model")
+    target_dir = Path(directory) if directory is not None else cache_dir()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / f"digits-cnn-{_recipe_key()}.pt2"
+    if path.exists():
+        return path
+    model = digits_model()
+    example = (torch.zeros((2, *DIGITS_SHAPE[1:])),)
+    batch = torch.export.Dim("batch", min=1, max=1024)
+    program = torch.export.export(model, example, dynamic_shapes=({0: batch},))
+    fd, tmp = tempfile.mkstemp(suffix=".pt2", dir=target_dir)
+    os.close(fd)
+    torch.export.save(program, tmp)
+    os.replace(tmp, path)
+    return path

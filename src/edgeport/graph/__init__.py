@@ -1,0 +1,1 @@
+"""Format-neutral analysis IR and its readers."""

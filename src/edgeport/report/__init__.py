@@ -1,0 +1,1 @@
+"""Results as data: the versioned JSON schema, and its terminal/HTML views."""

@@ -1,0 +1,241 @@
+"""The ``Runtime`` interface: an explicit lifecycle around one loaded model.
+
+``open()`` loads (timed), ``run(feeds)`` validates feeds once against the specs and calls the
+backend hook, ``close()`` releases. Quantised I/O is handled here: float feeds for an int8/uint8
+input are quantised with the tensor's scale/zero-point, and quantised outputs are dequantised,
+so callers always see real values (``raw=True`` on ``run`` skips that).
+"""
+
+from __future__ import annotations
+
+import time
+from abc import ABC, abstractmethod
+from collections.abc import Mapping
+from dataclasses import dataclass
+from types import TracebackType
+from typing import Any, ClassVar
+
+import numpy as np
+
+from edgeport._optional import is_available, require, version_of
+from edgeport.core.artifact import Artifact
+from edgeport.core.formats import Format
+from edgeport.core.tensors import TensorSpec
+from edgeport.errors import FeedError, UnsupportedError
+
+__all__ = ["Runtime", "RuntimeOptions", "open_runtime", "runtimes_for"]
+
+
+@dataclass(frozen=True)
+class RuntimeOptions:
+    """Options every runtime understands. Runtimes subclass this with their own knobs."""
+
+    threads: int | None = None  # None: the runtime's default
+
+
+class Runtime(ABC):
+    name: ClassVar[str] = ""
+    formats: ClassVar[frozenset[Format]] = frozenset()
+    requires: ClassVar[tuple[str, ...]] = ()  # importable modules this runtime needs
+    extra: ClassVar[str] = ""  # the pip extra that installs them
+    Options: ClassVar[type[RuntimeOptions]] = RuntimeOptions
+    runnable_here: ClassVar[bool] = True  # False: the format can be inspected but not executed on this host
+    description: ClassVar[str] = ""
+    priority: ClassVar[int] = 100  # lower wins when several runtimes run a format
+
+    def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None) -> None:
+        if artifact.format not in self.formats:
+            accepted = ", ".join(sorted(f.value for f in self.formats))
+            raise UnsupportedError(f"runtime {self.name!r} cannot run {artifact.format.value} models",
+                                   fix=f"it runs: {accepted}")
+        self.artifact = artifact
+        self.options = options if options is not None else self.Options()
+        if not isinstance(self.options, self.Options):
+            raise TypeError(f"{self.name} expects {self.Options.__name__}, got {type(self.options).__name__}")
+        self.load_seconds: float | None = None
+        self._open = False
+        self._inputs: tuple[TensorSpec, ...] = ()
+        self._outputs: tuple[TensorSpec, ...] = ()
+
+    # ---- availability -------------------------------------------------------------------------
+    @classmethod
+    def available(cls) -> bool:
+        return all(is_available(m) for m in cls.requires)
+
+    @classmethod
+    def version(cls) -> str | None:
+        return version_of(cls.requires[0]) if cls.requires else None
+
+    @classmethod
+    def _require(cls) -> None:
+        for module in cls.requires:
+            require(module, cls.extra, f"runtime {cls.name!r}")
+
+    # ---- lifecycle ----------------------------------------------------------------------------
+    def open(self) -> Runtime:
+        if self._open:
+            return self
+        self._require()
+        start = time.perf_counter()
+        self._load()
+        self.load_seconds = time.perf_counter() - start
+        self._inputs, self._outputs = self._read_specs()
+        self._open = True
+        return self
+
+    def close(self) -> None:
+        if self._open:
+            self._release()
+            self._open = False
+
+    def __enter__(self) -> Runtime:
+        return self.open()
+
+    def __exit__(self, exc_type: type[BaseException] | None, exc: BaseException | None,
+                 tb: TracebackType | None) -> None:
+        self.close()
+
+    # ---- introspection ------------------------------------------------------------------------
+    def input_specs(self) -> tuple[TensorSpec, ...]:
+        self._check_open()
+        return self._inputs
+
+    def output_specs(self) -> tuple[TensorSpec, ...]:
+        self._check_open()
+        return self._outputs
+
+    def describe(self) -> dict[str, Any]:
+        """What actually ran (providers, precision, delegate...) for the recorded conditions."""
+        return {"runtime": self.name, "version": self.version(), "threads": self.options.threads}
+
+    # ---- inference ----------------------------------------------------------------------------
+    def prepare(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """Validate and convert feeds once (names, ranks, static dims, dtype, quantisation)."""
+        self._check_open()
+        specs = {s.name: s for s in self._inputs}
+        missing = [n for n in specs if n not in feeds]
+        unknown = [n for n in feeds if n not in specs]
+        if len(specs) == 1 and len(feeds) == 1 and (missing or unknown):
+            (only,) = specs
+            feeds = {only: next(iter(feeds.values()))}
+            missing, unknown = [], []
+        if missing or unknown:
+            raise FeedError(f"feeds {sorted(feeds)} do not match model inputs {sorted(specs)}",
+                            fix="name each feed after a model input")
+        out: dict[str, np.ndarray] = {}
+        for name, spec in specs.items():
+            arr = np.asarray(feeds[name])
+            reason = spec.accepts(arr)
+            if reason:
+                raise FeedError(f"input {name!r}: got {reason}",
+                                fix="reshape the data or re-export the model with that shape")
+            out[name] = self._cast(spec, arr)
+        return out
+
+    def run(self, feeds: Mapping[str, np.ndarray], *, raw: bool = False) -> dict[str, np.ndarray]:
+        prepared = self.prepare(feeds)
+        outputs = self._run(prepared)
+        if raw:
+            return outputs
+        return self._dequantize(outputs)
+
+    def run_prepared(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        """The bare backend call on feeds already returned by ``prepare`` (benchmark hot path)."""
+        return self._run(feeds)
+
+    # ---- helpers ------------------------------------------------------------------------------
+    def _cast(self, spec: TensorSpec, arr: np.ndarray) -> np.ndarray:
+        want = np.dtype(spec.dtype)
+        if arr.dtype == want:
+            return np.ascontiguousarray(arr)
+        if spec.quant is not None and want.kind in "iu" and arr.dtype.kind == "f":
+            return spec.quant.quantize(arr, want)
+        if arr.dtype.kind == want.kind or (arr.dtype.kind in "iu" and want.kind in "iu") or \
+                (arr.dtype.kind == "f" and want.kind == "f"):
+            return np.ascontiguousarray(arr.astype(want))
+        raise FeedError(f"input {spec.name!r}: got dtype {arr.dtype}, expected {spec.dtype}",
+                        fix=f"cast the data to {spec.dtype}")
+
+    def _dequantize(self, outputs: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        specs = {s.name: s for s in self._outputs}
+        result = {}
+        for name, value in outputs.items():
+            spec = specs.get(name)
+            if spec is not None and spec.quant is not None and np.asarray(value).dtype.kind in "iu":
+                result[name] = spec.quant.dequantize(np.asarray(value))
+            else:
+                result[name] = value
+        return result
+
+    def _check_open(self) -> None:
+        if not self._open:
+            raise RuntimeError(f"runtime {self.name!r} is not open: use 'with runtime:' or call open()")
+
+    # ---- backend hooks ------------------------------------------------------------------------
+    @abstractmethod
+    def _load(self) -> None: ...
+
+    @abstractmethod
+    def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]: ...
+
+    @abstractmethod
+    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]: ...
+
+    def _release(self) -> None:
+        return None
+
+
+def runtimes_for(fmt: Format) -> list[type[Runtime]]:
+    from edgeport.runtimes import RUNTIMES
+
+    return sorted(RUNTIMES.select(lambda cls: fmt in cls.formats), key=lambda c: (c.priority, c.name))
+
+
+def open_runtime(artifact: Artifact, runtime: str | None = None,
+                 options: RuntimeOptions | None = None) -> Runtime:
+    """Create (not yet opened) the named runtime, or the first available one for the format."""
+    from edgeport.runtimes import RUNTIMES
+
+    if runtime is not None:
+        cls = RUNTIMES.get(runtime)
+    else:
+        candidates = [c for c in runtimes_for(artifact.format) if c.runnable_here]
+        available = [c for c in candidates if c.available()]
+        if not available:
+            if candidates:
+                candidates[0]._require()
+            raise UnsupportedError(f"no runtime runs {artifact.format.value} models on this host",
+                                   fix="convert the model to ONNX or TFLite first")
+        cls = available[0]
+    if options is None:
+        options = cls.Options()
+    elif not isinstance(options, cls.Options):
+        options = cls.Options(threads=options.threads)
+    return cls(artifact, options)
+
+
+def batch_size_for(specs: tuple[TensorSpec, ...], preferred: int = 64) -> int:
+    """The batch a model accepts: its static batch dim, else ``preferred``."""
+    dims = {s.shape[0] for s in specs if s.shape}
+    static = [d for d in dims if isinstance(d, int) and d > 0]
+    return static[0] if static else preferred
+
+
+def run_dataset(rt: Runtime, data: Any, *, batch_size: int | None = None) -> dict[str, np.ndarray]:
+    """Run every sample of ``data`` (a ``Dataset``) through an open runtime; outputs concatenated."""
+    specs = rt.input_specs()
+    bs = batch_size or batch_size_for(specs)
+    collected: dict[str, list[np.ndarray]] = {}
+    order: list[str] = []
+    for feeds in data.batches(specs, bs):
+        n = len(next(iter(feeds.values())))
+        if n != bs and any(isinstance(s.shape[0], int) for s in specs if s.shape):
+            # static batch model and a short last batch: pad, run, trim
+            feeds = {k: np.concatenate([v, np.repeat(v[-1:], bs - n, axis=0)]) for k, v in feeds.items()}
+        outs = rt.run(feeds)
+        for name, value in outs.items():
+            if name not in collected:
+                collected[name] = []
+                order.append(name)
+            collected[name].append(np.asarray(value)[:n])
+    return {name: np.concatenate(collected[name]) for name in order}

@@ -1,0 +1,121 @@
+"""ONNX Runtime: threads, graph optimisation level, execution providers."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from typing import Any, ClassVar
+
+import numpy as np
+
+from edgeport.core.formats import Format
+from edgeport.core.tensors import TensorSpec
+from edgeport.errors import BackendError, MissingDependencyError, ModelFileError
+from edgeport.runtimes import RUNTIMES
+from edgeport.runtimes.base import Runtime, RuntimeOptions
+
+__all__ = ["OnnxRuntime", "OnnxRuntimeOptions"]
+
+_ORT_DTYPES = {
+    "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
+    "tensor(int8)": "int8", "tensor(uint8)": "uint8", "tensor(int16)": "int16", "tensor(uint16)": "uint16",
+    "tensor(int32)": "int32", "tensor(int64)": "int64", "tensor(bool)": "bool", "tensor(bfloat16)": "bfloat16",
+}
+_OPT_LEVELS = ("disable", "basic", "extended", "all")
+GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+
+
+@dataclass(frozen=True)
+class OnnxRuntimeOptions(RuntimeOptions):
+    graph_optimization: str = "all"  # disable | basic | extended | all
+    providers: tuple[str, ...] = ("CPUExecutionProvider",)
+    inter_op_threads: int | None = 1
+    sequential: bool = True
+
+
+@RUNTIMES.register
+class OnnxRuntime(Runtime):
+    name = "onnxruntime"
+    formats = frozenset({Format.ONNX})
+    requires = ("onnxruntime",)
+    extra = "onnx"
+    Options = OnnxRuntimeOptions
+    priority = 10
+    description = "ONNX Runtime (CPU by default; CUDA/TensorRT providers where installed)"
+    options: OnnxRuntimeOptions
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+
+        opts = self.options
+        if opts.graph_optimization not in _OPT_LEVELS:
+            from edgeport.errors import ConfigError
+
+            raise ConfigError(f"graph_optimization {opts.graph_optimization!r} is not a level",
+                              fix=f"use one of: {', '.join(_OPT_LEVELS)}")
+        so = ort.SessionOptions()
+        so.log_severity_level = 3
+        level = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
+                 "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+                 "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+                 "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[opts.graph_optimization]
+        so.graph_optimization_level = level
+        if opts.threads:
+            so.intra_op_num_threads = opts.threads
+        if opts.inter_op_threads:
+            so.inter_op_num_threads = opts.inter_op_threads
+        so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL if opts.sequential else ort.ExecutionMode.ORT_PARALLEL
+        available = set(ort.get_available_providers())
+        missing = [p for p in opts.providers if p not in available]
+        if missing:
+            raise MissingDependencyError(f"execution provider {missing[0]}", "onnxruntime-gpu"
+                                         if missing[0] in GPU_PROVIDERS else "onnxruntime", "gpu")
+        try:
+            self._session = ort.InferenceSession(str(self.artifact.path), so, providers=list(opts.providers))
+        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
+            text = str(exc).splitlines()[0][:300]
+            if "protobuf" in text.lower() or "parse" in text.lower() or "invalid_protobuf" in text.lower():
+                raise ModelFileError(f"{self.artifact.path}: ONNX Runtime cannot parse the model ({text})",
+                                     fix="re-export the model; the file may be truncated") from exc
+            raise BackendError(f"ONNX Runtime failed to load {self.artifact.path.name}: {text}",
+                               fix="check the opset/operators are supported by onnxruntime") from exc
+        self._output_names = [o.name for o in self._session.get_outputs()]
+
+    def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+        def spec(arg: Any) -> TensorSpec:
+            shape = tuple(d if isinstance(d, int) else (d if isinstance(d, str) else None) for d in arg.shape)
+            return TensorSpec(arg.name, _ORT_DTYPES.get(arg.type, "float32"), shape)
+
+        by_name = {s.name: s for s in self.artifact.inputs}
+        ins = []
+        for arg in self._session.get_inputs():
+            s = spec(arg)
+            known = by_name.get(s.name)
+            if known is not None and (known.quant is not None or known.layout is not None):
+                s = TensorSpec(s.name, s.dtype, s.shape, known.layout, known.quant)
+            ins.append(s)
+        return tuple(ins), tuple(spec(o) for o in self._session.get_outputs())
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            values = self._session.run(self._output_names, feeds)
+        except Exception as exc:
+            raise BackendError(f"ONNX Runtime failed running {self.artifact.path.name}: "
+                               f"{str(exc).splitlines()[0][:300]}", fix="check the input data") from exc
+        return dict(zip(self._output_names, values))
+
+    def _release(self) -> None:
+        self._session = None
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update(providers=list(self._session.get_providers()) if getattr(self, "_session", None) else
+                    list(self.options.providers), graph_optimization=self.options.graph_optimization)
+        return info
+
+    @classmethod
+    def gpu_available(cls) -> bool:
+        if not cls.available():
+            return False
+        import onnxruntime as ort
+
+        return any(p in ort.get_available_providers() for p in GPU_PROVIDERS)

@@ -1,0 +1,1 @@
+"""Verification: compare artifacts on the same real inputs."""
