@@ -1,0 +1,43 @@
+# edgeport — set-up and checks. Every install goes through constraints.txt (torch only from the local CPU wheel).
+PYTHON ?= python3.11
+VENV ?= .venv
+PY := $(VENV)/bin/python
+PIP := $(PY) -m pip
+PIP_INSTALL := $(PIP) install --disable-pip-version-check -c constraints.txt
+STAMP := $(VENV)/.edgeport-installed
+PYTEST_ARGS ?=
+
+.PHONY: demo test bench bench-smoke env check-env browser clean
+
+demo: env
+	$(VENV)/bin/edgeport optimize
+
+test: env browser
+	$(PY) -m pytest $(PYTEST_ARGS)
+
+bench: env
+	$(PY) benchmarks/run.py
+
+env: $(STAMP) check-env
+
+# Re-install when the project's dependency files change; pip's cache makes this fast.
+$(STAMP): pyproject.toml constraints.txt Makefile
+	test -x $(PY) || $(PYTHON) -m venv $(VENV)
+	$(PIP) install --disable-pip-version-check -q --upgrade pip wheel setuptools
+	$(PIP_INSTALL) torch==2.13.0
+	$(PIP_INSTALL) -e ".[all,test]"
+	# onnx2tf pins ancient numpy/TF/onnx: install it alone, without its pins (its real needs are in [tflite]).
+	$(PIP_INSTALL) --no-deps "onnx2tf>=1.26"
+	touch $(STAMP)
+
+# Fails loudly if anything pulled another torch or CUDA packages.
+check-env:
+	$(PY) scripts/check_env.py
+
+# Headless Chromium for the report tests (Debian's package; no browser download).
+browser:
+	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
+		|| echo "warning: could not install chromium; report browser tests will fail"
+
+clean:
+	rm -rf $(VENV) .edgeport .pytest_cache
