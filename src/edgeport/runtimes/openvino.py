@@ -1,0 +1,214 @@
+"""OpenVINO: IR (``.xml`` + ``.bin``) and ONNX files on the CPU plugin.
+
+OpenVINO runs in bf16 by default on CPUs with AVX-512 BF16 / AMX, which changes numerics.
+edgeport asks for ``f32`` unless told otherwise (verification fidelity) and records in
+``describe()`` the precision the compiled model *actually* runs in, read back from the
+compiled model and from its execution graph (per-kernel runtime precisions).
+"""
+
+from __future__ import annotations
+
+from collections import Counter
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any, ClassVar
+
+import numpy as np
+
+from edgeport.core.formats import Format
+from edgeport.core.tensors import TensorSpec
+from edgeport.errors import BackendError, ConfigError, ModelFileError
+from edgeport.runtimes import RUNTIMES
+from edgeport.runtimes.base import Runtime, RuntimeOptions
+
+__all__ = ["OpenVINOOptions", "OpenVINORuntime", "read_io"]
+
+PRECISIONS = ("f32", "bf16", "f16")
+HINTS = ("LATENCY", "THROUGHPUT", "CUMULATIVE_THROUGHPUT")
+# execution-graph layers that move or hold data rather than compute: left out of kernel precisions
+_PLUMBING = {"Const", "Input", "Parameter", "Output", "Result", "Reorder", "Reshape", "Squeeze", "Unsqueeze"}
+
+
+@dataclass(frozen=True)
+class OpenVINOOptions(RuntimeOptions):
+    """OpenVINO CPU plugin settings (``None`` keeps the plugin's default)."""
+
+    inference_precision: str | None = "f32"  # f32 | bf16 | f16 | None (plugin default: bf16 on this CPU class)
+    performance_hint: str | None = "LATENCY"  # LATENCY | THROUGHPUT | CUMULATIVE_THROUGHPUT
+    streams: int | None = None  # NUM_STREAMS
+    device: str = "CPU"
+
+
+def _dtype_of(element_type: Any) -> str:
+    try:
+        return str(np.dtype(element_type.to_dtype()))
+    except (TypeError, RuntimeError):
+        return str(element_type)
+
+
+def _dims(partial_shape: Any) -> tuple[int | str | None, ...]:
+    if partial_shape.rank.is_dynamic:
+        return ()
+    dims: list[int | str | None] = []
+    for i, d in enumerate(partial_shape):
+        dims.append(d.get_length() if d.is_static else ("batch" if i == 0 else None))
+    return tuple(dims)
+
+
+def _port_name(port: Any, fallback: str) -> str:
+    names = sorted(port.get_names())
+    return names[0] if names else fallback
+
+
+def _specs(model: Any) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    ins = tuple(TensorSpec(_port_name(p, f"input_{i}"), _dtype_of(p.get_element_type()), _dims(p.get_partial_shape()),
+                           "NCHW" if len(_dims(p.get_partial_shape())) == 4 else None)
+                for i, p in enumerate(model.inputs))
+    outs = tuple(TensorSpec(_port_name(p, f"output_{i}"), _dtype_of(p.get_element_type()), _dims(p.get_partial_shape()))
+                 for i, p in enumerate(model.outputs))
+    return ins, outs
+
+
+def _read_model(core: Any, path: Path) -> Any:
+    try:
+        return core.read_model(str(path))
+    except Exception as exc:  # OpenVINO raises RuntimeError subclasses with multi-line messages
+        text = " ".join(str(exc).split())[:300]
+        raise ModelFileError(f"{path}: OpenVINO cannot read the model ({text})",
+                             fix="re-export the model; keep the .bin beside the .xml") from exc
+
+
+def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...], dict[str, Any]]:
+    """I/O specs of an OpenVINO IR (read with ``ov.Core().read_model``; weights are not compiled)."""
+    from edgeport._optional import require
+
+    ov = require("openvino", "openvino", "reading an OpenVINO IR")
+    model = _read_model(ov.Core(), Path(path))
+    ins, outs = _specs(model)
+    meta: dict[str, Any] = {"ops": len(model.get_ordered_ops())}
+    fq = sum(1 for op in model.get_ordered_ops() if op.get_type_name() == "FakeQuantize")
+    if fq:
+        meta["fake_quantize_ops"] = fq
+    return ins, outs, meta
+
+
+def _precision_name(value: Any) -> str:
+    text = str(getattr(value, "type_name", None) or value).lower()
+    for short, words in (("bf16", ("bfloat16", "bf16")), ("f16", ("float16", "f16")),
+                         ("f32", ("float32", "f32")), ("undefined", ("undefined", "dynamic"))):
+        if any(w in text for w in words):
+            return short
+    return text
+
+
+@RUNTIMES.register
+class OpenVINORuntime(Runtime):
+    name = "openvino"
+    formats = frozenset({Format.OPENVINO, Format.ONNX})
+    requires = ("openvino",)
+    extra = "openvino"
+    Options = OpenVINOOptions
+    priority = 50  # ONNX Runtime stays the default for .onnx; pick "openvino" by name to run ONNX here
+    description = "OpenVINO CPU plugin (IR or ONNX); f32 precision hint by default, records what ran"
+    options: OpenVINOOptions
+    _compiled: Any
+    _request: Any
+
+    def _config(self) -> dict[str, Any]:
+        opts = self.options
+        config: dict[str, Any] = {}
+        if opts.inference_precision is not None:
+            if opts.inference_precision not in PRECISIONS:
+                raise ConfigError(f"inference_precision {opts.inference_precision!r} is not an OpenVINO precision",
+                                  fix=f"use one of: {', '.join(PRECISIONS)}")
+            config["INFERENCE_PRECISION_HINT"] = opts.inference_precision
+        if opts.performance_hint is not None:
+            hint = opts.performance_hint.upper()
+            if hint not in HINTS:
+                raise ConfigError(f"performance_hint {opts.performance_hint!r} is not an OpenVINO hint",
+                                  fix=f"use one of: {', '.join(HINTS)}")
+            config["PERFORMANCE_HINT"] = hint
+        if opts.threads:
+            config["INFERENCE_NUM_THREADS"] = int(opts.threads)
+        if opts.streams:
+            config["NUM_STREAMS"] = int(opts.streams)
+        return config
+
+    def _load(self) -> None:
+        import openvino as ov
+
+        config = self._config()
+        core = ov.Core()
+        model = _read_model(core, self.artifact.path)
+        try:
+            self._compiled = core.compile_model(model, self.options.device, config)
+        except Exception as exc:
+            text = " ".join(str(exc).split())[:300]
+            raise BackendError(f"OpenVINO failed to compile {self.artifact.path.name} for "
+                               f"{self.options.device}: {text}",
+                               fix="check the device name and that the model's operators are supported") from exc
+        self._request = self._compiled.create_infer_request()
+        self._ins, self._outs = _specs(self._compiled)
+        self._out_ports = list(self._compiled.outputs)
+
+    def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+        by_name = {s.name: s for s in self.artifact.inputs}
+        ins = []
+        for s in self._ins:
+            known = by_name.get(s.name)
+            if known is not None and (known.layout is not None or known.quant is not None):
+                s = TensorSpec(s.name, s.dtype, s.shape, known.layout, known.quant)
+            ins.append(s)
+        return tuple(ins), self._outs
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            result = self._request.infer(feeds)
+        except Exception as exc:
+            raise BackendError(f"OpenVINO failed running {self.artifact.path.name}: "
+                               f"{' '.join(str(exc).split())[:300]}", fix="check the input data") from exc
+        return {spec.name: np.array(result[port]) for spec, port in zip(self._outs, self._out_ports)}
+
+    def _release(self) -> None:
+        self._request = None
+        self._compiled = None
+
+    # ---- what actually ran --------------------------------------------------------------------
+    def actual_precision(self) -> str:
+        """The inference precision the compiled model runs in (read back, not the request)."""
+        self._check_open()
+        return _precision_name(self._compiled.get_property("INFERENCE_PRECISION_HINT"))
+
+    def kernel_precisions(self) -> dict[str, int]:
+        """Runtime precision of each compute kernel in the execution graph, counted (e.g. {"u8": 7, "f32": 1})."""
+        self._check_open()
+        counts: Counter[str] = Counter()
+        for op in self._compiled.get_runtime_model().get_ordered_ops():
+            info = op.get_rt_info()
+            layer = info["layerType"].astype(str) if "layerType" in info else op.get_type_name()
+            if layer in _PLUMBING or layer == "FakeQuantize":
+                continue
+            counts[info["runtimePrecision"].astype(str) if "runtimePrecision" in info else "?"] += 1
+        return dict(sorted(counts.items()))
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update(device=self.options.device, requested_precision=self.options.inference_precision)
+        if not self._open:
+            return info
+        compiled = self._compiled
+        info.update(inference_precision=self.actual_precision(),
+                    threads=int(compiled.get_property("INFERENCE_NUM_THREADS")),
+                    streams=int(compiled.get_property("NUM_STREAMS")),
+                    performance_hint=str(compiled.get_property("PERFORMANCE_HINT")),
+                    kernel_precisions=self.kernel_precisions())
+        return info
+
+    def reduced_precision(self) -> tuple[str, str] | None:
+        """("bf16" | "f16", fix) when the float model computes in a reduced precision, else None."""
+        if not self._open:
+            return None
+        precision = self.actual_precision()
+        if precision in ("bf16", "f16"):
+            return precision, "use inference_precision='f32'"
+        return None
