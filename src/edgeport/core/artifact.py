@@ -145,6 +145,7 @@ IOReader = Callable[[Path], "tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...
 _IO_READERS: dict[Format, str] = {
     Format.ONNX: "edgeport.graph.onnx_reader:read_io",
     Format.TORCH_EXPORT: "edgeport.runtimes.torch:read_io",
+    Format.TFLITE: "edgeport.graph.tflite_reader:read_io",
     Format.OPENVINO: "edgeport.runtimes.openvino:read_io",
 }
 
