@@ -1,0 +1,364 @@
+"""``Target``: a device profile parsed from TOML (``edgeport/targets/*.toml`` and user directories).
+
+Every value in a profile carries its source: each TOML table holds a ``source`` string (a datasheet,
+spec sheet or measurement; ``estimate: …`` when the number is an estimate), and a ``sources`` table may
+override it per field. ``host`` is filled from this machine at load time.
+
+User profiles come from ``$EDGEPORT_TARGETS`` (``os.pathsep``-separated directories) and ``--targets-dir``;
+a user file with the same ``id`` as a shipped one replaces it. Malformed files raise ``ConfigError``
+naming the file, the line (TOML syntax) or the field (validation).
+"""
+
+from __future__ import annotations
+
+import os
+import platform
+import tomllib
+from dataclasses import dataclass, field
+from functools import lru_cache
+from pathlib import Path
+from typing import Any
+
+from edgeport.errors import ConfigError, UnknownNameError
+
+__all__ = [
+    "Accelerator",
+    "Cpu",
+    "EXECUTION_PATHS",
+    "Memory",
+    "Power",
+    "Target",
+    "get_target",
+    "list_targets",
+    "load_target_file",
+    "targets_dirs",
+]
+
+# Execution paths a target may offer (rule tables live in ``edgeport/targets/rules``); "cpu" is the
+# reference CPU kernels every target has as the last resort.
+EXECUTION_PATHS = (
+    "tflite-gpu", "nnapi", "coreml-nn", "coreml-mlprogram", "coreml-ane", "qnn-htp", "edgetpu",
+    "xnnpack", "ethos-u", "tflm", "openvino-cpu", "tensorrt", "wasm", "cpu",
+)
+_KINDS = ("mcu", "sbc", "phone", "laptop", "accelerator", "browser", "host", "embedded-gpu")
+_DTYPES = ("float32", "float16", "bfloat16", "int8", "int16", "int4")
+
+
+@dataclass(frozen=True)
+class Cpu:
+    name: str
+    arch: str
+    cores: int
+    freq_mhz: float
+    isa: tuple[str, ...]
+    peak_macs: dict[str, float]  # dtype -> MAC/s, all cores together
+    source: str
+
+
+@dataclass(frozen=True)
+class Accelerator:
+    name: str
+    kind: str  # "gpu", "npu", "dsp", "tpu"
+    paths: tuple[str, ...]  # execution paths that run on it
+    peak_macs: dict[str, float]
+    boundary_overhead_us: float  # fixed cost of one CPU<->accelerator hand-over (estimate)
+    source: str
+
+
+@dataclass(frozen=True)
+class Memory:
+    ram_bytes: int | None
+    sram_bytes: int | None
+    flash_bytes: int | None
+    bandwidth_gbs: float | None  # main-memory bandwidth, GB/s
+    app_limit_bytes: int | None  # what one app may use before the OS kills it
+    source: str
+
+    @property
+    def activation_budget(self) -> int | None:
+        """Bytes available to activations: the app limit, else SRAM on an MCU, else RAM."""
+        return self.app_limit_bytes or self.sram_bytes or self.ram_bytes
+
+
+@dataclass(frozen=True)
+class Power:
+    active_w: float | None
+    idle_w: float | None
+    accelerator_tops_per_w: float | None
+    source: str
+
+
+@dataclass(frozen=True)
+class Target:
+    id: str
+    name: str
+    kind: str
+    aliases: tuple[str, ...]
+    paths: tuple[str, ...]  # execution paths in order of preference; "cpu" is implied last
+    runtimes: tuple[str, ...]
+    cpu: Cpu
+    accelerators: tuple[Accelerator, ...]
+    memory: Memory
+    power: Power
+    cpu_fallback: bool = True  # False where nothing runs outside ``paths`` (an MCU with only TFLite Micro)
+    sources: dict[str, str] = field(default_factory=dict)  # per-field overrides, "table.field" -> source
+    notes: str = ""
+    file: str = ""
+
+    @property
+    def is_mcu(self) -> bool:
+        return self.kind == "mcu"
+
+    def peak_macs(self, dtype: str, path: str = "cpu") -> float | None:
+        """MAC/s for ``dtype`` on the unit that runs ``path`` (accelerator or CPU); None if unknown."""
+        for acc in self.accelerators:
+            if path in acc.paths:
+                return _peak(acc.peak_macs, dtype)
+        return _peak(self.cpu.peak_macs, dtype)
+
+    def accelerator_for(self, path: str) -> Accelerator | None:
+        return next((a for a in self.accelerators if path in a.paths), None)
+
+    def source_of(self, dotted: str) -> str:
+        """The source of a field such as ``memory.sram_bytes`` (per-field override, else its table's)."""
+        if dotted in self.sources:
+            return self.sources[dotted]
+        table = dotted.split(".", 1)[0]
+        obj = getattr(self, table, None)
+        return str(getattr(obj, "source", "")) if obj is not None else ""
+
+
+def _peak(table: dict[str, float], dtype: str) -> float | None:
+    if dtype in table:
+        return table[dtype]
+    fallback = {"uint8": "int8", "float16": "float32", "bfloat16": "float16", "int16": "int8", "int4": "int8"}
+    return table.get(fallback.get(dtype, ""), None)
+
+
+# ---------------------------------------------------------------- parsing
+
+class _Fields:
+    """Typed reads of one TOML table that name the file and the field on error."""
+
+    def __init__(self, data: dict[str, Any], where: str, prefix: str) -> None:
+        self.data, self.where, self.prefix = data, where, prefix
+
+    def _fail(self, key: str, problem: str) -> ConfigError:
+        name = f"{self.prefix}{key}"
+        return ConfigError(f"{self.where}: field '{name}' {problem}",
+                           fix="fix the device profile (see the shipped profiles in edgeport/targets)")
+
+    def str(self, key: str, default: str | None = None) -> str:
+        v = self.data.get(key, default)
+        if not isinstance(v, str) or (default is None and not v):
+            raise self._fail(key, "must be a non-empty string" if key in self.data else "is missing")
+        return v
+
+    def num(self, key: str, *, required: bool = False) -> float | None:
+        v = self.data.get(key)
+        if v is None:
+            if required:
+                raise self._fail(key, "is missing")
+            return None
+        if isinstance(v, bool) or not isinstance(v, (int, float)) or v < 0:
+            raise self._fail(key, f"must be a non-negative number, got {v!r}")
+        return float(v)
+
+    def int(self, key: str, *, required: bool = False) -> int | None:
+        v = self.num(key, required=required)
+        return None if v is None else int(v)
+
+    def strs(self, key: str, allowed: tuple[str, ...] | None = None) -> tuple[str, ...]:
+        v = self.data.get(key, [])
+        if not isinstance(v, list) or not all(isinstance(s, str) for s in v):
+            raise self._fail(key, "must be a list of strings")
+        if allowed is not None:
+            bad = [s for s in v if s not in allowed]
+            if bad:
+                raise self._fail(key, f"has unknown value(s) {bad}; known: {', '.join(allowed)}")
+        return tuple(v)
+
+    def table(self, key: str, *, required: bool = True) -> _Fields:
+        v = self.data.get(key)
+        if v is None and not required:
+            return _Fields({}, self.where, f"{self.prefix}{key}.")
+        if not isinstance(v, dict):
+            raise self._fail(key, "must be a table" if key in self.data else "is missing")
+        return _Fields(v, self.where, f"{self.prefix}{key}.")
+
+    def macs(self, key: str = "peak_macs") -> dict[str, float]:
+        t = self.table(key, required=False)
+        out: dict[str, float] = {}
+        for dtype, value in t.data.items():
+            if dtype in ("source", "sources"):
+                continue
+            if dtype not in _DTYPES:
+                raise t._fail(dtype, f"is not a dtype; known: {', '.join(_DTYPES)}")
+            out[dtype] = float(t.num(dtype, required=True) or 0.0)
+        return out
+
+    def source(self) -> str:
+        return self.str("source")
+
+    def field_sources(self) -> dict[str, str]:
+        v = self.data.get("sources", {})
+        if not isinstance(v, dict) or not all(isinstance(s, str) for s in v.values()):
+            raise self._fail("sources", "must be a table of strings")
+        return {f"{self.prefix}{k}": s for k, s in v.items()}
+
+
+def parse_target(data: dict[str, Any], where: str) -> Target:
+    top = _Fields(data, where, "")
+    sources: dict[str, str] = {}
+    cpu_t = top.table("cpu")
+    cpu = Cpu(name=cpu_t.str("name"), arch=cpu_t.str("arch"), cores=cpu_t.int("cores", required=True) or 1,
+              freq_mhz=cpu_t.num("freq_mhz", required=True) or 0.0, isa=cpu_t.strs("isa"),
+              peak_macs=cpu_t.macs(), source=cpu_t.source())
+    sources.update(cpu_t.field_sources())
+    accs = []
+    raw_accs = data.get("accelerators", [])
+    if not isinstance(raw_accs, list):
+        raise top._fail("accelerators", "must be an array of tables ([[accelerators]])")
+    for i, raw in enumerate(raw_accs):
+        a = _Fields(raw, where, f"accelerators[{i}].")
+        accs.append(Accelerator(name=a.str("name"), kind=a.str("kind"), paths=a.strs("paths", EXECUTION_PATHS),
+                                peak_macs=a.macs(), boundary_overhead_us=a.num("boundary_overhead_us") or 0.0,
+                                source=a.source()))
+        sources.update(a.field_sources())
+    mem_t = top.table("memory")
+    memory = Memory(ram_bytes=mem_t.int("ram_bytes"), sram_bytes=mem_t.int("sram_bytes"),
+                    flash_bytes=mem_t.int("flash_bytes"), bandwidth_gbs=mem_t.num("bandwidth_gbs"),
+                    app_limit_bytes=mem_t.int("app_limit_bytes"), source=mem_t.source())
+    if memory.ram_bytes is None and memory.sram_bytes is None:
+        raise mem_t._fail("ram_bytes", "or 'memory.sram_bytes' must be given")
+    sources.update(mem_t.field_sources())
+    pw_t = top.table("power")
+    power = Power(active_w=pw_t.num("active_w"), idle_w=pw_t.num("idle_w"),
+                  accelerator_tops_per_w=pw_t.num("accelerator_tops_per_w"), source=pw_t.source())
+    sources.update(pw_t.field_sources())
+    fallback = data.get("cpu_fallback", True)
+    if not isinstance(fallback, bool):
+        raise top._fail("cpu_fallback", f"must be true or false, got {fallback!r}")
+    kind = top.str("kind")
+    if kind not in _KINDS:
+        raise top._fail("kind", f"must be one of {', '.join(_KINDS)}, got {kind!r}")
+    return Target(id=top.str("id"), name=top.str("name"), kind=kind, aliases=top.strs("aliases"),
+                  paths=top.strs("paths", EXECUTION_PATHS), runtimes=top.strs("runtimes"), cpu=cpu,
+                  accelerators=tuple(accs), memory=memory, power=power, cpu_fallback=fallback, sources=sources,
+                  notes=str(data.get("notes", "")), file=where)
+
+
+def load_target_file(path: Path) -> Target:
+    """Parse one profile; ``ConfigError`` with the file and line (syntax) or field (validation)."""
+    try:
+        text = Path(path).read_text(encoding="utf-8")
+    except OSError as exc:
+        raise ConfigError(f"{path}: cannot read ({exc.strerror})", fix="check the path") from None
+    try:
+        data = tomllib.loads(text)
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{path}: invalid TOML: {exc}", fix="fix the syntax at that line") from None
+    target = parse_target(data, str(path))
+    if target.id == "host":
+        target = _fill_host(target)
+    return target
+
+
+# ---------------------------------------------------------------- the host
+
+def _cpu_flags() -> tuple[str, ...]:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith(("flags", "Features")):
+                flags = set(line.split(":", 1)[1].split())
+                keep = ("sse4_2", "avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni",
+                        "amx_int8", "asimd", "asimddp", "sve", "i8mm", "bf16")
+                return tuple(f for f in keep if f in flags)
+    except OSError:
+        pass
+    return (platform.machine(),)
+
+
+def _cpu_name() -> str:
+    try:
+        for line in Path("/proc/cpuinfo").read_text().splitlines():
+            if line.startswith("model name"):
+                return line.split(":", 1)[1].strip()
+    except OSError:
+        pass
+    return platform.processor() or platform.machine()
+
+
+def _ram_bytes() -> int | None:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def _fill_host(t: Target) -> Target:
+    """Replace the host template's placeholders with this machine's cores, ISA flags and RAM."""
+    from dataclasses import replace
+
+    cores = os.cpu_count() or 1
+    per_core = t.cpu.peak_macs  # the template holds per-core figures
+    cpu = replace(t.cpu, name=_cpu_name(), arch=platform.machine(), cores=cores, isa=_cpu_flags(),
+                  peak_macs={k: v * cores for k, v in per_core.items()},
+                  source=f"measured at load time (cores, ISA flags); per-core peak: {t.cpu.source}")
+    ram = _ram_bytes()
+    memory = replace(t.memory, ram_bytes=ram, source=f"measured at load time (RAM); {t.memory.source}")
+    return replace(t, cpu=cpu, memory=memory)
+
+
+# ---------------------------------------------------------------- the catalog
+
+def targets_dirs(extra: list[Path] | None = None) -> list[Path]:
+    """Shipped profiles first, then ``$EDGEPORT_TARGETS`` directories, then ``extra`` (later wins)."""
+    dirs = [Path(__file__).resolve().parent.parent / "targets"]
+    env = os.environ.get("EDGEPORT_TARGETS", "")
+    dirs += [Path(p) for p in env.split(os.pathsep) if p]
+    dirs += [Path(p) for p in (extra or [])]
+    return dirs
+
+
+def _load_dir(directory: Path) -> dict[str, Target]:
+    if not directory.is_dir():
+        raise ConfigError(f"{directory}: targets directory not found",
+                          fix="point $EDGEPORT_TARGETS / --targets-dir at a directory of .toml profiles")
+    out: dict[str, Target] = {}
+    for path in sorted(directory.glob("*.toml")):
+        t = load_target_file(path)
+        out[t.id] = t
+    return out
+
+
+@lru_cache(maxsize=8)
+def _catalog(key: tuple[str, ...]) -> dict[str, Target]:
+    merged: dict[str, Target] = {}
+    for d in key:
+        merged.update(_load_dir(Path(d)))
+    return merged
+
+
+def list_targets(extra_dirs: list[Path] | None = None) -> list[Target]:
+    """Every known target (shipped and user), sorted by id."""
+    cat = _catalog(tuple(str(d) for d in targets_dirs(extra_dirs)))
+    return [cat[k] for k in sorted(cat)]
+
+
+def get_target(name: str | Target, extra_dirs: list[Path] | None = None) -> Target:
+    """A target by id or alias (case-insensitive); ``UnknownNameError`` lists the known ones."""
+    if isinstance(name, Target):
+        return name
+    key = name.strip().lower()
+    targets = list_targets(extra_dirs)
+    for t in targets:
+        if t.id == key:
+            return t
+    for t in targets:
+        if key in t.aliases:
+            return t
+    known = ", ".join(t.id for t in targets)
+    aliases = ", ".join(f"{a}→{t.id}" for t in targets for a in t.aliases)
+    raise UnknownNameError(f"unknown target {name!r}",
+                           fix=f"use one of: {known}" + (f" (aliases: {aliases})" if aliases else ""))
