@@ -1,0 +1,1 @@
+"""Deployable packages: per-device variants, a manifest, and a dependency-free runtime selector."""

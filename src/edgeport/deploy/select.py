@@ -1,0 +1,155 @@
+"""Pick the best valid variant of an edgeport package on the machine this runs on.
+
+Dependency-free (standard library only) so it can ship inside an app next to the models:
+``select(manifest)`` probes the machine (installed runtimes, CPU features such as AVX-512/VNNI
+or NEON, RAM), walks the variants best-first, skips any whose runtime, ISA features or memory
+are missing here, verifies the file's SHA-256 before returning it (a corrupted file is refused),
+and falls back to a CPU variant.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import importlib.util
+import json
+import os
+import platform
+import sys
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+__all__ = ["Machine", "NoVariantError", "Selection", "probe", "select"]
+
+
+class NoVariantError(Exception):
+    """No variant of the package can run on this machine."""
+
+
+@dataclass(frozen=True)
+class Machine:
+    arch: str
+    os: str
+    cpu_features: frozenset[str]
+    ram_bytes: int | None
+    runtimes: frozenset[str]  # importable runtime modules
+
+
+@dataclass
+class Selection:
+    variant: dict[str, Any]
+    path: Path
+    skipped: list[tuple[str, str]] = field(default_factory=list)  # (variant id, reason)
+    machine: Machine | None = None
+
+
+_RUNTIME_MODULES = ("onnxruntime", "ai_edge_litert", "tflite_runtime", "tensorflow", "openvino", "executorch",
+                    "tvm", "torch", "coremltools", "tensorrt")
+
+
+def _cpu_features() -> frozenset[str]:
+    feats: set[str] = set()
+    try:
+        with open("/proc/cpuinfo", encoding="utf-8", errors="replace") as fh:
+            for line in fh:
+                key = line.split(":", 1)[0].strip().lower()
+                if key in ("flags", "features"):
+                    feats.update(line.split(":", 1)[1].split())
+                    break
+    except OSError:
+        pass
+    machine = platform.machine().lower()
+    if machine in ("arm64", "aarch64"):
+        feats.add("neon")  # Advanced SIMD is mandatory on AArch64
+        feats.update({"asimd"})
+    return frozenset(feats)
+
+
+def _ram_bytes() -> int | None:
+    try:
+        return int(os.sysconf("SC_PAGE_SIZE") * os.sysconf("SC_PHYS_PAGES"))
+    except (ValueError, OSError, AttributeError):
+        return None
+
+
+def probe() -> Machine:
+    """What this machine has: architecture, OS, CPU features, RAM, installed runtimes."""
+    runtimes = set()
+    for module in _RUNTIME_MODULES:
+        try:
+            if importlib.util.find_spec(module) is not None:
+                runtimes.add(module)
+        except (ImportError, ValueError):
+            continue
+    return Machine(arch=platform.machine().lower(), os=sys.platform, cpu_features=_cpu_features(),
+                   ram_bytes=_ram_bytes(), runtimes=frozenset(runtimes))
+
+
+def _sha256(path: Path) -> str:
+    h = hashlib.sha256()
+    files = sorted(p for p in path.rglob("*") if p.is_file()) if path.is_dir() else [path]
+    for f in files:
+        with open(f, "rb") as fh:
+            for chunk in iter(lambda: fh.read(1 << 20), b""):
+                h.update(chunk)
+    return h.hexdigest()
+
+
+def _why_not(variant: dict[str, Any], machine: Machine) -> str | None:
+    modules = variant.get("runtime_modules") or []
+    if modules and not any(m in machine.runtimes for m in modules):
+        return f"runtime {' or '.join(modules)} is not installed"
+    archs = variant.get("arch_required") or []
+    if archs and machine.arch not in archs:
+        return f"needs {'/'.join(archs)}, this is {machine.arch}"
+    oses = variant.get("os_required") or []
+    if oses and not any(machine.os.startswith(o) for o in oses):
+        return f"needs OS {'/'.join(oses)}, this is {machine.os}"
+    missing = [f for f in variant.get("isa_required") or [] if f not in machine.cpu_features]
+    if missing:
+        return f"CPU lacks {', '.join(missing)}"
+    need = variant.get("min_ram_bytes")
+    if need and machine.ram_bytes is not None and machine.ram_bytes < need:
+        return f"needs {need} bytes of RAM, this machine has {machine.ram_bytes}"
+    return None
+
+
+def select(manifest: str | Path | dict[str, Any], *, machine: Machine | None = None,
+           target: str | None = None) -> Selection:
+    """The best variant valid here (hash-verified), falling back to a CPU variant.
+
+    ``manifest``: the package's ``manifest.json`` path (files resolve next to it) or its parsed dict
+    (files resolve from the working directory). ``target`` restricts to variants made for that target
+    (CPU fallbacks always stay eligible).
+    """
+    if isinstance(manifest, dict):
+        doc, root = manifest, Path.cwd()
+    else:
+        path = Path(manifest)
+        root = path.parent
+        with open(path, encoding="utf-8") as fh:
+            doc = json.load(fh)
+    machine = machine or probe()
+    variants = list(doc.get("variants", []))
+    if target is not None:
+        variants = [v for v in variants if v.get("target") == target or v.get("cpu_fallback")]
+    ordered = sorted(variants, key=lambda v: (bool(v.get("cpu_fallback")), v.get("rank", 0)))
+    skipped: list[tuple[str, str]] = []
+    for variant in ordered:
+        reason = _why_not(variant, machine)
+        if reason is None:
+            file = root / variant["file"]
+            if not file.exists():
+                reason = f"file {variant['file']} is missing"
+            elif _sha256(file) != variant.get("sha256"):
+                reason = f"file {variant['file']} failed its SHA-256 check (corrupted or replaced)"
+        if reason is None:
+            return Selection(variant=variant, path=root / variant["file"], skipped=skipped, machine=machine)
+        skipped.append((str(variant.get("id")), reason))
+    detail = "; ".join(f"{vid}: {why}" for vid, why in skipped) or "the package has no variants"
+    raise NoVariantError(f"no variant can run here ({detail})")
+
+
+if __name__ == "__main__":  # python edgeport_select.py manifest.json
+    chosen = select(sys.argv[1] if len(sys.argv) > 1 else "manifest.json")
+    print(json.dumps({"variant": chosen.variant.get("id"), "path": str(chosen.path), "skipped": chosen.skipped}))

@@ -1,0 +1,1 @@
+"""The main job: variants × targets → verified, measured candidates → Pareto frontier → recommendation."""

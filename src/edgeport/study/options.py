@@ -1,0 +1,109 @@
+"""Typed study options; a recipe file (TOML) is parsed into exactly these types."""
+
+from __future__ import annotations
+
+import dataclasses
+import tomllib
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeport.errors import ConfigError
+
+__all__ = ["BenchSettings", "Constraints", "StudyOptions", "load_recipe"]
+
+
+@dataclass(frozen=True)
+class Constraints:
+    max_latency_ms: float | None = None
+    max_accuracy_drop: float | None = None  # absolute fraction: 0.005 = half a point
+    max_size_mb: float | None = None
+
+
+@dataclass(frozen=True)
+class BenchSettings:
+    warmup_runs: int = 5
+    min_runs: int = 30
+    min_seconds: float = 0.3
+    max_runs: int = 2000
+
+
+@dataclass(frozen=True)
+class StudyOptions:
+    model: str | None = None  # None: the built-in digits example
+    data: str | None = None  # .npz path or built-in name; None with the example: digits
+    targets: tuple[str, ...] = ("host",)
+    constraints: Constraints = field(default_factory=Constraints)
+    threads: tuple[int, ...] = (1, 2)
+    formats: tuple[str, ...] = ()  # allowlist; empty: every installed format
+    precisions: tuple[str, ...] = ()
+    runtimes: tuple[str, ...] = ()
+    out_dir: str | None = None  # default: edgeport-out/<model name>
+    bench: BenchSettings = field(default_factory=BenchSettings)
+    max_verify_samples: int | None = None
+    resume: bool = True
+
+    def fingerprint_fields(self) -> dict[str, Any]:
+        """What identifies the study for resuming (not where it writes, not whether it resumes)."""
+        data = dataclasses.asdict(self)
+        data.pop("out_dir")
+        data.pop("resume")
+        return data
+
+
+def parse_percent(text: str | float | None) -> float | None:
+    """``0.5%`` → 0.005; ``0.005`` → 0.005."""
+    if text is None or text == "":
+        return None
+    if isinstance(text, (int, float)):
+        return float(text)
+    raw = text.strip()
+    try:
+        return float(raw[:-1]) / 100.0 if raw.endswith("%") else float(raw)
+    except ValueError:
+        raise ConfigError(f"{text!r} is not a number or a percentage", fix="e.g. 0.5% or 0.005") from None
+
+
+_SECTIONS = {"constraints": Constraints, "bench": BenchSettings}
+
+
+def _build(cls: type, data: dict[str, Any], where: str) -> Any:
+    names = {f.name: f for f in dataclasses.fields(cls)}
+    kwargs: dict[str, Any] = {}
+    for key, value in data.items():
+        if key not in names:
+            raise ConfigError(f"{where}: unknown field {key!r}", fix=f"known fields: {', '.join(sorted(names))}")
+        if key in _SECTIONS and cls is StudyOptions:
+            if not isinstance(value, dict):
+                raise ConfigError(f"{where}: field {key!r} must be a table", fix=f"write it as [study.{key}]")
+            value = _build(_SECTIONS[key], value, f"{where}.{key}")
+        elif key == "max_accuracy_drop":
+            value = parse_percent(value)
+        elif isinstance(value, list):
+            value = tuple(value)
+        kwargs[key] = value
+    try:
+        return cls(**kwargs)
+    except TypeError as exc:
+        raise ConfigError(f"{where}: {exc}", fix="check the recipe against the documented fields") from exc
+
+
+def load_recipe(path: str | Path) -> StudyOptions:
+    """Parse a recipe file (``[study]`` table) into ``StudyOptions``; relative paths resolve from the file."""
+    p = Path(path)
+    if not p.exists():
+        raise ConfigError(f"{p}: no such recipe file", fix="check the path")
+    try:
+        doc = tomllib.loads(p.read_text())
+    except tomllib.TOMLDecodeError as exc:
+        raise ConfigError(f"{p}: invalid TOML ({exc})", fix="fix the recipe syntax at that line") from exc
+    if "study" not in doc or not isinstance(doc["study"], dict):
+        raise ConfigError(f"{p}: no [study] table", fix="put the options under a [study] table")
+    opts: StudyOptions = _build(StudyOptions, doc["study"], f"{p}: [study]")
+    base = p.parent
+    updates: dict[str, Any] = {}
+    for key in ("model", "data", "out_dir"):
+        value = getattr(opts, key)
+        if value and not Path(value).is_absolute() and (key != "data" or (base / value).exists()):
+            updates[key] = str(base / value)
+    return dataclasses.replace(opts, **updates)

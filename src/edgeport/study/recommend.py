@@ -1,0 +1,111 @@
+"""Recommend one variant per target under the constraints, and say why every other one lost."""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from typing import Any
+
+from edgeport.study.candidate import Candidate
+from edgeport.study.options import Constraints
+
+__all__ = ["Recommendation", "recommend", "rejection_reason"]
+
+
+@dataclass
+class Recommendation:
+    target: str
+    key: str | None  # None: no variant meets the constraints on this target
+    measured: bool  # True: latency measured on this host; False: target checked, latency not measured here
+    reason: str
+    latency_ms: float | None = None
+    estimated_latency_ms: float | None = None
+    accuracy: float | None = None
+    size_bytes: int | None = None
+    rejected: list[dict[str, str]] = field(default_factory=list)
+    closest: list[str] = field(default_factory=list)  # when nothing qualifies: the nearest misses
+
+
+def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | None, *, host: bool) -> list[str]:
+    reasons = []
+    if cons.max_accuracy_drop is not None:
+        if c.accuracy is not None and source_accuracy is not None:
+            drop = source_accuracy - c.accuracy
+            if drop > cons.max_accuracy_drop + 1e-12:
+                reasons.append(f"accuracy drop {drop:.2%} > budget {cons.max_accuracy_drop:.2%}")
+        elif c.agreement is not None and 1.0 - c.agreement > cons.max_accuracy_drop + 1e-12:
+            reasons.append(f"disagrees with the source on {1 - c.agreement:.2%} > budget {cons.max_accuracy_drop:.2%}")
+    if cons.max_size_mb is not None and c.size_bytes is not None and c.size_bytes > cons.max_size_mb * 1e6:
+        reasons.append(f"size {c.size_bytes / 1e6:.3f} MB > {cons.max_size_mb} MB")
+    if host and cons.max_latency_ms is not None and c.median_ms is not None and c.median_ms > cons.max_latency_ms:
+        reasons.append(f"latency {c.median_ms:.3f} ms > {cons.max_latency_ms} ms")
+    return reasons
+
+
+def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accuracy: float | None,
+                     *, host: bool) -> str | None:
+    """Why ``c`` cannot be chosen for ``target`` (None when it qualifies)."""
+    if c.status == "failed":
+        what = {"build": "failed conversion", "verify": "failed to run", "bench": "failed to benchmark"}
+        return f"{what.get(c.stage or '', 'failed')}: {c.error}"
+    if c.status == "diverged":
+        return "diverged from the source: " + "; ".join(c.verification_failures[:2])
+    fit = c.targets.get(target)
+    if fit is not None and not fit.ok:
+        return f"not deployable on {target}: {fit.verdict}"
+    over = _budget_failures(c, cons, source_accuracy, host=host)
+    if over:
+        return "over budget: " + "; ".join(over)
+    return None
+
+
+def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Constraints,
+              source: dict[str, Any]) -> list[Recommendation]:
+    source_accuracy = source.get("accuracy")
+    recs = []
+    for target in targets:
+        host = bool(getattr(target, "measured_here", False))
+        qualified: list[Candidate] = []
+        rejected: list[dict[str, str]] = []
+        for c in candidates:
+            why = rejection_reason(c, target.id, cons, source_accuracy, host=host)
+            if why is None:
+                qualified.append(c)
+            else:
+                rejected.append({"key": c.key, "reason": why})
+        if host:
+            qualified.sort(key=lambda c: (c.median_ms or float("inf"), -(c.quality() or 0), c.size_bytes or 0))
+        else:
+            # not measured here: prefer the estimate when the profile gives one, then quality, then size
+            qualified.sort(key=lambda c: (_estimate(c, target.id), -(c.quality() or 0), c.size_bytes or 0,
+                                          c.median_ms or float("inf")))
+        if not qualified:
+            near = sorted((c for c in candidates if c.status == "ok"),
+                          key=lambda c: (-(c.quality() or 0), c.median_ms or float("inf")))[:3]
+            recs.append(Recommendation(target=target.id, key=None, measured=host,
+                                       reason="no variant meets the constraints on this target",
+                                       rejected=rejected, closest=[c.key for c in near]))
+            continue
+        pick = qualified[0]
+        for c in qualified[1:]:
+            if host:
+                why = f"slower: {c.median_ms:.4f} ms vs {pick.median_ms:.4f} ms"
+            elif c.build == pick.build:
+                why = "same artifact as the pick (host runtime/threads do not apply to this target)"
+            else:
+                why = "ranked lower (estimated latency, then quality, then size)"
+            rejected.append({"key": c.key, "reason": why})
+        fit = pick.targets.get(target.id)
+        reason = (f"fastest measured variant within the constraints ({pick.median_ms:.4f} ms median)" if host else
+                  f"best deployable variant: {fit.verdict if fit else 'no target check available'}")
+        recs.append(Recommendation(
+            target=target.id, key=pick.key, measured=host, reason=reason,
+            latency_ms=pick.median_ms if host else None,
+            estimated_latency_ms=None if host or fit is None else fit.estimated_latency_ms,
+            accuracy=pick.quality(), size_bytes=pick.size_bytes, rejected=rejected))
+    return recs
+
+
+def _estimate(c: Candidate, target: str) -> float:
+    fit = c.targets.get(target)
+    return fit.estimated_latency_ms if fit is not None and fit.estimated_latency_ms is not None else float("inf")
