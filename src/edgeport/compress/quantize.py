@@ -1,0 +1,235 @@
+"""``quantize``: one vocabulary (int8 | fp16 | int16x8) over every stack's quantiser.
+
+Dispatch by the model's format and the requested stack:
+
+* ``ort`` (ONNX models, the default for ONNX and PyTorch inputs): the ONNX Runtime passes —
+  int8 → static QDQ per-channel (the fast ORT path; dynamic int8 is slow for conv nets on CPU),
+  int16x8 → static QDQ with int16 activations, fp16 → onnxconverter-common.
+* ``tflite`` / ``openvino`` / ``executorch``: the registered converter to that format whose
+  ``precisions`` include the request (LiteRT int8/int16x8, NNCF int8, ExecuTorch PT2E int8),
+  fed from the source model; the float model on the same stack is converted too, for comparison.
+
+Every result reports size, accuracy on the test split and batch-1 latency against the float
+parent, and says loudly when the quantised model is slower. ``max_accuracy_drop`` turns on the
+mixed-precision search (ONNX) — an unmet budget raises ``BudgetNotMet`` carrying the best result.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from edgeport.compress.measure import Latency, accuracy_on, measure_latency, slower_warning
+from edgeport.compress.mixed import MixedPrecisionResult, parse_budget
+from edgeport.core.artifact import Artifact, load_artifact
+from edgeport.core.formats import Format
+from edgeport.data.datasets import Dataset
+from edgeport.errors import BudgetNotMet, ConfigError, UnsupportedError
+
+__all__ = ["PRECISIONS", "STACKS", "QuantizeResult", "quantize"]
+
+PRECISIONS = ("int8", "fp16", "int16x8")
+STACKS = {"ort": Format.ONNX, "tflite": Format.TFLITE, "openvino": Format.OPENVINO,
+          "executorch": Format.EXECUTORCH}
+_ORT_PASSES = {"int8": ("onnx-quantize-static", {}),
+               "int16x8": ("onnx-quantize-static", {"activation_type": "int16", "weight_type": "int8"}),
+               "fp16": ("onnx-fp16", {})}
+
+
+@dataclass
+class QuantizeResult:
+    model: str
+    precision: str
+    stack: str
+    method: str  # the pass or converter that quantised
+    artifact: Artifact
+    float_model: str  # the float parent the numbers are compared with
+    size_bytes: int
+    float_size_bytes: int
+    accuracy: float | None
+    float_accuracy: float | None
+    accuracy_drop: float | None  # float − quantised, on the test split (fraction)
+    split: str = "test"
+    latency: Latency | None = None
+    float_latency: Latency | None = None
+    speedup: float | None = None  # float median / quantised median (> 1 = faster)
+    slower_than_float: bool = False
+    warnings: list[str] = field(default_factory=list)
+    mixed_precision: MixedPrecisionResult | None = None
+    options: dict[str, Any] = field(default_factory=dict)
+    kind: str = "quantize"
+
+    @property
+    def size_ratio(self) -> float:
+        return self.size_bytes / self.float_size_bytes if self.float_size_bytes else float("nan")
+
+
+def quantize(model: Artifact | str | Path, precision: str = "int8", data: Dataset | str | None = None,
+             out: str | Path | None = None, stack: str | None = None, *,
+             max_accuracy_drop: float | str | None = None, options: dict[str, Any] | None = None,
+             threads: int = 1, measure_speed: bool = True) -> QuantizeResult:
+    """Quantise ``model`` to ``precision`` on ``stack`` and measure it against its float parent."""
+    from edgeport.data.datasets import load_dataset
+
+    if precision not in PRECISIONS:
+        raise ConfigError(f"precision {precision!r} is not supported", fix=f"use one of: {', '.join(PRECISIONS)}")
+    if data is None:
+        raise ConfigError("quantize needs a dataset (calibration + accuracy on the test split)",
+                          fix="pass --data digits or an .npz with x, y")
+    dataset = load_dataset(data) if not isinstance(data, Dataset) else data
+    source = model if isinstance(model, Artifact) else load_artifact(model)
+    stack = stack or _default_stack(source.format)
+    if stack not in STACKS:
+        raise ConfigError(f"unknown stack {stack!r}", fix=f"use one of: {', '.join(STACKS)}")
+    budget = parse_budget(max_accuracy_drop) if max_accuracy_drop is not None else None
+    target = STACKS[stack]
+    out_path = Path(out) if out is not None else source.path.with_name(
+        f"{source.path.stem}.{precision}{target.suffix}")
+    if stack == "ort":
+        result = _quantize_ort(source, precision, dataset, out_path, budget, options or {})
+    else:
+        if budget is not None:
+            raise UnsupportedError(f"--max-accuracy-drop is not supported for stack {stack!r} yet",
+                                   fix="use --stack ort for an accuracy-budgeted mixed-precision search")
+        result = _quantize_converter(source, precision, dataset, out_path, stack, options or {})
+    if measure_speed:
+        _add_latency(result, dataset, threads)
+    if result.mixed_precision is not None and not result.mixed_precision.met:
+        err = BudgetNotMet(f"no configuration meets the accuracy budget {budget:.2%}: best found drops "
+                           f"{_fmt(result.accuracy_drop)} with {len(result.mixed_precision.float_layers)} layer(s) "
+                           f"in float (written to {result.artifact.path})",
+                           fix="raise --max-accuracy-drop, add calibration data, or try QAT")
+        err.result = result  # type: ignore[attr-defined]
+        raise err
+    return result
+
+
+def _fmt(x: float | None) -> str:
+    return "n/a" if x is None else f"{x:.2%}"
+
+
+def _default_stack(fmt: Format) -> str:
+    for name, f in STACKS.items():
+        if f is fmt:
+            return name
+    return "ort"  # PyTorch and others go through ONNX
+
+
+def _as_onnx(source: Artifact, data: Dataset, out: Path) -> Artifact:
+    """The float ONNX parent (converted once next to the output when the model is not ONNX)."""
+    if source.format is Format.ONNX:
+        return source
+    from edgeport.convert.api import convert
+
+    return convert(source, Format.ONNX, out=out.with_name(f"{out.stem}.float.onnx"), data=data).artifact
+
+
+def _quantize_ort(source: Artifact, precision: str, data: Dataset, out: Path, budget: float | None,
+                  extra: dict[str, Any]) -> QuantizeResult:
+    from edgeport.passes import PASSES
+
+    parent = _as_onnx(source, data, out)
+    pass_name, defaults = _ORT_PASSES[precision]
+    if "method" in extra:  # e.g. {"method": "onnx-quantize-dynamic"} or a QOperator static config
+        pass_name = extra["method"]
+    pass_cls = PASSES.get(pass_name)
+    opts_dict = {**defaults, **{k: v for k, v in extra.items() if k != "method"}}
+    from edgeport.passes.base import coerce_options
+
+    opts = coerce_options(pass_cls.Options, opts_dict, f"pass {pass_name!r}")
+    mixed: MixedPrecisionResult | None = None
+    if budget is not None:
+        if pass_name != "onnx-quantize-static":
+            raise UnsupportedError(f"--max-accuracy-drop needs static quantisation, not {pass_name}",
+                                   fix="use --precision int8 or int16x8")
+        from edgeport.compress.mixed import search_onnx
+
+        artifact, mixed = search_onnx(parent, data, budget, out, opts)
+    else:
+        artifact = pass_cls().apply(parent, out, opts, data)
+    m = dict(artifact.step.metrics) if artifact.step else {}
+    warnings = list(artifact.metadata.get("warnings", []))
+    return QuantizeResult(model=str(source.path), precision=precision, stack="ort", method=pass_name,
+                          artifact=artifact, float_model=str(parent.path), size_bytes=artifact.size_bytes(),
+                          float_size_bytes=parent.size_bytes(), accuracy=m.get("accuracy"),
+                          float_accuracy=m.get("parent_accuracy"), accuracy_drop=m.get("accuracy_drop"),
+                          warnings=warnings, mixed_precision=mixed, options=dataclasses.asdict(opts))
+
+
+def converters_for(stack: str, precision: str) -> list[Any]:
+    """Registered converters into ``stack``'s format that produce ``precision``."""
+    from edgeport.convert import CONVERTERS
+
+    target = STACKS[stack]
+    return [c for c in CONVERTERS if c.target is target and precision in c.precisions]
+
+
+def _quantize_converter(source: Artifact, precision: str, data: Dataset, out: Path, stack: str,
+                        extra: dict[str, Any]) -> QuantizeResult:
+    from edgeport.convert import CONVERTERS
+    from edgeport.convert.api import convert
+
+    target = STACKS[stack]
+    into = [c for c in CONVERTERS if c.target is target]
+    if not into:
+        raise UnsupportedError(f"no converter to {target.value} is installed in this edgeport",
+                               fix="use --stack ort, or install the edgeport version that ships that stack")
+    able = [c for c in into if precision in c.precisions]
+    if not able:
+        offered = sorted({p for c in into for p in c.precisions})
+        raise UnsupportedError(f"stack {stack!r} converters do not produce {precision}",
+                               fix=f"they produce: {', '.join(offered)}")
+    ready = [c for c in able if c.available()]
+    if not ready:
+        able[0].require()  # raises MissingDependencyError naming the extra
+    conv = ready[0]
+    float_out = out.with_name(f"{out.stem}.float{target.suffix}")
+    float_art: Artifact | None = None
+    if "fp32" in conv.precisions:
+        float_art = convert(source, target, out=float_out, data=data, options={"precision": "fp32"}).artifact
+    result = convert(source, target, out=out, data=data, options={"precision": precision, **extra})
+    quant = result.artifact
+    parent = float_art or source
+    warnings: list[str] = []
+    if result.verification is not None and not result.verification.passed:
+        warnings.append("verification against the source failed: " + "; ".join(result.verification.failures()[:3]))
+    acc = _try_accuracy(quant, data, warnings)
+    float_acc = _try_accuracy(parent, data, warnings)
+    drop = None if acc is None or float_acc is None else float_acc - acc
+    metrics = {"size_bytes": quant.size_bytes(), "parent_size_bytes": parent.size_bytes(), "accuracy": acc,
+               "parent_accuracy": float_acc, "accuracy_drop": drop, "split": "test"}
+    step = quant.step
+    if step is not None:
+        quant = dataclasses.replace(quant, step=dataclasses.replace(step, metrics={**dict(step.metrics), **metrics}))
+    return QuantizeResult(model=str(source.path), precision=precision, stack=stack, method=conv.name,
+                          artifact=quant, float_model=str(parent.path), size_bytes=quant.size_bytes(),
+                          float_size_bytes=parent.size_bytes(), accuracy=acc, float_accuracy=float_acc,
+                          accuracy_drop=drop, warnings=warnings, options={"precision": precision, **extra})
+
+
+def _try_accuracy(artifact: Artifact, data: Dataset, warnings: list[str]) -> float | None:
+    from edgeport.errors import EdgeportError
+
+    try:
+        return accuracy_on(artifact, data)
+    except EdgeportError as exc:
+        warnings.append(f"accuracy of {artifact.path.name} not measured here: {exc}")
+        return None
+
+
+def _add_latency(result: QuantizeResult, data: Dataset, threads: int) -> None:
+    quant = measure_latency(result.artifact, data, threads=threads)
+    parent = load_artifact(result.float_model)
+    float_lat = measure_latency(parent, data, threads=threads)
+    result.latency, result.float_latency = quant, float_lat
+    if quant is None or float_lat is None:
+        result.warnings.append("latency not measured: no runtime on this host runs "
+                               f"{result.artifact.format.value}")
+        return
+    result.speedup = float_lat.median_ms / quant.median_ms if quant.median_ms else None
+    loud = slower_warning(quant, float_lat, f"the {result.precision} model ({result.method})")
+    if loud:
+        result.slower_than_float = True
+        result.warnings.append(loud)
