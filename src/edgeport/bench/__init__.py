@@ -10,6 +10,7 @@ from edgeport.bench.harness import (
     benchmark,
     interleaved,
 )
+from edgeport.bench.matrix import BenchMatrix, bench_matrix
 
-__all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark", "benchmark",
-           "interleaved"]
+__all__ = ["BenchMatrix", "BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark",
+           "bench_matrix", "benchmark", "interleaved"]

@@ -12,7 +12,8 @@ from dataclasses import dataclass
 
 import numpy as np
 
-__all__ = ["LatencyStats", "bootstrap_median_ci", "bootstrap_median_ci_resampled", "coefficient_of_variation", "percentile", "summarize"]
+__all__ = ["LatencyStats", "bootstrap_median_ci", "bootstrap_median_ci_resampled", "coefficient_of_variation",
+           "percentile", "summarize"]
 
 BOOTSTRAP_SEED = 20240521
 BOOTSTRAP_RESAMPLES = 2000

@@ -1,0 +1,84 @@
+"""Benchmark one model over several runtimes × thread counts (what ``edgeport bench`` runs)."""
+
+from __future__ import annotations
+
+import dataclasses
+from collections.abc import Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
+from edgeport.core.artifact import Artifact, load_artifact
+from edgeport.data.datasets import Dataset
+from edgeport.errors import ConfigError, UnsupportedError
+from edgeport.runtimes.base import Runtime, RuntimeOptions, runtimes_for
+
+__all__ = ["PROVIDERS", "BenchMatrix", "bench_matrix", "runtime_options"]
+
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
+             "tensorrt": "TensorrtExecutionProvider"}
+
+
+@dataclass
+class BenchMatrix:
+    model: str
+    format: str
+    rows: list[BenchmarkResult] = field(default_factory=list)
+    kind: str = "bench"
+
+    @property
+    def loaded(self) -> bool:
+        return any(r.conditions.loaded for r in self.rows)
+
+
+def runtime_options(cls: type[Runtime], threads: int | None, provider: str | None = None) -> RuntimeOptions:
+    """``cls``'s options with ``threads`` (and an ORT execution provider, when asked for)."""
+    options = cls.Options(threads=threads)
+    if provider:
+        names = {f.name for f in dataclasses.fields(options)}
+        if "providers" not in names:
+            raise ConfigError(f"runtime {cls.name!r} has no execution providers", fix="drop --provider")
+        key = provider.strip().lower()
+        full = PROVIDERS.get(key, provider)
+        chain = (full,) if full == PROVIDERS["cpu"] else (full, PROVIDERS["cpu"])
+        options = dataclasses.replace(options, providers=chain)  # type: ignore[call-arg]
+    return options
+
+
+def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runtime]]:
+    from edgeport.runtimes import RUNTIMES
+
+    if names:
+        classes = [RUNTIMES.get(n) for n in names]
+        for cls in classes:
+            if artifact.format not in cls.formats:
+                accepted = ", ".join(sorted(f.value for f in cls.formats))
+                raise UnsupportedError(f"runtime {cls.name!r} cannot run {artifact.format.value} models",
+                                       fix=f"it runs: {accepted}; convert the model first (edgeport convert)")
+        return classes
+    candidates = [c for c in runtimes_for(artifact.format) if c.runnable_here]
+    available = [c for c in candidates if c.available()]
+    if not available:
+        if candidates:
+            candidates[0]._require()
+        raise UnsupportedError(f"no runtime runs {artifact.format.value} models on this host",
+                               fix="convert the model to ONNX first (edgeport convert MODEL --to onnx)")
+    return available[:1]
+
+
+def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), threads: Sequence[int | None] = (None,),
+                 data: Dataset | None = None, config: BenchmarkConfig | None = None,
+                 provider: str | None = None) -> BenchMatrix:
+    """One ``BenchmarkResult`` per runtime × thread count (default: the format's best runtime)."""
+    artifact = model if isinstance(model, Artifact) else load_artifact(model)
+    for t in threads:
+        if t is not None and t < 1:
+            raise ConfigError(f"thread count must be ≥ 1, got {t}", fix="e.g. --threads 1,2")
+    if data is not None and artifact.inputs:
+        data.bind(artifact.inputs)  # fail before loading anything when the data cannot feed the model
+    classes = _runtime_classes(artifact, list(runtimes))
+    result = BenchMatrix(model=artifact.name, format=artifact.format.value)
+    for cls in classes:
+        for t in threads or (None,):
+            result.rows.append(benchmark(artifact, cls.name, runtime_options(cls, t, provider), data, config))
+    return result
