@@ -5,6 +5,7 @@ The public API is exactly ``__all__``; importing this package imports no ML fram
 
 from __future__ import annotations
 
+from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format, detect_format
 from edgeport.core.tensors import QuantParams, TensorSpec
@@ -21,6 +22,8 @@ __version__ = "0.1.0"
 
 __all__ = [
     "Artifact",
+    "BenchmarkConfig",
+    "BenchmarkResult",
     "CheckFailed",
     "ConversionError",
     "Dataset",
@@ -32,6 +35,7 @@ __all__ = [
     "TensorSpec",
     "Tolerance",
     "__version__",
+    "benchmark",
     "detect_format",
     "load_artifact",
     "load_dataset",
