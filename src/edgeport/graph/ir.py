@@ -26,6 +26,7 @@ class TensorInfo:
     is_constant: bool = False
     nbytes: int = 0  # bytes of constant data (0 for activations)
     quant: QuantParams | None = None
+    value: Any = None  # numpy value of small constants (shape inputs, axes, scalars); None otherwise
 
     @property
     def numel(self) -> int | None:
