@@ -1,4 +1,8 @@
-"""ONNX → ``Graph`` (with shape inference, symbolic dims kept) and ONNX I/O specs."""
+"""ONNX → ``Graph`` (with shape inference, symbolic dims kept) and ONNX I/O specs.
+
+``read_graph`` is fast on big models: weights are never decoded, and shape inference runs on
+a weight-free skeleton of the model (large constants replaced by typed inputs).
+"""
 
 from __future__ import annotations
 
@@ -6,15 +10,19 @@ from pathlib import Path
 from typing import Any
 
 from edgeport._optional import require
+from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ModelFileError
+from edgeport.graph.ir import Graph, Node, TensorInfo
 
-__all__ = ["load_onnx", "read_io"]
+__all__ = ["load_onnx", "read_graph", "read_io"]
 
 
 def load_onnx(path: Path, *, load_external_data: bool = True) -> Any:
     """``onnx.ModelProto`` or ``ModelFileError`` for a truncated/corrupt file."""
     onnx = require("onnx", "onnx", "reading ONNX models")
+    if not Path(path).exists():
+        raise ModelFileError(f"{path}: no such file", fix="check the path")
     try:
         model = onnx.load_model(str(path), load_external_data=load_external_data)
     except Exception as exc:  # DecodeError and friends
@@ -51,3 +59,271 @@ def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...],
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     meta = {"opset": opset, "ir_version": model.ir_version, "producer": model.producer_name}
     return ins, outs, meta
+
+
+# --------------------------------------------------------------------------- read_graph
+
+# ONNX TensorProto data type -> (numpy-style dtype name, bits per element)
+_DTYPES: dict[int, tuple[str, int]] = {
+    1: ("float32", 32), 2: ("uint8", 8), 3: ("int8", 8), 4: ("uint16", 16), 5: ("int16", 16),
+    6: ("int32", 32), 7: ("int64", 64), 8: ("string", 0), 9: ("bool", 8), 10: ("float16", 16),
+    11: ("float64", 64), 12: ("uint32", 32), 13: ("uint64", 64), 14: ("complex64", 64),
+    15: ("complex128", 128), 16: ("bfloat16", 16), 17: ("float8e4m3fn", 8), 18: ("float8e4m3fnuz", 8),
+    19: ("float8e5m2", 8), 20: ("float8e5m2fnuz", 8), 21: ("uint4", 4), 22: ("int4", 4),
+    23: ("float4e2m1", 4), 24: ("float8e8m0", 8), 25: ("uint2", 2), 26: ("int2", 2),
+    27: ("float6e2m3", 6), 28: ("float6e3m2", 6),
+}
+
+#: constants with at most this many elements keep their value (as numpy) in ``TensorInfo.value``
+#: and stay in the model handed to shape inference (shape inputs, axes, scales...).
+SMALL_CONSTANT = 4096
+_VALUE_KEEP = 64
+
+
+def dtype_name(elem_type: int) -> str | None:
+    return _DTYPES.get(int(elem_type), (None, 0))[0] if elem_type else None
+
+
+def dtype_bits(elem_type: int) -> int:
+    return _DTYPES.get(int(elem_type), ("", 0))[1]
+
+
+def _prod(dims: Any) -> int:
+    n = 1
+    for d in dims:
+        n *= int(d)
+    return n
+
+
+def _nbytes(elem_type: int, numel: int) -> int:
+    return (numel * dtype_bits(elem_type) + 7) // 8
+
+
+def _type_info(tp: Any) -> tuple[str | None, tuple[Any, ...] | None]:
+    """(dtype, shape) of a TypeProto; (None, None) for non-tensor or untyped values."""
+    if not tp.HasField("tensor_type"):
+        return None, None
+    tt = tp.tensor_type
+    shape = tuple(_dim(d) for d in tt.shape.dim) if tt.HasField("shape") else None
+    return dtype_name(tt.elem_type), shape
+
+
+def _tensor_array(t: Any, base_dir: Path | None) -> Any:
+    """numpy value of a small TensorProto (loading external data when its folder is known)."""
+    from onnx import numpy_helper
+
+    try:
+        if t.data_location == 1:  # EXTERNAL
+            if base_dir is None:
+                return None
+            from onnx.external_data_helper import load_external_data_for_tensor
+
+            copy = type(t)()
+            copy.CopyFrom(t)
+            load_external_data_for_tensor(copy, str(base_dir))
+            return numpy_helper.to_array(copy)
+        return numpy_helper.to_array(t)
+    except Exception:  # unsupported dtype for numpy, unreadable side file
+        return None
+
+
+def _attr_value(a: Any, base_dir: Path | None) -> Any:
+    """Python value of an AttributeProto: int, float, str, lists, numpy (small tensors)."""
+    from onnx import AttributeProto as A
+
+    t = a.type
+    if t == A.INT:
+        return int(a.i)
+    if t == A.FLOAT:
+        return float(a.f)
+    if t == A.STRING:
+        return a.s.decode("utf-8", "replace")
+    if t == A.INTS:
+        return [int(v) for v in a.ints]
+    if t == A.FLOATS:
+        return [float(v) for v in a.floats]
+    if t == A.STRINGS:
+        return [s.decode("utf-8", "replace") for s in a.strings]
+    if t == A.TENSOR:
+        return _attr_tensor(a.t, base_dir)
+    if t == A.SPARSE_TENSOR:
+        return {"sparse_tensor": list(a.sparse_tensor.dims)}
+    if t == A.GRAPH:
+        return {"graph": a.g.name, "nodes": len(a.g.node)}
+    if t == A.GRAPHS:
+        return [{"graph": g.name, "nodes": len(g.node)} for g in a.graphs]
+    if t == A.TENSORS:
+        return [_attr_tensor(v, base_dir) for v in a.tensors]
+    if t == A.TYPE_PROTO:
+        return str(a.tp)
+    return None
+
+
+def _attr_tensor(t: Any, base_dir: Path | None) -> Any:
+    numel = _prod(t.dims)
+    if numel <= SMALL_CONSTANT:
+        value = _tensor_array(t, base_dir)
+        if value is not None:
+            return value
+    return TensorInfo(t.name, dtype_name(t.data_type), tuple(int(d) for d in t.dims), True,
+                      _nbytes(t.data_type, numel))
+
+
+def _constant_node_info(node: Any, base_dir: Path | None) -> TensorInfo | None:
+    """The constant a ``Constant`` node produces (shape, dtype, bytes, small value)."""
+    import numpy as np
+
+    if not node.attribute:
+        return None
+    a = node.attribute[0]
+    out = node.output[0]
+    if a.name in ("value", "sparse_value"):
+        t = a.t if a.name == "value" else a.sparse_value.values
+        dims = tuple(int(d) for d in (a.t.dims if a.name == "value" else a.sparse_value.dims))
+        numel = _prod(dims)
+        value = _tensor_array(t, base_dir) if numel <= _VALUE_KEEP and a.name == "value" else None
+        return TensorInfo(out, dtype_name(t.data_type), dims, True, _nbytes(t.data_type, _prod(t.dims)), None,
+                          value)
+    scalars = {"value_float": ("float32", np.float32), "value_int": ("int64", np.int64)}
+    if a.name in scalars:
+        name, np_type = scalars[a.name]
+        v = a.f if a.name == "value_float" else a.i
+        return TensorInfo(out, name, (), True, np.dtype(np_type).itemsize, None, np.asarray(v, dtype=np_type))
+    lists = {"value_floats": ("float32", np.float32, "floats"), "value_ints": ("int64", np.int64, "ints")}
+    if a.name in lists:
+        name, np_type, field_name = lists[a.name]
+        arr = np.asarray(list(getattr(a, field_name)), dtype=np_type)
+        return TensorInfo(out, name, (arr.size,), True, arr.nbytes, None, arr if arr.size <= _VALUE_KEEP else None)
+    if a.name == "value_string":
+        return TensorInfo(out, "string", (), True, len(a.s), None, None)
+    if a.name == "value_strings":
+        return TensorInfo(out, "string", (len(a.strings),), True, sum(len(s) for s in a.strings), None, None)
+    return None
+
+
+def _skeleton(model: Any, base_dir: Path | None) -> Any:
+    """A weight-free copy of ``model`` for shape inference.
+
+    Large constants (initializers and ``Constant`` nodes) become typed graph inputs: shape
+    inference only needs their type, and the model handed to it stays small however big the
+    weights are (no 2 GB limit, no copy of the weight bytes). Small constants keep their data
+    (shape inputs, axes, scales), which data propagation uses.
+    """
+    from onnx import ModelProto, helper
+
+    g = model.graph
+    sk = ModelProto()
+    sk.ir_version = model.ir_version
+    sk.opset_import.extend(model.opset_import)
+    sk.functions.extend(model.functions)
+    sg = sk.graph
+    sg.name = g.name
+    sg.input.extend(g.input)
+    sg.output.extend(g.output)
+    sg.value_info.extend(g.value_info)
+    declared = {v.name for v in g.input}
+    for t in g.initializer:
+        numel = _prod(t.dims)
+        if numel <= SMALL_CONSTANT and t.data_location != 1:
+            sg.initializer.append(t)
+        elif numel <= SMALL_CONSTANT and base_dir is not None and (value := _tensor_array(t, base_dir)) is not None:
+            from onnx import numpy_helper
+
+            sg.initializer.append(numpy_helper.from_array(value, t.name))
+        elif t.name not in declared:
+            sg.input.append(helper.make_tensor_value_info(t.name, t.data_type, list(t.dims)))
+            declared.add(t.name)
+    for st in g.sparse_initializer:
+        name = st.values.name
+        if name not in declared:
+            sg.input.append(helper.make_tensor_value_info(name, st.values.data_type, list(st.dims)))
+            declared.add(name)
+    for n in g.node:
+        if n.op_type == "Constant" and n.domain in ("", "ai.onnx") and n.attribute \
+                and n.attribute[0].name == "value" and _prod(n.attribute[0].t.dims) > SMALL_CONSTANT:
+            t = n.attribute[0].t
+            sg.input.append(helper.make_tensor_value_info(n.output[0], t.data_type, list(t.dims)))
+            continue
+        sg.node.append(n)
+    return sk
+
+
+def _infer(model: Any, base_dir: Path | None, data_prop: bool) -> tuple[Any, str]:
+    """Shape-inferred weight-free model and a status line ("ok", "ok (no data propagation)", "failed: ...")."""
+    onnx = require("onnx", "onnx", "reading ONNX models")
+    sk = _skeleton(model, base_dir)
+    errors: list[str] = []
+    for prop in ([True, False] if data_prop else [False]):
+        try:
+            inferred = onnx.shape_inference.infer_shapes(sk, check_type=False, strict_mode=False, data_prop=prop)
+            return inferred, "ok" if prop == data_prop else "ok (without data propagation)"
+        except Exception as exc:  # inference errors come as several types (InferenceError, RuntimeError...)
+            errors.append(str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
+    return sk, "failed: " + errors[-1]
+
+
+def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True) -> Graph:
+    """Read an ONNX model (path, ``Artifact`` or ``onnx.ModelProto``) into the analysis ``Graph``.
+
+    Shape inference runs on a weight-free copy (``data_prop`` on, falling back to plain
+    inference, then to the shapes stored in the file); symbolic dims stay ``str``, unknown
+    dims ``None``. Initializers and ``Constant`` outputs are constant tensors with their byte
+    size computed from dims and dtype (weights are never copied into numpy); constants of up to
+    64 elements keep their value. Attributes are decoded to Python values (small tensors as
+    numpy). ``Graph.opset`` is the default-domain opset; ``metadata`` holds the other opsets,
+    IR version, producer and the shape-inference status.
+    """
+    path: Path | None = None
+    if hasattr(model, "graph") and hasattr(model, "opset_import"):
+        proto = model
+    else:
+        path = Path(getattr(model, "path", model))
+        if not path.exists():
+            raise ModelFileError(f"{path}: no such file", fix="check the path")
+        proto = load_onnx(path, load_external_data=False)
+    base_dir = path.parent if path is not None else None
+    g = proto.graph
+    if infer_shapes:
+        inferred, status = _infer(proto, base_dir, data_prop)
+    else:
+        inferred, status = proto, "skipped"
+    tensors: dict[str, TensorInfo] = {}
+    ig = inferred.graph
+    for vi in [*ig.input, *ig.value_info, *ig.output]:
+        dtype, shape = _type_info(vi.type)
+        if vi.name not in tensors or (tensors[vi.name].shape is None and shape is not None):
+            tensors[vi.name] = TensorInfo(vi.name, dtype, shape)
+    init_names: set[str] = set()
+    for t in g.initializer:
+        numel = _prod(t.dims)
+        value = _tensor_array(t, base_dir) if numel <= _VALUE_KEEP else None
+        tensors[t.name] = TensorInfo(t.name, dtype_name(t.data_type), tuple(int(d) for d in t.dims), True,
+                                     _nbytes(t.data_type, numel), None, value)
+        init_names.add(t.name)
+    for st in g.sparse_initializer:
+        name = st.values.name
+        stored = _nbytes(st.values.data_type, _prod(st.values.dims)) + _nbytes(st.indices.data_type,
+                                                                               _prod(st.indices.dims))
+        tensors[name] = TensorInfo(name, dtype_name(st.values.data_type), tuple(int(d) for d in st.dims), True,
+                                   stored)
+        init_names.add(name)
+    nodes: list[Node] = []
+    for i, n in enumerate(g.node):
+        if n.op_type == "Constant" and n.domain in ("", "ai.onnx") and n.output:
+            info = _constant_node_info(n, base_dir)
+            if info is not None:
+                tensors[info.name] = info
+        for name in [*n.input, *n.output]:
+            if name and name not in tensors:
+                tensors[name] = TensorInfo(name, None, None)
+        nodes.append(Node(n.name or f"{n.op_type}_{i}", n.op_type, list(n.input), list(n.output),
+                          {a.name: _attr_value(a, base_dir) for a in n.attribute}, n.domain))
+    opsets = {(o.domain or "ai.onnx"): int(o.version) for o in proto.opset_import}
+    metadata: dict[str, Any] = {"ir_version": int(proto.ir_version), "producer": proto.producer_name,
+                                "producer_version": proto.producer_version, "opsets": opsets,
+                                "shape_inference": status}
+    if path is not None:
+        metadata["path"] = str(path)
+    return Graph(name=g.name or (path.stem if path else "model"), format=Format.ONNX, nodes=nodes,
+                 tensors=tensors, inputs=[v.name for v in g.input if v.name not in init_names],
+                 outputs=[v.name for v in g.output], opset=opsets.get("ai.onnx"), metadata=metadata)

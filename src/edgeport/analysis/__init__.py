@@ -1,0 +1,1 @@
+"""Analyses on the format-neutral ``Graph``: profile (MACs, params), memory, compatibility."""
