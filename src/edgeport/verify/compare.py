@@ -1,4 +1,9 @@
-"""Compare a reference artifact and a test artifact on the same real inputs."""
+"""Compare a reference artifact and a test artifact on the same real inputs.
+
+Each side gets the dataset in its own layout (``align``), outputs are paired by name then by
+order and shape, and each output is judged by the task-aware tolerance for its kind (logits,
+embedding, dense) at the test artifact's precision unless an explicit tolerance is given.
+"""
 
 from __future__ import annotations
 
@@ -10,13 +15,19 @@ from typing import Any
 import numpy as np
 
 from edgeport.core.artifact import Artifact
+from edgeport.core.formats import Format
+from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
 from edgeport.errors import InputError
 from edgeport.runtimes.base import RuntimeOptions, open_runtime, run_dataset
 from edgeport.verify import metrics
-from edgeport.verify.tolerance import Tolerance
+from edgeport.verify.align import align_inputs, match_outputs, quant_lines
+from edgeport.verify.tolerance import Tolerance, ToleranceOverrides, infer_output_kind, normalize_precision
 
-__all__ = ["OutputComparison", "VerificationResult", "compare_outputs", "verify"]
+__all__ = ["MIN_STABLE_SAMPLES", "OutputComparison", "SideRun", "VerificationResult", "compare_outputs",
+           "infer_precision", "run_side", "verify"]
+
+MIN_STABLE_SAMPLES = 30
 
 
 @dataclass
@@ -34,6 +45,8 @@ class OutputComparison:
     allclose_fraction: float | None  # samples within atol + rtol*|ref|
     passed: bool
     failures: list[str] = field(default_factory=list)
+    kind: str = ""  # logits | embedding | dense (what the default tolerance was chosen for)
+    tolerance: Tolerance | None = None  # the criteria this output was judged by
 
 
 @dataclass
@@ -53,6 +66,8 @@ class VerificationResult:
     alignment: list[str] = field(default_factory=list)
     warnings: list[str] = field(default_factory=list)
     seconds: float = 0.0
+    precision: str = "fp32"
+    localization: Any = None  # a verify.localize.Localization when asked for
     kind: str = "verification"
 
     def failures(self) -> list[str]:
@@ -68,7 +83,7 @@ def _finite(x: float) -> float:
 
 
 def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
-                    tolerance: Tolerance) -> OutputComparison:
+                    tolerance: Tolerance, kind: str = "") -> OutputComparison:
     ref = np.asarray(ref)
     test = np.asarray(test)
     if ref.shape != test.shape:
@@ -79,7 +94,7 @@ def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
         max_abs=metrics.max_abs(ref, test), mean_abs=metrics.mean_abs(ref, test),
         max_rel=metrics.max_rel(ref, test), cosine=metrics.cosine(ref, test), snr_db=metrics.snr_db(ref, test),
         top1_agreement=metrics.topk_agreement(ref, test, 1), top5_agreement=metrics.topk_agreement(ref, test, 5),
-        allclose_fraction=None, passed=True)
+        allclose_fraction=None, passed=True, kind=kind, tolerance=tolerance)
     fails = comp.failures
     if tolerance.atol is not None:
         rtol = tolerance.rtol or 0.0
@@ -100,57 +115,141 @@ def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
     return comp
 
 
-def match_outputs(ref: dict[str, np.ndarray], test: dict[str, np.ndarray]) -> list[tuple[str, str]]:
-    """Pair outputs by name, then by order and shape. Raises when counts differ."""
-    if len(ref) != len(test):
-        raise InputError(f"reference has {len(ref)} outputs {list(ref)}, test has {len(test)} {list(test)}",
-                         fix="compare models with the same outputs")
-    if set(ref) == set(test):
-        return [(n, n) for n in ref]
-    pairs = list(zip(ref, test))
-    for r, t in pairs:
-        if np.shape(ref[r]) != np.shape(test[t]):
-            shapes_r = {k: np.shape(v) for k, v in ref.items()}
-            shapes_t = {k: np.shape(v) for k, v in test.items()}
-            raise InputError(f"outputs do not match by name or by order and shape: reference {shapes_r}, "
-                             f"test {shapes_t}", fix="compare models with the same outputs")
-    return pairs
+def infer_precision(artifact: Artifact) -> str:
+    """``fp32`` / ``fp16`` / ``int8`` for an artifact: lineage options, metadata, then the model itself."""
+    node: Artifact | None = artifact
+    while node is not None:
+        if node.step is not None and node.step.options.get("precision"):
+            return normalize_precision(str(node.step.options["precision"]))
+        if node.metadata.get("precision"):
+            return normalize_precision(str(node.metadata["precision"]))
+        node = None  # only the artifact's own step says how it was made
+    if any(s.dtype in ("int8", "uint8") for s in (*artifact.inputs, *artifact.outputs)):
+        return "int8"
+    if artifact.format is Format.ONNX:
+        try:
+            from edgeport.graph.onnx_reader import load_onnx
+
+            model = load_onnx(artifact.path, load_external_data=False)
+        except Exception:  # an unreadable model fails later with a proper error
+            return "fp32"
+        ops = {n.op_type for n in model.graph.node}
+        if ops & {"QuantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger",
+                  "DynamicQuantizeLinear"}:
+            return "int8"
+        if any(i.data_type == 10 for i in model.graph.initializer):  # FLOAT16
+            return "fp16"
+    return "fp32"
+
+
+@dataclass
+class SideRun:
+    """One artifact run on the (aligned) dataset."""
+
+    outputs: dict[str, np.ndarray]
+    runtime: str
+    inputs: tuple[TensorSpec, ...]
+    output_specs: tuple[TensorSpec, ...]
+    lines: list[str]
+
+
+def _data_layout(specs: tuple[TensorSpec, ...] | list[TensorSpec]) -> str | None:
+    return next((s.layout for s in specs if s.layout), None)
+
+
+def run_side(artifact: Artifact, subset: Dataset, side: str, runtime: str | None = None,
+             options: RuntimeOptions | None = None, data_layout: str | None = None) -> SideRun:
+    """Open ``artifact``'s runtime, feed it ``subset`` in its own layout, return every output."""
+    with open_runtime(artifact, runtime, options) as rt:
+        in_specs = _merge_layout(rt.input_specs(), artifact.inputs)
+        aligned = align_inputs(subset, in_specs, side, data_layout)
+        outs = run_dataset(rt, aligned.dataset)
+        lines = aligned.lines + quant_lines(side, rt.input_specs(), rt.output_specs())
+        return SideRun(outs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs), lines)
+
+
+def _merge_layout(specs: tuple[TensorSpec, ...], declared: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
+    """Runtime specs, with the layout the artifact declares where the runtime does not know it."""
+    by_name = {s.name: s for s in declared}
+    merged = []
+    for i, s in enumerate(specs):
+        d = by_name.get(s.name) or (declared[i] if i < len(declared) and len(declared) == len(specs) else None)
+        if d is not None and d.layout and d.layout != s.layout:
+            s = TensorSpec(s.name, s.dtype, s.shape, d.layout, s.quant or d.quant)
+        merged.append(s)
+    return tuple(merged)
+
+
+def judge(ref: SideRun, test: SideRun, subset: Dataset, tolerance: Tolerance | None, precision: str,
+          overrides: ToleranceOverrides | None) -> tuple[list[OutputComparison], list[str], Tolerance]:
+    """Pair outputs and compare each with its tolerance; returns (comparisons, alignment lines, main tolerance)."""
+    pairs, lines = match_outputs(ref.outputs, test.outputs, ref.output_specs, test.output_specs)
+    comps = []
+    for pair in pairs:
+        r = np.asarray(ref.outputs[pair.reference])
+        t = np.asarray(test.outputs[pair.test])
+        if pair.perm:
+            t = t.transpose(pair.perm)
+        kind = infer_output_kind(r.shape, subset.task)
+        tol = tolerance if tolerance is not None else Tolerance.for_output_kind(kind, precision)
+        if overrides is not None:
+            tol = overrides.apply(tol)
+        comps.append(compare_outputs(pair.test, pair.reference, r, t, tol, kind))
+    main = comps[0].tolerance if comps and comps[0].tolerance is not None else (tolerance or Tolerance())
+    return comps, lines, main
 
 
 def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tolerance | None = None,
            split: str = "test", max_samples: int | None = None, reference_runtime: str | None = None,
            test_runtime: str | None = None, reference_options: RuntimeOptions | None = None,
-           test_options: RuntimeOptions | None = None) -> VerificationResult:
-    """Run the same real samples through both artifacts and compare every output."""
+           test_options: RuntimeOptions | None = None, precision: str | None = None,
+           overrides: ToleranceOverrides | None = None, localize: bool = False) -> VerificationResult:
+    """Run the same real samples through both artifacts and compare every output.
+
+    ``tolerance`` fixes the criteria for every output; without it each output gets the default
+    for its kind (``infer_output_kind``) at ``precision`` (inferred from the test artifact when
+    ``None``), then ``overrides``. ``localize=True`` adds the first divergent layer.
+    """
     start = time.perf_counter()
-    tol = tolerance or Tolerance()
+    prec = normalize_precision(precision) if precision else infer_precision(test)
     subset = data.split(split)
     if max_samples is not None:
         subset = subset.head(max_samples)
-    outputs: list[dict[str, np.ndarray]] = []
-    names: list[str] = []
-    for art, rt_name, opts in ((reference, reference_runtime, reference_options),
-                               (test, test_runtime, test_options)):
-        with open_runtime(art, rt_name, opts) as rt:
-            outputs.append(run_dataset(rt, subset))
-            names.append(rt.name)
-    ref_out, test_out = outputs
-    comps = [compare_outputs(t, r, ref_out[r], test_out[t], tol) for r, t in match_outputs(ref_out, test_out)]
-    result = VerificationResult(reference=str(reference.path), test=str(test.path), reference_runtime=names[0],
-                                test_runtime=names[1], samples=subset.count, split=split, outputs=comps,
-                                tolerance=tol, passed=True)
-    if subset.count < 30:
-        result.warnings.append(f"only {subset.count} samples: metrics are not stable")
-    if subset.labels is not None:
-        first_ref = next(iter(ref_out.values()))
-        first_test = test_out[comps[0].name]
-        result.reference_accuracy = metrics.accuracy(first_ref, subset.labels)
-        result.test_accuracy = metrics.accuracy(first_test, subset.labels)
+    ref = run_side(reference, subset, "reference", reference_runtime, reference_options)
+    test_run = run_side(test, subset, "test", test_runtime, test_options, _data_layout(ref.inputs))
+    comps, out_lines, main_tol = judge(ref, test_run, subset, tolerance, prec, overrides)
+    result = VerificationResult(reference=str(reference.path), test=str(test.path), reference_runtime=ref.runtime,
+                                test_runtime=test_run.runtime, samples=subset.count, split=split, outputs=comps,
+                                tolerance=main_tol, passed=True, precision=prec,
+                                alignment=ref.lines + test_run.lines + out_lines)
+    if subset.count < MIN_STABLE_SAMPLES:
+        result.warnings.append(f"only {subset.count} samples: metrics are not stable "
+                               f"(use at least {MIN_STABLE_SAMPLES})")
+    if subset.labels is not None and comps:
+        result.reference_accuracy = metrics.accuracy(ref.outputs[comps[0].reference_name], subset.labels)
+        result.test_accuracy = metrics.accuracy(_aligned(test_run, comps[0], ref), subset.labels)
         if result.reference_accuracy is not None and result.test_accuracy is not None:
             result.accuracy_delta = result.test_accuracy - result.reference_accuracy
     result.passed = not result.failures()
+    if localize:
+        from edgeport.verify.localize import localize as _localize
+
+        tol = overrides.apply(main_tol) if overrides is not None else main_tol
+        result.localization = _localize(reference, test, data, split=split, tolerance=tol, precision=prec,
+                                        max_samples=min(max_samples or 64, 64))
     result.seconds = time.perf_counter() - start
     return result
+
+
+def _aligned(test: SideRun, comp: OutputComparison, ref: SideRun) -> np.ndarray:
+    value = np.asarray(test.outputs[comp.name])
+    ref_shape = np.shape(ref.outputs[comp.reference_name])
+    if value.shape != ref_shape:
+        pairs, _ = match_outputs(ref.outputs, test.outputs, ref.output_specs, test.output_specs)
+        perm = next(p.perm for p in pairs if p.test == comp.name)
+        if perm:
+            value = value.transpose(perm)
+    return value
 
 
 def summary_row(result: VerificationResult) -> dict[str, Any]:

@@ -1,0 +1,259 @@
+"""Capture every intermediate tensor of a model on real inputs, without touching the artifact.
+
+``capture`` returns a ``Trace``: the float values each node produced, in graph order, with the
+node's name, op type and inputs. The artifact under test is never modified:
+
+- ONNX: a **copy** in a temporary directory gets every intermediate added as a graph output and
+  runs with graph optimisation disabled (so each node's value exists).
+- TFLite: a separate interpreter with ``experimental_preserve_all_tensors=True``; int8 tensors
+  are dequantised with their scale/zero-point.
+- PyTorch ``.pt2``: ``torch.fx.Interpreter`` over ``ExportedProgram.module()`` records each call.
+
+Other formats expose no intermediates here; ``capture`` raises ``UnsupportedError`` saying so.
+QDQ-quantised ONNX: a tensor consumed only by QuantizeLinear→DequantizeLinear is recorded with
+the dequantised value (what the next layer actually sees).
+"""
+
+from __future__ import annotations
+
+import tempfile
+from dataclasses import dataclass, field, replace
+from pathlib import Path
+
+import numpy as np
+
+from edgeport.core.artifact import Artifact
+from edgeport.core.formats import Format
+from edgeport.data.datasets import Dataset
+from edgeport.errors import UnsupportedError
+
+__all__ = ["TRACEABLE_FORMATS", "Trace", "TraceEntry", "capture"]
+
+TRACEABLE_FORMATS = (Format.ONNX, Format.TFLITE, Format.TORCH_EXPORT)
+
+
+@dataclass
+class TraceEntry:
+    name: str  # tensor name
+    node: str  # producing node name
+    op_type: str
+    inputs: list[str]  # tensor names feeding the node
+    value: np.ndarray = field(repr=False)
+    note: str = ""
+
+
+@dataclass
+class Trace:
+    format: Format
+    entries: list[TraceEntry]
+    samples: int
+    notes: list[str] = field(default_factory=list)
+
+
+def capture(artifact: Artifact, data: Dataset, *, max_samples: int = 64) -> Trace:
+    """Intermediate values of ``artifact`` on ``data`` (already in the artifact's input layout)."""
+    subset = data.head(max_samples)
+    if artifact.format is Format.ONNX:
+        return _capture_onnx(artifact, subset)
+    if artifact.format is Format.TORCH_EXPORT:
+        return _capture_torch(artifact, subset)
+    if artifact.format is Format.TFLITE:
+        return _capture_tflite(artifact, subset)
+    raise UnsupportedError(f"{artifact.format.value} models expose no intermediate tensors to edgeport",
+                           fix="localise on an ONNX, TFLite or .pt2 form of the model")
+
+
+def _is_batch_float(value: object, n: int) -> bool:
+    arr = np.asarray(value)
+    return arr.dtype.kind == "f" and arr.ndim >= 1 and arr.shape[0] == n
+
+
+# ---- ONNX -------------------------------------------------------------------------------------
+def _capture_onnx(artifact: Artifact, data: Dataset) -> Trace:
+    from edgeport._optional import require
+
+    onnx = require("onnx", "onnx", "localising divergence in ONNX models")
+    from edgeport.graph.onnx_reader import load_onnx
+    from edgeport.runtimes.base import open_runtime, run_dataset
+    from edgeport.runtimes.onnxruntime import OnnxRuntimeOptions
+
+    model = load_onnx(artifact.path)
+    existing = {o.name for o in model.graph.output}
+    inits = {i.name for i in model.graph.initializer}
+    for node in model.graph.node:
+        for out in node.output:
+            if out and out not in existing and out not in inits:
+                model.graph.output.append(onnx.ValueInfoProto(name=out))
+                existing.add(out)
+    with tempfile.TemporaryDirectory(prefix="edgeport-trace-") as tmp:
+        path = Path(tmp) / "instrumented.onnx"
+        big = model.ByteSize() > 1_900_000_000
+        onnx.save_model(model, str(path), save_as_external_data=big)
+        copy = replace(artifact, path=path, metadata={})
+        opts = OnnxRuntimeOptions(graph_optimization="disable")
+        with open_runtime(copy, "onnxruntime", opts) as rt:
+            values = run_dataset(rt, data)
+    n = data.count
+    consumers: dict[str, list[object]] = {}
+    for node in model.graph.node:
+        for i in node.input:
+            consumers.setdefault(i, []).append(node)
+    entries: list[TraceEntry] = []
+    absorbed: set[str] = set()
+    for node in model.graph.node:
+        for out in node.output:
+            if not out or out in absorbed or out not in values or not _is_batch_float(values[out], n):
+                continue
+            value, note = values[out], ""
+            dq = _qdq_follower(out, consumers)
+            if dq is not None and dq[1] in values:
+                value, note = values[dq[1]], f"value after {dq[0]}→DequantizeLinear (what the next layer sees)"
+                absorbed.add(dq[1])
+            entries.append(TraceEntry(out, node.name or out, node.op_type, [i for i in node.input if i],
+                                      np.asarray(value), note))
+    # DequantizeLinear outputs stand for the tensor that was quantised: rename inputs accordingly
+    alias = {}
+    for node in model.graph.node:
+        if node.op_type == "QuantizeLinear":
+            for c in consumers.get(node.output[0], []):
+                if c.op_type == "DequantizeLinear":  # type: ignore[attr-defined]
+                    alias[c.output[0]] = node.input[0]  # type: ignore[attr-defined]
+    for e in entries:
+        e.inputs = [alias.get(i, i) for i in e.inputs]
+    return Trace(Format.ONNX, [e for e in entries if e.op_type not in ("QuantizeLinear", "DequantizeLinear")],
+                 n, ["ONNX: intermediates read from an instrumented copy (graph optimisation off)"])
+
+
+def _qdq_follower(tensor: str, consumers: dict[str, list[object]]) -> tuple[str, str] | None:
+    """(Q node name, DQ output) when ``tensor`` is consumed only by QuantizeLinear→DequantizeLinear."""
+    users = consumers.get(tensor, [])
+    if not users or any(u.op_type != "QuantizeLinear" for u in users):  # type: ignore[attr-defined]
+        return None
+    q = users[0]
+    dqs = [c for c in consumers.get(q.output[0], []) if c.op_type == "DequantizeLinear"]  # type: ignore[attr-defined]
+    if not dqs:
+        return None
+    return q.name or "QuantizeLinear", dqs[0].output[0]  # type: ignore[attr-defined]
+
+
+# ---- PyTorch (.pt2) ---------------------------------------------------------------------------
+def _capture_torch(artifact: Artifact, data: Dataset) -> Trace:
+    from edgeport._optional import require
+
+    torch = require("torch", "torch", "localising divergence in PyTorch models")
+    from edgeport.runtimes.torch import load_exported_program
+
+    program = load_exported_program(artifact.path)
+    module = program.module()
+    placeholders = [n for n in module.graph.nodes if n.op == "placeholder"]
+    specs = artifact.inputs
+    mapping = data.bind(specs) if specs else {placeholders[0].target: next(iter(data.inputs))}
+    recorded: dict[str, list[np.ndarray]] = {}
+    meta: dict[str, tuple[str, list[str]]] = {}
+
+    class _Recorder(torch.fx.Interpreter):  # type: ignore[misc,name-defined]
+        def run_node(self, node):  # type: ignore[no-untyped-def]
+            result = super().run_node(node)
+            if node.op == "call_function" and isinstance(result, torch.Tensor):
+                recorded.setdefault(node.name, []).append(result.detach().cpu().numpy())
+                target = getattr(node.target, "__name__", str(node.target))
+                op = str(target).split(".")[1] if str(target).startswith("aten.") else str(target).split(".")[0]
+                meta[node.name] = (op, [a.name for a in node.all_input_nodes])
+            return result
+
+    names = [s.name for s in specs] or list(mapping)
+    with torch.no_grad():
+        for start in range(0, data.count, 64):
+            args = [torch.from_numpy(np.ascontiguousarray(data.inputs[mapping[nm]][start:start + 64]))
+                    for nm in names]
+            _Recorder(module).run(*args)
+    n = data.count
+    entries = []
+    for name, chunks in recorded.items():
+        value = np.concatenate(chunks) if all(c.ndim for c in chunks) else chunks[0]
+        if _is_batch_float(value, n):
+            op, ins = meta[name]
+            entries.append(TraceEntry(name, name, op, ins, value))
+    return Trace(Format.TORCH_EXPORT, entries, n, ["PyTorch: intermediates recorded with torch.fx.Interpreter"])
+
+
+# ---- TFLite -----------------------------------------------------------------------------------
+def _tflite_interpreter(path: Path) -> object:
+    from edgeport._optional import is_available, require
+
+    if is_available("ai_edge_litert"):
+        from ai_edge_litert.interpreter import Interpreter
+    else:
+        Interpreter = require("tensorflow", "tflite", "localising divergence in TFLite models").lite.Interpreter
+    return Interpreter(model_path=str(path), experimental_preserve_all_tensors=True, num_threads=1)
+
+
+def _capture_tflite(artifact: Artifact, data: Dataset) -> Trace:
+    interp = _tflite_interpreter(artifact.path)  # a separate interpreter: the artifact's own runtime is untouched
+    interp.allocate_tensors()  # type: ignore[attr-defined]
+    in_details = interp.get_input_details()  # type: ignore[attr-defined]
+    tensors = {t["index"]: t for t in interp.get_tensor_details()}  # type: ignore[attr-defined]
+    ops = interp._get_ops_details()  # type: ignore[attr-defined]
+    keys = list(data.inputs)
+    if len(in_details) == 1:
+        mapping = {in_details[0]["index"]: keys[0]}
+    else:
+        by_name = {d["name"]: d["index"] for d in in_details}
+        mapping = {idx: name for name, idx in by_name.items() if name in data.inputs}
+        if len(mapping) != len(in_details):
+            mapping = {d["index"]: keys[i] for i, d in enumerate(in_details)}
+    batch = int(in_details[0]["shape"][0]) if len(in_details[0]["shape"]) else 1
+    batch = batch if batch > 0 else 1
+    collected: dict[int, list[np.ndarray]] = {}
+    for start in range(0, data.count, batch):
+        for d in in_details:
+            x = data.inputs[mapping[d["index"]]][start:start + batch]
+            if len(x) < batch:
+                x = np.concatenate([x, np.repeat(x[-1:], batch - len(x), axis=0)])
+            interp.set_tensor(d["index"], _quantize_for(d, x))  # type: ignore[attr-defined]
+        interp.invoke()  # type: ignore[attr-defined]
+        for op in ops:
+            for idx in op["outputs"]:
+                if idx < 0:
+                    continue
+                value = interp.get_tensor(idx)  # type: ignore[attr-defined]
+                collected.setdefault(idx, []).append(_dequantize(tensors[idx], value)[: data.count - start])
+    n = data.count
+    entries = []
+    for op in ops:
+        for idx in op["outputs"]:
+            if idx < 0 or idx not in collected:
+                continue
+            value = np.concatenate(collected[idx])
+            if _is_batch_float(value, n):
+                name = tensors[idx]["name"] or f"tensor_{idx}"
+                entries.append(TraceEntry(name, f"{op['op_name']}_{op['index']}", op["op_name"],
+                                          [tensors[i]["name"] for i in op["inputs"] if i >= 0 and i in tensors],
+                                          value))
+    return Trace(Format.TFLITE, entries, n,
+                 ["TFLite: intermediates read from a separate interpreter with experimental_preserve_all_tensors"])
+
+
+def _quantize_for(detail: dict, x: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    dtype = np.dtype(detail["dtype"])
+    scale, zp = detail.get("quantization", (0.0, 0))
+    if dtype.kind in "iu" and x.dtype.kind == "f" and scale:
+        info = np.iinfo(dtype)
+        return np.clip(np.round(x / scale + zp), info.min, info.max).astype(dtype)
+    return x.astype(dtype)
+
+
+def _dequantize(detail: dict, value: np.ndarray) -> np.ndarray:  # type: ignore[type-arg]
+    value = np.array(value)
+    if value.dtype.kind not in "iu":
+        return value
+    qp = detail.get("quantization_parameters") or {}
+    scales = np.asarray(qp.get("scales", []), dtype=np.float32)
+    zps = np.asarray(qp.get("zero_points", []), dtype=np.float32)
+    if scales.size == 0:
+        return value  # plain integer tensor (indices, shapes): skipped by the float filter
+    if scales.size > 1:
+        shape = [1] * value.ndim
+        shape[int(qp.get("quantized_dimension", 0))] = -1
+        scales, zps = scales.reshape(shape), zps.reshape(shape)
+    return (value.astype(np.float32) - zps) * scales
