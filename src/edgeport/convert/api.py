@@ -77,7 +77,7 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
                                          fix=f"it supports: {', '.join(conv.precisions)}")
     if options.precision in conv.needs_data and calibration is None:
         raise ConfigError(f"{conv.name} {options.precision} needs calibration data", fix="pass --data D")
-    out = Path(out)
+    out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     limit = timeout_s if timeout_s is not None else conv.timeout_s
     with tempfile.TemporaryDirectory(prefix="edgeport-convert-", dir=out.parent) as work:
