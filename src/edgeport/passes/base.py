@@ -129,6 +129,9 @@ class Pass(ABC):
             meta = dict(self._apply(source, tmp, opts, data) or {})
             warnings += meta.pop("warnings", [])
             warnings += self.post_check(tmp, source, opts)
+            for side in Path(work).iterdir():  # side files written beside the output (OpenVINO .bin, .data)
+                if side != tmp and side.name.startswith(tmp.stem + "."):
+                    os.replace(side, out_path.parent / side.name)
             os.replace(tmp, out_path)
         seconds = time.perf_counter() - start
         for w in warnings:
