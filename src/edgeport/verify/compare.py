@@ -151,6 +151,7 @@ class SideRun:
     inputs: tuple[TensorSpec, ...]
     output_specs: tuple[TensorSpec, ...]
     lines: list[str]
+    reduced_precision: tuple[str, str] | None = None  # (precision, fix) when a float model ran reduced (bf16)
 
 
 def _data_layout(specs: tuple[TensorSpec, ...] | list[TensorSpec]) -> str | None:
@@ -165,7 +166,8 @@ def run_side(artifact: Artifact, subset: Dataset, side: str, runtime: str | None
         aligned = align_inputs(subset, in_specs, side, data_layout)
         outs = run_dataset(rt, aligned.dataset)
         lines = aligned.lines + quant_lines(side, rt.input_specs(), rt.output_specs())
-        return SideRun(outs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs), lines)
+        return SideRun(outs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs), lines,
+                       rt.reduced_precision())
 
 
 def _merge_layout(specs: tuple[TensorSpec, ...], declared: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
@@ -231,6 +233,9 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
         if result.reference_accuracy is not None and result.test_accuracy is not None:
             result.accuracy_delta = result.test_accuracy - result.reference_accuracy
     result.passed = not result.failures()
+    if not result.passed and test_run.reduced_precision is not None:
+        reduced, fix = test_run.reduced_precision
+        result.warnings.append(f"{reduced} inference exceeds tolerance ({'; '.join(result.failures()[:3])}); {fix}")
     if localize:
         from edgeport.verify.localize import localize as _localize
 
