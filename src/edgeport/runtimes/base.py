@@ -108,6 +108,11 @@ class Runtime(ABC):
         """What actually ran (providers, precision, delegate...) for the recorded conditions."""
         return {"runtime": self.name, "version": self.version(), "threads": self.options.threads}
 
+    def reduced_precision(self) -> tuple[str, str] | None:
+        """(precision, fix) when a float model actually computes in reduced precision here (e.g. OpenVINO
+        bf16 on AVX-512 BF16 CPUs), so a failed verification can say why and how to avoid it."""
+        return None
+
     # ---- inference ----------------------------------------------------------------------------
     def prepare(self, feeds: Mapping[str, np.ndarray]) -> dict[str, np.ndarray]:
         """Validate and convert feeds once (names, ranks, static dims, dtype, quantisation)."""
