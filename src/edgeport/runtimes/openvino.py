@@ -85,10 +85,13 @@ def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...],
     ov = require("openvino", "openvino", "reading an OpenVINO IR")
     model = _read_model(ov.Core(), Path(path))
     ins, outs = _specs(model)
-    meta: dict[str, Any] = {"ops": len(model.get_ordered_ops())}
-    fq = sum(1 for op in model.get_ordered_ops() if op.get_type_name() == "FakeQuantize")
+    ops = model.get_ordered_ops()
+    meta: dict[str, Any] = {"ops": len(ops)}
+    fq = sum(1 for op in ops if op.get_type_name() == "FakeQuantize")
     if fq:
         meta["fake_quantize_ops"] = fq
+    f16 = any(op.get_type_name() == "Constant" and op.get_element_type().get_type_name() == "f16" for op in ops)
+    meta["precision"] = "int8" if fq else ("fp16" if f16 else "fp32")
     return ins, outs, meta
 
 
