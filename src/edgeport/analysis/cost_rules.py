@@ -264,6 +264,8 @@ input_roles(ONNX, "DequantizeLinear", {0: "weight", 1: "quant", 2: "quant"})
 input_roles(ONNX, "Reshape", {1: "literal"})
 input_roles(ONNX, "Resize", {1: "literal", 2: "literal", 3: "literal"})
 input_roles(ONNX, "Clip", {1: "literal", 2: "literal"})
+input_roles(ONNX, "Shape", {0: "literal"})  # reads only the shape
+input_roles(ONNX, "Size", {0: "literal"})
 
 
 # =========================================================================== TFLite

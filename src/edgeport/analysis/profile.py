@@ -188,8 +188,12 @@ def profile_graph(graph: Graph, *, dims: dict[str, int] | None = None, file_byte
         else:
             cost = rule(node, ctx)
             macs, flops = cost.macs, cost.flops
-        params = sum(graph.tensors[i].numel or 0 for i in node.inputs
-                     if i in graph.tensors and roles.get(i) == "weight")
+            if node.attrs.get("fused_activation_function", "NONE") not in ("NONE", 0, None):
+                flops += ctx.out_numel(node)  # TFLite's fused activation: 1 FLOP per output element
+        explicit = roles_for(graph.format, node.op_type)
+        params = sum(t.numel or 0 for k, i in enumerate(node.inputs)
+                     if (t := graph.tensor(i)) is not None and t.is_constant
+                     and (explicit.get(k) or _default_role(t)) == "weight")
         out = graph.tensor(node.outputs[0]) if node.outputs else None
         act = sum(_bytes(t, bindings) for o in node.outputs if (t := graph.tensor(o)) is not None
                   and not t.is_constant)

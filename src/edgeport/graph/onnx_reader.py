@@ -99,12 +99,18 @@ def _nbytes(elem_type: int, numel: int) -> int:
     return (numel * dtype_bits(elem_type) + 7) // 8
 
 
+def _inferred_dim(d: Any) -> int | str | None:
+    """Like ``_dim``, but the fresh symbols shape inference invents (``unk__N``) read as unknown."""
+    v = _dim(d)
+    return None if isinstance(v, str) and v.startswith("unk__") else v
+
+
 def _type_info(tp: Any) -> tuple[str | None, tuple[Any, ...] | None]:
     """(dtype, shape) of a TypeProto; (None, None) for non-tensor or untyped values."""
     if not tp.HasField("tensor_type"):
         return None, None
     tt = tp.tensor_type
-    shape = tuple(_dim(d) for d in tt.shape.dim) if tt.HasField("shape") else None
+    shape = tuple(_inferred_dim(d) for d in tt.shape.dim) if tt.HasField("shape") else None
     return dtype_name(tt.elem_type), shape
 
 
