@@ -15,6 +15,30 @@ def _pct(x: float | None) -> str:
     return "n/a" if x is None else f"{x + 0.0 if abs(x) > 1e-12 else 0.0:.2%}"
 
 
+def parse_options(items: list[str]) -> dict[str, Any]:
+    """``["per_channel=false", "percentile=99.9"]`` → typed values (bool, int, float, else text)."""
+    from edgeport.errors import ConfigError
+
+    found: dict[str, Any] = {}
+    for item in items:
+        key, sep, raw = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option {item!r} is not KEY=VALUE", fix="e.g. --option per_channel=false")
+        text = raw.strip()
+        value: Any = text
+        if text.lower() in ("true", "false"):
+            value = text.lower() == "true"
+        else:
+            for cast in (int, float):
+                try:
+                    value = cast(text)
+                    break
+                except ValueError:
+                    continue
+        found[key.strip()] = value
+    return found
+
+
 def render(result: Any, con: Any) -> None:
     from rich.markup import escape
     from rich.table import Table
@@ -61,6 +85,10 @@ def register(app: typer.Typer) -> None:
                  max_accuracy_drop: str = typer.Option(None, "--max-accuracy-drop",
                                                        help="Accuracy budget, e.g. 0.5%: keep the most sensitive "
                                                             "layers in float until the test-split drop fits."),
+                 max_float_layers: int = typer.Option(None, "--max-float-layers",
+                                                      help="At most this many layers may stay float in the search."),
+                 option: list[str] = typer.Option(None, "--option", help="Quantiser option KEY=VALUE (repeatable), "
+                                                  "e.g. per_channel=false, calibration=entropy, quant_format=qoperator."),
                  threads: int = typer.Option(1, "--threads", help="Threads for the latency comparison."),
                  as_json: bool = JSON_OPTION) -> None:
         """Quantise MODEL and report size, test accuracy and latency against the float model."""
@@ -69,7 +97,9 @@ def register(app: typer.Typer) -> None:
 
         try:
             result = run_quantize(model, precision, data, out=out, stack=stack,
-                                  max_accuracy_drop=max_accuracy_drop, threads=threads)
+                                  max_accuracy_drop=max_accuracy_drop,
+                                  max_float_layers=max_float_layers, threads=threads,
+                                  options=parse_options(option or []))
         except BudgetNotMet as exc:
             best = getattr(exc, "result", None)
             if best is None:

@@ -69,7 +69,7 @@ class QuantizeResult:
 def quantize(model: Artifact | str | Path, precision: str = "int8", data: Dataset | str | None = None,
              out: str | Path | None = None, stack: str | None = None, *,
              max_accuracy_drop: float | str | None = None, options: dict[str, Any] | None = None,
-             threads: int = 1, measure_speed: bool = True) -> QuantizeResult:
+             max_float_layers: int | None = None, threads: int = 1, measure_speed: bool = True) -> QuantizeResult:
     """Quantise ``model`` to ``precision`` on ``stack`` and measure it against its float parent."""
     from edgeport.data.datasets import load_dataset
 
@@ -88,7 +88,7 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
     out_path = Path(out) if out is not None else source.path.with_name(
         f"{source.path.stem}.{precision}{target.suffix}")
     if stack == "ort":
-        result = _quantize_ort(source, precision, dataset, out_path, budget, options or {})
+        result = _quantize_ort(source, precision, dataset, out_path, budget, options or {}, max_float_layers)
     else:
         if budget is not None:
             raise UnsupportedError(f"--max-accuracy-drop is not supported for stack {stack!r} yet",
@@ -127,7 +127,7 @@ def _as_onnx(source: Artifact, data: Dataset, out: Path) -> Artifact:
 
 
 def _quantize_ort(source: Artifact, precision: str, data: Dataset, out: Path, budget: float | None,
-                  extra: dict[str, Any]) -> QuantizeResult:
+                  extra: dict[str, Any], max_float_layers: int | None = None) -> QuantizeResult:
     from edgeport.passes import PASSES
 
     parent = _as_onnx(source, data, out)
@@ -146,7 +146,7 @@ def _quantize_ort(source: Artifact, precision: str, data: Dataset, out: Path, bu
                                    fix="use --precision int8 or int16x8")
         from edgeport.compress.mixed import search_onnx
 
-        artifact, mixed = search_onnx(parent, data, budget, out, opts)
+        artifact, mixed = search_onnx(parent, data, budget, out, opts, max_float_layers=max_float_layers)
     else:
         artifact = pass_cls().apply(parent, out, opts, data)
     m = dict(artifact.step.metrics) if artifact.step else {}
