@@ -1,0 +1,110 @@
+"""PyTorch (``torch.export`` .pt2) → TFLite with ``litert-torch`` (no TensorFlow needed).
+
+Precisions: ``fp32``; ``int8-dynamic`` (int8 weights, float activations: PT2E dynamic
+quantisation); ``int8`` (static PT2E quantisation calibrated on the dataset's calibration split;
+the model's inputs and outputs become int8 with a scale/zero-point, which the LiteRT runtime
+applies automatically). litert-torch keeps the PyTorch layout: inputs stay NCHW.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from edgeport.convert import CONVERTERS
+from edgeport.convert._tflite_common import (
+    calibration_arrays,
+    check_calibration,
+    finish_tflite,
+    unsupported_op_error,
+)
+from edgeport.convert.base import ConvertOptions, Converter
+from edgeport.core.artifact import Artifact
+from edgeport.core.formats import Format
+from edgeport.data.datasets import Dataset
+from edgeport.errors import ConfigError
+from edgeport.verify.tolerance import Tolerance
+
+__all__ = ["TorchToTflite", "TorchToTfliteOptions"]
+
+
+@dataclass(frozen=True)
+class TorchToTfliteOptions(ConvertOptions):
+    per_channel: bool = True  # per-channel weight scales for int8
+    calibration_samples: int = 256  # at most this many calibration samples (int8)
+    dynamic_batch: bool = False  # False: batch fixed to 1 (the usual on-device shape)
+
+
+@CONVERTERS.register
+class TorchToTflite(Converter):
+    name = "torch-to-tflite"
+    source = Format.TORCH_EXPORT
+    target = Format.TFLITE
+    requires = ("torch", "litert_torch", "ai_edge_litert")
+    extra = "tflite"
+    Options = TorchToTfliteOptions
+    precisions = ("fp32", "int8-dynamic", "int8")
+    needs_data = ("int8",)
+    default_tolerance = Tolerance(atol=1e-4, rtol=1e-3)
+    priority = 10
+    description = "litert-torch: fp32, dynamic-range int8, static int8 (PT2E, calibrated)"
+
+    def _convert(self, artifact: Artifact, out: Path, options: ConvertOptions,
+                 calibration: Dataset | None) -> Artifact:
+        assert isinstance(options, TorchToTfliteOptions)
+        if options.precision not in self.precisions:
+            raise ConfigError(f"{self.name} does not produce {options.precision}",
+                              fix=f"use one of: {', '.join(self.precisions)}")
+        check_calibration(self.name, options.precision, self.needs_data, calibration, artifact.inputs)
+        import torch
+
+        from edgeport.runtimes.torch import load_exported_program
+
+        program = load_exported_program(artifact.path)
+        specs = artifact.inputs
+        batch = 2 if options.dynamic_batch else 1
+        example = tuple(torch.zeros(s.concrete_shape(batch), dtype=getattr(torch, s.dtype)) for s in specs)
+        module = program.module()
+        try:
+            model = self._lower(module, example, options, calibration, artifact)
+            model.export(str(out))
+        except Exception as exc:  # litert-torch raises RuntimeError/ValueError/... for unsupported graphs
+            raise unsupported_op_error(self.name, exc) from exc
+        return finish_tflite(artifact, out, input_layouts=[s.layout for s in specs], step_name=self.name,
+                             metadata={"precision": options.precision, "converter": "litert-torch",
+                                       "batch": "dynamic" if options.dynamic_batch else 1})
+
+    def _lower(self, module: Any, example: tuple[Any, ...], options: TorchToTfliteOptions,
+               calibration: Dataset | None, artifact: Artifact) -> Any:
+        import litert_torch
+        import torch
+
+        dyn = None
+        if options.dynamic_batch:
+            batch_dim = torch.export.Dim("batch", min=1, max=4096)
+            dyn = tuple({0: batch_dim} for _ in example)
+        if options.precision == "fp32":
+            return litert_torch.convert(module, example, dynamic_shapes=dyn)
+        from litert_torch.quantize import pt2e_quantizer as pq
+        from litert_torch.quantize.quant_config import QuantConfig
+        from torchao.quantization.pt2e import quantize_pt2e
+
+        dynamic = options.precision == "int8-dynamic"
+        quantizer = pq.PT2EQuantizer().set_global(
+            pq.get_symmetric_quantization_config(is_per_channel=options.per_channel, is_dynamic=dynamic))
+        captured = torch.export.export(module, example, dynamic_shapes=dyn).module()
+        prepared = quantize_pt2e.prepare_pt2e(captured, quantizer)
+        if dynamic:
+            prepared(*example)  # dynamic quantisation needs no data: observers see the weights only
+        else:
+            assert calibration is not None
+            arrays = calibration_arrays(calibration, artifact.inputs, options.calibration_samples)
+            n = len(next(iter(arrays.values())))
+            step = 1 if not options.dynamic_batch else 32
+            with torch.no_grad():
+                for i in range(0, n, step):
+                    prepared(*(torch.from_numpy(arrays[s.name][i:i + step]) for s in artifact.inputs))
+        quantized = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
+        return litert_torch.convert(quantized, example, dynamic_shapes=dyn,
+                                    quant_config=QuantConfig(pt2e_quantizer=quantizer))

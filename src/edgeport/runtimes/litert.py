@@ -1,0 +1,154 @@
+"""LiteRT (TFLite) interpreter from ``ai-edge-litert``: threads, XNNPACK on/off, signatures.
+
+XNNPACK is LiteRT's default CPU delegate; ``xnnpack=False`` loads the model with the
+``BUILTIN_WITHOUT_DEFAULT_DELEGATES`` op resolver so every op runs on the builtin kernels.
+int8/uint8 inputs and outputs carry their scale/zero-point in ``TensorSpec.quant``, so
+``Runtime.run`` quantises float feeds and dequantises outputs (``run(..., raw=True)`` skips it).
+Models with signatures are fed by signature input names (the default signature, or the one named
+in ``LiteRTOptions.signature``); models without are fed by tensor names.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeport.core.formats import Format
+from edgeport.core.tensors import QuantParams, TensorSpec
+from edgeport.errors import BackendError, ConfigError, ModelFileError
+from edgeport.runtimes import RUNTIMES
+from edgeport.runtimes.base import Runtime, RuntimeOptions
+
+__all__ = ["LiteRTOptions", "LiteRTRuntime"]
+
+
+@dataclass(frozen=True)
+class LiteRTOptions(RuntimeOptions):
+    xnnpack: bool = True  # False: builtin kernels only (no default delegate)
+    signature: str | None = None  # signature key; None: "serving_default" or the only one
+
+
+def _details_spec(name: str, d: dict[str, Any], layout: str | None) -> TensorSpec:
+    shape = [int(x) for x in d["shape"]]
+    sig = [int(x) for x in d.get("shape_signature", shape)]
+    dims: tuple[int | str | None, ...] = tuple(
+        (("batch" if i == 0 else f"d{i}") if s < 0 else v) for i, (v, s) in enumerate(zip(shape, sig)))
+    dtype = np.dtype(d["dtype"]).name
+    qp = d.get("quantization_parameters") or {}
+    scales = np.asarray(qp.get("scales", []), dtype=np.float64)
+    quant = None
+    if scales.size and np.dtype(dtype).kind in "iu":
+        zps = np.asarray(qp.get("zero_points", []), dtype=np.int64)
+        if zps.size != scales.size:
+            zps = np.zeros(scales.size, dtype=np.int64)
+        axis = int(qp.get("quantized_dimension", 0)) if scales.size > 1 else None
+        quant = QuantParams(tuple(float(s) for s in scales), tuple(int(z) for z in zps), axis)
+    return TensorSpec(name, dtype, dims, layout, quant)
+
+
+@RUNTIMES.register
+class LiteRTRuntime(Runtime):
+    name = "litert"
+    formats = frozenset({Format.TFLITE})
+    requires = ("ai_edge_litert",)
+    extra = "tflite"
+    Options = LiteRTOptions
+    priority = 10
+    description = "LiteRT (TFLite) interpreter, XNNPACK CPU delegate by default"
+    options: LiteRTOptions
+
+    def _load(self) -> None:
+        from ai_edge_litert import interpreter as tfl
+
+        path = Path(self.artifact.path)
+        if not path.is_file():
+            raise ModelFileError(f"{path}: no such file", fix="check the path")
+        threads = self.options.threads
+        if threads is not None and threads < 1:
+            raise ConfigError(f"threads must be ≥ 1, got {threads}", fix="pass threads=1 or more")
+        resolver = (tfl.OpResolverType.BUILTIN if self.options.xnnpack
+                    else tfl.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        try:
+            self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
+                                           experimental_op_resolver_type=resolver)
+        except (ValueError, RuntimeError) as exc:
+            text = " ".join(str(exc).split())[:400]
+            if "Flex" in text or "Select TensorFlow op" in text:
+                raise BackendError(f"{path.name} needs TensorFlow Select (Flex) ops, which LiteRT here cannot run: "
+                                   f"{text}", fix="re-convert without SELECT_TF_OPS or replace those ops") from exc
+            if "custom op" in text.lower() or "Encountered unresolved custom op" in text:
+                raise BackendError(f"{path.name} uses a custom op with no registered kernel: {text}",
+                                   fix="register the custom op's kernel or re-convert with builtin ops") from exc
+            raise ModelFileError(f"{path}: LiteRT cannot load the model ({text})",
+                                 fix="re-convert the model; the file may be truncated") from exc
+        signatures = self._interp.get_signature_list()
+        self._runner: Any = None
+        self._signature: str | None = None
+        want = self.options.signature
+        if want is not None and want not in signatures:
+            raise ConfigError(f"{path.name} has no signature {want!r}",
+                              fix=f"use one of: {', '.join(signatures) or '(none: omit the signature)'}")
+        if signatures:
+            key = want or ("serving_default" if "serving_default" in signatures else next(iter(signatures)))
+            self._signature = key
+            self._runner = self._interp.get_signature_runner(key)
+            ins = self._runner.get_input_details()
+            outs = self._runner.get_output_details()
+            self._in_details = list(ins.items())
+            self._out_details = list(outs.items())
+        else:
+            self._interp.allocate_tensors()
+            self._in_details = [(d["name"], d) for d in self._interp.get_input_details()]
+            self._out_details = [(d["name"], d) for d in self._interp.get_output_details()]
+            self._shapes: dict[int, tuple[int, ...]] = {d["index"]: tuple(int(x) for x in d["shape"])
+                                                        for _, d in self._in_details}
+
+    def signatures(self) -> list[str]:
+        self._check_open()
+        return list(self._interp.get_signature_list())
+
+    def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+        known = {s.name: s for s in (*self.artifact.inputs, *self.artifact.outputs)}
+
+        def layout(name: str) -> str | None:
+            spec = known.get(name)
+            return spec.layout if spec is not None else None
+
+        ins = tuple(_details_spec(n, d, layout(n)) for n, d in self._in_details)
+        outs = tuple(_details_spec(n, d, layout(n)) for n, d in self._out_details)
+        return ins, outs
+
+    def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        try:
+            if self._runner is not None:
+                return dict(self._runner(**feeds))
+            interp = self._interp
+            resized = False
+            for name, d in self._in_details:
+                shape = tuple(feeds[name].shape)
+                if self._shapes[d["index"]] != shape:
+                    interp.resize_tensor_input(d["index"], list(shape))
+                    self._shapes[d["index"]] = shape
+                    resized = True
+            if resized:
+                interp.allocate_tensors()
+            for name, d in self._in_details:
+                interp.set_tensor(d["index"], feeds[name])
+            interp.invoke()
+            return {name: interp.get_tensor(d["index"]) for name, d in self._out_details}
+        except (ValueError, RuntimeError) as exc:
+            raise BackendError(f"LiteRT failed running {self.artifact.path.name}: {' '.join(str(exc).split())[:300]}",
+                               fix="check the input shapes and data") from exc
+
+    def _release(self) -> None:
+        self._runner = None
+        self._interp = None
+
+    def describe(self) -> dict[str, Any]:
+        info = super().describe()
+        info.update(xnnpack=self.options.xnnpack, signature=getattr(self, "_signature", self.options.signature),
+                    op_resolver="BUILTIN" if self.options.xnnpack else "BUILTIN_WITHOUT_DEFAULT_DELEGATES")
+        return info
