@@ -107,8 +107,16 @@ def _pareto_plot(ok: list[dict[str, Any]], front: list[str], picks: set[str]) ->
                    "color": "#444"}, "x": [c["latency_ms"]["median"] for c in pts], "y": [_quality(c) for c in pts],
                    "hoverinfo": "skip"})
     return {"data": traces, "layout": {"xaxis": {"title": {"text": "median latency (ms, log)"}, "type": "log"},
-                                       "yaxis": {"title": {"text": "accuracy (or agreement with source)"}},
+                                       "yaxis": {"title": {"text": "accuracy (or agreement with source)"},
+                                                 "range": _quality_range(ok)},
                                        "margin": {"t": 20}, "legend": {"orientation": "h"}}}
+
+
+def _quality_range(ok: list[dict[str, Any]]) -> list[float]:
+    values = [q for q in (_quality(c) for c in ok) if q is not None] or [0.0, 1.0]
+    low, high = min(values), max(values)
+    pad = max(0.005, (high - low) * 0.15)
+    return [max(0.0, low - pad), min(1.0, high) + pad]
 
 
 def _quality(c: dict[str, Any]) -> float | None:
@@ -118,7 +126,7 @@ def _quality(c: dict[str, Any]) -> float | None:
 def _latency_plot(ok: list[dict[str, Any]]) -> dict[str, Any]:
     ordered = sorted(ok, key=lambda c: c["latency_ms"]["median"])
     traces = [{"type": "box", "name": _label(c), "y": c.get("latency_samples_ms") or [c["latency_ms"]["median"]],
-               "boxpoints": False, "marker": {"color": _COLORS[i % len(_COLORS)]}} for i, c in enumerate(ordered)]
+               "boxpoints": "outliers", "marker": {"size": 3, "color": _COLORS[i % len(_COLORS)]}} for i, c in enumerate(ordered)]
     return {"data": traces, "layout": {"yaxis": {"title": {"text": "latency (ms)"}, "type": "log"},
                                        "showlegend": False, "margin": {"t": 20, "b": 140}}}
 
@@ -135,7 +143,7 @@ def _fidelity(cands: list[dict[str, Any]], picks: set[str], pareto: set[str], so
             _td(_mb(c.get("size_bytes")), True), _td(_pct(c.get("accuracy")), True),
             _td(_num(None if c.get("accuracy_delta") is None else c["accuracy_delta"] * 100, "{:+.2f} pt"), True),
             _td(_pct(c.get("agreement")), True), _td(_num(c.get("max_abs")), True), _td(_num(c.get("cosine"), "{:.6f}"), True),
-            _td(_num(c.get("snr_db"), "{:.1f}"), True), _td(_num(lat.get("median"), "{:.4f}"), True),
+            _td("∞" if (c.get("snr_db") or 0) >= 1e9 else _num(c.get("snr_db"), "{:.1f}"), True), _td(_num(lat.get("median"), "{:.4f}"), True),
             _td(_num(lat.get("p99"), "{:.4f}"), True),
             _td(_e(c.get("error") or "; ".join(c.get("verification_failures", [])[:2])))])
         classes.append("pick" if c["key"] in picks else "")
