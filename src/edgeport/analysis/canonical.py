@@ -15,7 +15,7 @@ from edgeport.core.formats import Format
 from edgeport.errors import UnsupportedError
 from edgeport.graph.ir import Graph, Node
 
-__all__ = ["GRAPH_FORMATS", "canonical_op", "compute_dtype", "load_graph", "rules_dir"]
+__all__ = ["GRAPH_FORMATS", "canonical_op", "compute_dtype", "dynamic_axes", "load_graph", "rules_dir"]
 
 GRAPH_FORMATS = (Format.ONNX, Format.TFLITE)
 
@@ -76,6 +76,23 @@ def compute_dtype(graph: Graph, node: Node) -> str | None:
         if t is not None and t.dtype:
             return t.dtype
     return None
+
+
+def dynamic_axes(graph: Graph, name: str) -> list[int]:
+    """Axes of tensor ``name`` that are not fixed (rank unknown: ``[-1]``).
+
+    A TFLite tensor whose ``shape_signature`` has ``-1`` only in the batch axis runs at its stored
+    shape (batch 1) unless the app resizes it, so that axis counts as fixed.
+    """
+    t = graph.tensor(name)
+    if t is None or t.is_constant:
+        return []
+    if t.shape is None:
+        return [-1]
+    axes = [i for i, d in enumerate(t.shape) if not isinstance(d, int) or d < 0]
+    if graph.format == Format.TFLITE and axes == [0] and t.shape[0] == "batch":
+        return []
+    return axes
 
 
 def load_graph(model: Any) -> Graph:

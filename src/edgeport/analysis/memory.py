@@ -30,7 +30,7 @@ from typing import Any
 
 import numpy as np
 
-from edgeport.analysis.canonical import canonical_op, load_graph
+from edgeport.analysis.canonical import canonical_op, dynamic_axes, load_graph
 from edgeport.graph.ir import Graph
 
 __all__ = ["ArenaPlan", "FitResult", "MemoryEstimate", "TensorLifetime", "estimate_memory", "fit", "lifetimes",
@@ -113,12 +113,10 @@ def _nbytes(graph: Graph, name: str, dynamic: list[str]) -> int:
     t = graph.tensor(name)
     if t is None or t.shape is None:
         return 0
+    dynamic.extend(f"{name}:{i}" for i in dynamic_axes(graph, name))
     n = 1
-    for i, d in enumerate(t.shape):
-        if not isinstance(d, int) or d < 0:
-            dynamic.append(f"{name}:{i}")
-            d = 1
-        n *= d
+    for d in t.shape:
+        n *= d if isinstance(d, int) and d > 0 else 1
     return n * (np.dtype(t.dtype).itemsize if t.dtype and t.dtype not in ("string", "resource", "variant") else 4)
 
 

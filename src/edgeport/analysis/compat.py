@@ -1,0 +1,243 @@
+"""Will a model run on a target, and where? Nodes → execution paths → partitions → a verdict.
+
+Each node goes to the first of the target's execution paths (``Target.paths``, in order of
+preference) whose rule table accepts it, else to the CPU fallback (or nowhere, on a target without
+one, such as an MCU whose only runtime is TFLite Micro). Partitions are grouped the way ONNX
+Runtime groups nodes for an execution provider (``partitioning_utils.cc``; a topological sweep that
+closes a group when no more supported nodes are reachable), so counts compare with ORT's checker.
+Each partition's boundary bytes (activations crossing into or out of it) get a transfer cost from
+the target's memory bandwidth plus the accelerator's hand-over overhead. Latency is an estimate:
+MACs per node (``analysis.profile``) over the peak MAC/s of the unit running it.
+"""
+
+from __future__ import annotations
+
+from collections import deque
+from dataclasses import dataclass, field
+from typing import Any
+
+import numpy as np
+
+from edgeport.analysis.canonical import canonical_op, compute_dtype, load_graph
+from edgeport.analysis.rules import NodeCheck, check_node, get_rules
+from edgeport.core.target import Target, get_target
+from edgeport.graph.ir import Graph
+
+__all__ = ["CompatReport", "Fallback", "NodePlacement", "Partition", "analyze", "partition_groups"]
+
+CPU, NONE = "cpu", "none"
+
+
+@dataclass
+class NodePlacement:
+    node: str
+    op_type: str
+    path: str  # execution path, "cpu" (fallback) or "none" (cannot run)
+    slow: bool = False
+
+
+@dataclass
+class Fallback:
+    node: str
+    op_type: str
+    reason: str  # op | dtype | dynamic-shape | rank | attribute | constant-input | after-first-unsupported
+    detail: str
+
+
+@dataclass
+class Partition:
+    path: str
+    nodes: int
+    boundary_bytes: int
+    transfer_ms: float  # estimate: bytes / bandwidth + hand-over overhead
+
+
+@dataclass
+class CompatReport:
+    model: str
+    target: str
+    paths: list[str]
+    total_nodes: int
+    delegated_nodes: int  # nodes on one of the target's paths
+    partitions: int
+    per_path: dict[str, int]
+    fallbacks: list[Fallback]
+    partition_list: list[Partition]
+    boundary_bytes: int
+    transfer_ms: float
+    runs: bool  # False when some node has no path and the target has no CPU fallback
+    dynamic_slow_nodes: int
+    est_latency_ms: float | None  # estimate from peak MAC/s
+    macs: int | None
+    verdict: str
+    placements: list[NodePlacement] = field(default_factory=list)
+
+    @property
+    def fallback_reasons(self) -> dict[str, int]:
+        out: dict[str, int] = {}
+        for f in self.fallbacks:
+            out[f.reason] = out.get(f.reason, 0) + 1
+        return out
+
+
+def partition_groups(graph: Graph, member: list[bool]) -> list[list[int]]:
+    """Group member nodes like ORT's ``CreateSupportedPartitionNodeGroups`` (indices into ``graph.nodes``)."""
+    index = {id(n): i for i, n in enumerate(graph.nodes)}
+    producers = graph.producers
+    preds: list[set[int]] = []
+    succs: list[set[int]] = [set() for _ in graph.nodes]
+    for i, n in enumerate(graph.nodes):
+        p = {index[id(producers[x])] for x in n.inputs if x and x in producers}
+        preds.append(p)
+        for j in p:
+            succs[j].add(i)
+    in_degree = [len(p) for p in preds]
+    todo: deque[int] = deque(i for i, d in enumerate(in_degree) if d == 0)
+    later: deque[int] = deque()
+    groups: list[list[int]] = []
+    group: list[int] = []
+    border: set[int] = set()
+    while todo or later:
+        if not todo:
+            if group:
+                groups.append(group)
+            group, border = [], set()
+            todo, later = later, deque()
+            continue
+        i = todo.popleft()
+        if not member[i]:
+            if i in border:
+                later.append(i)
+                continue
+        else:
+            group.append(i)
+            border.discard(i)
+            border |= succs[i]
+        for j in succs[i]:
+            in_degree[j] -= 1
+            if in_degree[j] == 0:
+                todo.append(j)
+    if group:
+        groups.append(group)
+    return groups
+
+
+def _bytes(graph: Graph, name: str) -> int:
+    t = graph.tensor(name)
+    if t is None or t.shape is None or t.is_constant:
+        return 0
+    n = int(np.prod([d if isinstance(d, int) and d > 0 else 1 for d in t.shape]))
+    try:
+        return n * np.dtype(t.dtype or "float32").itemsize
+    except TypeError:
+        return n * 4
+
+
+def _boundary(graph: Graph, group: list[int]) -> int:
+    inside = {o for i in group for o in graph.nodes[i].outputs}
+    ins = {x for i in group for x in graph.nodes[i].inputs if x and x not in inside}
+    consumers = graph.consumers
+    outs = {o for o in inside if o in graph.outputs or any(id(c) not in {id(graph.nodes[i]) for i in group}
+                                                             for c in consumers.get(o, []))}
+    return sum(_bytes(graph, x) for x in ins | outs)
+
+
+def _macs(graph: Graph) -> list[int] | None:
+    try:
+        from edgeport.analysis.profile import profile_graph
+
+        prof = profile_graph(graph)
+    except Exception:  # profiling is best effort for the latency estimate
+        return None
+    by_name = {p.name: p.macs for p in prof.nodes}
+    return [int(by_name.get(n.name, 0)) for n in graph.nodes]
+
+
+def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None) -> CompatReport:
+    """Place every node of ``model`` on ``target``'s execution paths (or only ``paths``)."""
+    graph = load_graph(model)
+    tgt = get_target(target)
+    use = list(paths) if paths else list(tgt.paths)
+    rules = [get_rules(p) for p in use]
+    fallback = CPU if tgt.cpu_fallback else NONE
+    blocked: set[str] = set()  # prefix_only paths after their first unsupported node
+    placements: list[NodePlacement] = []
+    fallbacks: list[Fallback] = []
+    for node in graph.nodes:
+        chosen: str | None = None
+        slow = False
+        first_fail: NodeCheck | None = None
+        for r in rules:
+            if r.path in blocked:
+                first_fail = first_fail or NodeCheck(False, "after-first-unsupported",
+                                                     f"{r.path} maps only up to the first unsupported op")
+                continue
+            res = check_node(graph, node, r)
+            if res.supported:
+                chosen, slow = r.path, res.slow
+                break
+            first_fail = first_fail or res
+            if r.prefix_only:
+                blocked.add(r.path)
+        if chosen is None:
+            chosen = fallback
+            fb = first_fail or NodeCheck(False, "op", "no execution path")
+            fallbacks.append(Fallback(node.name, node.op_type, fb.reason, fb.detail))
+        placements.append(NodePlacement(node.name, node.op_type, chosen, slow))
+    per_path: dict[str, int] = {}
+    for p in placements:
+        per_path[p.path] = per_path.get(p.path, 0) + 1
+    parts: list[Partition] = []
+    bw = (tgt.memory.bandwidth_gbs or 1.0) * 1e9
+    for path in use:
+        member = [p.path == path for p in placements]
+        if not any(member):
+            continue
+        acc = tgt.accelerator_for(path)
+        for g in partition_groups(graph, member):
+            b = _boundary(graph, g)
+            overhead = (acc.boundary_overhead_us / 1e3) if acc is not None else 0.0
+            parts.append(Partition(path, len(g), b, b / bw * 1e3 + overhead))
+    delegated = sum(1 for p in placements if p.path not in (CPU, NONE))
+    runs = not any(p.path == NONE for p in placements)
+    slow_nodes = sum(1 for p in placements if p.slow)
+    macs = _macs(graph)
+    latency = None
+    if macs is not None:
+        total = 0.0
+        for node, p, m in zip(graph.nodes, placements, macs):
+            if m:
+                dtype = compute_dtype(graph, node) or "float32"
+                peak = tgt.peak_macs(get_rules(p.path).compute_dtype or dtype if p.path != NONE else dtype,
+                                     p.path if p.path not in (CPU, NONE) else "cpu") or tgt.peak_macs("float32")
+                total += m / peak if peak else 0.0
+        # a single-partition-per-path model pays no hand-over; more partitions pay each boundary
+        transfer = sum(x.transfer_ms for x in parts) if len(parts) > 1 else 0.0
+        latency = total * 1e3 + transfer
+    boundary = sum(p.boundary_bytes for p in parts) if len(parts) > 1 else 0
+    transfer_ms = sum(p.transfer_ms for p in parts) if len(parts) > 1 else 0.0
+    n = len(graph.nodes)
+    verdict = f"{delegated} of {n} nodes delegated ({', '.join(f'{k} {v}' for k, v in per_path.items())}) " \
+              f"in {len(parts)} partition{'s' if len(parts) != 1 else ''}"
+    if not runs:
+        missing = sorted({f.op_type for f in fallbacks})
+        verdict += f"; cannot run: {len(fallbacks)} node(s) with no kernel on {tgt.id} ({', '.join(missing[:5])})"
+    elif fallbacks:
+        verdict += f"; {len(fallbacks)} CPU fallback(s)"
+    if slow_nodes:
+        verdict += f"; {slow_nodes} node(s) slowed by dynamic shapes"
+    return CompatReport(model=graph.name, target=tgt.id, paths=use, total_nodes=n, delegated_nodes=delegated,
+                        partitions=len(parts), per_path=per_path, fallbacks=fallbacks, partition_list=parts,
+                        boundary_bytes=boundary, transfer_ms=transfer_ms, runs=runs, dynamic_slow_nodes=slow_nodes,
+                        est_latency_ms=latency, macs=sum(macs) if macs is not None else None, verdict=verdict,
+                        placements=placements)
+
+
+def canonical_ops(model: Any) -> dict[str, int]:
+    """Canonical op histogram of a model (what the rule tables see)."""
+    graph = load_graph(model)
+    out: dict[str, int] = {}
+    for node in graph.nodes:
+        op = canonical_op(graph, node)
+        out[op] = out.get(op, 0) + 1
+    return out
