@@ -106,9 +106,14 @@ def align_inputs(data: Dataset, specs: Sequence[TensorSpec], side: str,
                 perm, how = cand, f"dataset {src} → {spec.layout} (input layout {spec.layout})"
         if perm is None:
             perms = _fitting_perms(sample, spec)
+            standard = {4: (0, 2, 3, 1), 3: (0, 2, 1), 5: (0, 2, 3, 4, 1)}.get(arr.ndim)
             if len(perms) == 1:
                 perm = perms[0]
                 how = f"transposed by {perm}, inferred from shapes (layouts unknown)"
+            elif standard in perms:
+                perm = standard
+                how = (f"transposed channels-first → channels-last {perm}, inferred from shapes (layouts unknown; "
+                       f"{len(perms)} permutations fit, the standard one was taken)")
             elif len(perms) > 1:
                 raise DatasetError(
                     f"{side} input {spec.name!r} {spec.shape_str()} and dataset sample shape {tuple(sample)} "

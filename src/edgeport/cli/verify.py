@@ -1,0 +1,83 @@
+"""``edgeport verify REF TEST --data D``: compare two artifacts of any formats on real data."""
+
+from __future__ import annotations
+
+from typing import Any
+
+import typer
+
+from edgeport.cli._common import JSON_OPTION, emit
+
+__all__ = ["register", "tolerance_overrides"]
+
+
+def tolerance_overrides(atol: float | None, rtol: float | None, min_cosine: float | None,
+                        min_top1: float | None, max_accuracy_drop: float | None = None,
+                        min_layer_snr: float | None = None) -> Any:
+    from edgeport.verify.tolerance import ToleranceOverrides
+
+    return ToleranceOverrides(atol=atol, rtol=rtol, min_cosine=min_cosine, min_top1_agreement=min_top1,
+                              max_accuracy_drop=max_accuracy_drop, min_layer_snr_db=min_layer_snr)
+
+
+def load_data(spec: str | None, artifact: Any) -> Any:
+    from edgeport.data.datasets import load_dataset, random_dataset
+
+    if spec is None:
+        return random_dataset(artifact.inputs, count=64)
+    return load_dataset(spec)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("verify")
+    def verify_cmd(
+        ctx: typer.Context,
+        reference: str = typer.Argument(..., help="Reference model (any format; .pt2 runs through PyTorch)."),
+        test: str = typer.Argument(..., help="Model under test (any format)."),
+        data: str = typer.Option(None, "--data", "-d", help="Dataset: built-in name (digits) or .npz file."),
+        split: str = typer.Option("test", help="Dataset split to compare on (train/calibration/test/all)."),
+        max_samples: int = typer.Option(None, "--max-samples", help="Use at most this many samples."),
+        localize: bool = typer.Option(False, "--localize", help="Find the first node where the test diverges."),
+        fail_on_divergence: bool = typer.Option(False, "--fail-on-divergence",
+                                                help="Also exit 1 when --localize finds a divergent layer."),
+        precision: str = typer.Option(None, help="Test precision for default tolerances (fp32/fp16/int8); "
+                                                 "inferred from the model when omitted."),
+        atol: float = typer.Option(None, "--atol", help="Override the absolute tolerance."),
+        rtol: float = typer.Option(None, "--rtol", help="Override the relative tolerance."),
+        min_cosine: float = typer.Option(None, "--min-cosine", help="Override the minimum cosine similarity."),
+        min_top1: float = typer.Option(None, "--min-top1", help="Override the minimum top-1 agreement (0-1)."),
+        max_accuracy_drop: float = typer.Option(None, "--max-accuracy-drop", help="Allowed accuracy drop (0-1)."),
+        min_layer_snr: float = typer.Option(None, "--min-layer-snr", help="Localisation: divergent below this "
+                                                                          "SNR (dB)."),
+        reference_runtime: str = typer.Option(None, "--reference-runtime", help="Runtime for the reference."),
+        test_runtime: str = typer.Option(None, "--test-runtime", help="Runtime for the test model."),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Run the same real data through REF and TEST and judge every output (exit 1 outside tolerance)."""
+        from edgeport.core.artifact import load_artifact
+        from edgeport.errors import VerificationFailed
+        from edgeport.verify.compare import verify
+
+        from edgeport.cli._verify_render import render_verification
+
+        ref = load_artifact(reference)
+        tst = load_artifact(test)
+        dataset = load_data(data, ref)
+        result = verify(ref, tst, dataset, split=split if data is not None else "all", max_samples=max_samples,
+                        reference_runtime=reference_runtime, test_runtime=test_runtime, precision=precision,
+                        overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop,
+                                                      min_layer_snr),
+                        localize=localize or fail_on_divergence)
+        if data is None:
+            result.warnings.append("no --data given: compared on random inputs, not real data")
+        diverged = result.localization is not None and result.localization.first_divergent is not None
+        ok = result.passed and not (fail_on_divergence and diverged)
+        emit(ctx, "verification", f"{ref.name} vs {tst.name}", result, render_verification, as_json, passed=ok)
+        if not result.passed:
+            failures = result.failures()
+            raise VerificationFailed(f"{tst.name} is outside tolerance against {ref.name}: {failures[0]}"
+                                     + (f" (+{len(failures) - 1} more)" if len(failures) > 1 else ""),
+                                     fix="see the table above; --localize finds the first divergent layer")
+        if not ok:
+            raise VerificationFailed(f"{tst.name}: {result.localization.summary()}",
+                                     fix="outputs pass but an intermediate layer left tolerance")
