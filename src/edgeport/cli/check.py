@@ -1,0 +1,63 @@
+"""``edgeport check MODEL --target a,b,c``: operator coverage, partitions and memory fit across targets."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import typer
+
+from edgeport.cli._common import JSON_OPTION, emit, parse_list
+from edgeport.cli.devices import TARGETS_DIR_OPTION
+
+
+@dataclass
+class TargetCheck:
+    target: str
+    compat: Any
+    fit: Any
+
+
+@dataclass
+class CheckResult:
+    model: str
+    targets: list[TargetCheck] = field(default_factory=list)
+
+
+def _render(result: CheckResult, con: Any) -> None:
+    from rich.table import Table
+
+    table = Table(title=f"{result.model}: will it run?")
+    for col in ("target", "delegated", "partitions", "fallbacks", "fits memory", "est. latency (estimate)",
+                "verdict"):
+        table.add_column(col)
+    for row in result.targets:
+        c, f = row.compat, row.fit
+        reasons = ", ".join(f"{k} {v}" for k, v in c.fallback_reasons.items()) or "0"
+        lat = "-" if c.est_latency_ms is None else f"{c.est_latency_ms:.3g} ms"
+        fits = ("yes" if f.fits else "[red]no[/red]") + f" ({f.arena_bytes / 1024:.1f} KB arena)"
+        table.add_row(row.target, f"{c.delegated_nodes}/{c.total_nodes}", str(c.partitions), reasons, fits, lat,
+                      c.verdict)
+    con.print(table)
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("check")
+    def check(ctx: typer.Context, model: Path = typer.Argument(..., help="ONNX or TFLite model."),
+              target: str = typer.Option("pixel-8,iphone-15-pro,cortex-m7", "--target", "-t",
+                                         help="Comma-separated target ids (edgeport devices)."),
+              targets_dir: Path = TARGETS_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
+        """Which nodes run where on each target, partitions, CPU fallbacks, memory fit, estimated latency."""
+        from edgeport.analysis.canonical import load_graph
+        from edgeport.analysis.compat import analyze
+        from edgeport.analysis.memory import fit
+        from edgeport.core.target import get_target
+
+        extra = [targets_dir] if targets_dir else None
+        tgts = [get_target(t, extra) for t in parse_list(target)]
+        graph = load_graph(model)
+        result = CheckResult(graph.name)
+        for t in tgts:
+            result.targets.append(TargetCheck(t.id, analyze(graph, t), fit(graph, t)))
+        emit(ctx, "check", str(model), result, _render, as_json)
