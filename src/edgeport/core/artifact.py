@@ -147,6 +147,7 @@ _IO_READERS: dict[Format, str] = {
     Format.TORCH_EXPORT: "edgeport.runtimes.torch:read_io",
     Format.TFLITE: "edgeport.graph.tflite_reader:read_io",
     Format.OPENVINO: "edgeport.runtimes.openvino:read_io",
+    Format.EXECUTORCH: "edgeport.runtimes.executorch:read_io",
 }
 
 
