@@ -21,22 +21,30 @@ def render_conditions(conditions: Any, con: Any) -> None:
                   "with a quiet machine's[/bold yellow]")
 
 
+def _ms(value: float) -> str:
+    return f"{value:.3g}" if value < 100 else f"{value:.0f}"
+
+
 def _render(matrix: Any, con: Any) -> None:
+    from rich import box
     from rich.markup import escape
     from rich.table import Table
 
     rows = matrix.rows
     table = Table(title=f"{escape(matrix.model)} ({matrix.format}), batch {rows[0].batch if rows else 1}, "
-                        f"{escape(rows[0].inputs if rows else '')}")
-    for col in ("runtime", "threads", "median ms", "p90 ms", "p99 ms", "95% CI (median)", "throughput/s",
-                "load ms", "first run ms", "peak RSS Δ MB", "runs"):
-        table.add_column(col, no_wrap=True, justify="left" if col == "runtime" else "right")
+                        f"{escape(rows[0].inputs if rows else '')}",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption=f"{', '.join(sorted({str(r.runs) for r in rows}))} timed runs per row · times in ms · "
+                          "CI95 ±: half the 95% CI of the median · RSS Δ: peak above pre-load, MB")
+    for col in ("runtime", "thr", "median", "p90", "p99", "CI95 ±", "items/s", "load", "1st run", "RSS Δ"):
+        table.add_column(col, justify="left" if col == "runtime" else "right", no_wrap=True,
+                         min_width=max([len(r.runtime) for r in rows] + [7]) if col == "runtime" else None)
     for r in rows:
         s = r.latency_ms
         rss = "" if r.peak_rss_delta_mb is None else f"{r.peak_rss_delta_mb:.1f}"
-        table.add_row(escape(r.runtime), str(r.threads or "default"), f"{s.median:.4g}", f"{s.p90:.4g}",
-                      f"{s.p99:.4g}", f"{s.ci95_low:.4g}–{s.ci95_high:.4g}", f"{r.throughput:.1f}",
-                      f"{r.load_ms:.1f}", f"{r.first_run_ms:.3g}", rss, str(r.runs))
+        half = (s.ci95_high - s.ci95_low) / 2 / s.median * 100 if s.median else 0.0
+        table.add_row(escape(r.runtime), str(r.threads or "-"), _ms(s.median), _ms(s.p90), _ms(s.p99),
+                      f"{half:.1f}%", f"{r.throughput:,.0f}", _ms(r.load_ms), _ms(r.first_run_ms), rss)
     con.print(table)
     if rows:
         first, last = rows[0].conditions, rows[-1].conditions
