@@ -72,13 +72,14 @@ def unsupported_op_error(converter: str, exc: BaseException, stage: str = "conve
 
 
 def finish_tflite(source: Artifact, out: Path, *, input_layouts: Sequence[str | None], step_name: str,
-                  metadata: dict[str, Any]) -> Artifact:
-    """Embed the input layouts (in input order) into the written model, read its specs back, describe it."""
+                  metadata: dict[str, Any], output_layouts: Sequence[str | None] = ()) -> Artifact:
+    """Embed the I/O layouts (in I/O order) into the written model, read its specs back, describe it."""
     from edgeport.core.artifact import Step
     from edgeport.graph.tflite_reader import embed_io_metadata, op_inventory, read_graph, read_io
 
-    names = [s.name for s in read_io(out)[0]]
-    layouts = {n: lay for n, lay in zip(names, input_layouts) if lay}
+    ins, outs, _ = read_io(out)
+    layouts = {s.name: lay for s, lay in zip(ins, input_layouts) if lay}
+    layouts.update({s.name: lay for s, lay in zip(outs, output_layouts) if lay and s.name not in layouts})
     io_meta: dict[str, Any] = {"layouts": layouts, "source": source.format.value}
     if "layout_map" in metadata:
         io_meta["layout_map"] = metadata["layout_map"]
