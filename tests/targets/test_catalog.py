@@ -1,0 +1,127 @@
+"""Device catalog: every shipped profile parses and sources its values; bad input is named precisely."""
+
+from __future__ import annotations
+
+import json
+import tomllib
+from pathlib import Path
+
+import pytest
+
+from edgeport.core.target import get_target, list_targets, load_target_file, targets_dirs
+from edgeport.errors import ConfigError, UnknownNameError
+
+REQUIRED = {"stm32f446", "stm32f746", "stm32h743", "alif-e7", "esp32-s3", "rpi4", "rpi5", "jetson-orin-nano",
+            "coral-edgetpu", "pixel-8", "galaxy-s24", "iphone-15-pro", "mac-m2", "browser-wasm", "host"}
+SHIPPED = sorted(targets_dirs()[0].glob("*.toml"))
+
+
+def test_required_profiles_present():
+    ids = {t.id for t in list_targets()}
+    assert REQUIRED <= ids
+
+
+@pytest.mark.parametrize("path", SHIPPED, ids=lambda p: p.stem)
+def test_every_table_with_values_names_its_source(path: Path):
+    target = load_target_file(path)
+    assert target.id == path.stem
+    data = tomllib.loads(path.read_text())
+
+    def walk(table: dict, where: str) -> None:
+        values = [k for k, v in table.items() if not isinstance(v, (dict, list)) or k in ("isa",)]
+        values = [k for k in values if k not in ("source", "sources")]
+        if where and values:
+            assert isinstance(table.get("source"), str) and table["source"], f"{path.name}:{where} has no source"
+        for k, v in table.items():
+            if isinstance(v, dict) and k != "sources":
+                walk(v, f"{where}.{k}".strip("."))
+            if isinstance(v, list) and v and isinstance(v[0], dict):
+                for i, item in enumerate(v):
+                    walk(item, f"{where}.{k}[{i}]".strip("."))
+
+    walk(data, "")
+    for table in ("cpu", "memory", "power"):
+        assert target.source_of(f"{table}.x")
+    for acc in target.accelerators:
+        assert acc.source and acc.peak_macs
+    assert target.paths, "every profile names its execution paths"
+
+
+def test_alias_estimates_and_host():
+    assert get_target("cortex-m7").id == "stm32h743"
+    assert get_target("CORTEX-M4").id == "stm32f446"
+    iphone = get_target("iphone-15-pro")
+    assert iphone.memory.app_limit_bytes is not None and iphone.memory.app_limit_bytes < 2 << 30
+    assert "estimate" in iphone.source_of("memory.app_limit_bytes")
+    host = get_target("host")
+    import os
+
+    assert host.cpu.cores == os.cpu_count()
+    assert host.memory.ram_bytes and host.memory.ram_bytes > 1 << 28
+    assert host.cpu.peak_macs["float32"] == pytest.approx(58.35e9 * host.cpu.cores)
+
+
+def test_unknown_target_lists_known():
+    with pytest.raises(UnknownNameError) as err:
+        get_target("pixel-99")
+    assert "pixel-8" in str(err.value) and "cortex-m7→stm32h743" in str(err.value)
+
+
+def _profile(text_id: str = "my-board") -> str:
+    return (SHIPPED[0].parent / "stm32f446.toml").read_text().replace('id = "stm32f446"', f'id = "{text_id}"') \
+        .replace('aliases = ["cortex-m4", "stm32f4"]', "aliases = []")
+
+
+def test_user_directory_adds_profiles(tmp_path: Path, monkeypatch: pytest.MonkeyPatch):
+    (tmp_path / "my-board.toml").write_text(_profile())
+    monkeypatch.setenv("EDGEPORT_TARGETS", str(tmp_path))
+    assert get_target("my-board").cpu.freq_mhz == 180
+    other = tmp_path / "more"
+    other.mkdir()
+    (other / "b2.toml").write_text(_profile("b2"))
+    assert get_target("b2", [other]).id == "b2"
+
+
+def test_malformed_toml_names_file_and_line(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(_profile().replace("cores = 1", "cores = = 1"))
+    with pytest.raises(ConfigError) as err:
+        load_target_file(bad)
+    line = next(i for i, s in enumerate(bad.read_text().splitlines(), 1) if "cores = = 1" in s)
+    assert "bad.toml" in str(err.value) and f"line {line}" in str(err.value)
+
+
+@pytest.mark.parametrize("edit,field", [
+    (("freq_mhz = 180", 'freq_mhz = "fast"'), "cpu.freq_mhz"),
+    (('kind = "mcu"', 'kind = "toaster"'), "kind"),
+    (('paths = ["tflm"]', 'paths = ["warp-drive"]'), "paths"),
+    (("int8 = 3.6e8", "int7 = 3.6e8"), "cpu.peak_macs.int7"),
+])
+def test_malformed_field_is_named(tmp_path: Path, edit: tuple[str, str], field: str):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(_profile().replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load_target_file(bad)
+    assert f"'{field}'" in str(err.value) and "bad.toml" in str(err.value)
+
+
+def test_missing_source_is_rejected(tmp_path: Path):
+    bad = tmp_path / "bad.toml"
+    text = _profile()
+    start = text.index("[memory]\nsource")
+    end = text.index("\n", start + 9)
+    bad.write_text(text[:start + 9] + text[end + 1:])
+    with pytest.raises(ConfigError, match="memory.source"):
+        load_target_file(bad)
+
+
+def test_devices_cli_json():
+    from typer.testing import CliRunner
+
+    from edgeport.cli.main import app
+
+    res = CliRunner().invoke(app, ["devices", "--json"])
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.output)
+    ids = {d["id"] for d in doc["data"]["devices"]}
+    assert REQUIRED <= ids
