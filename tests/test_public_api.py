@@ -17,6 +17,7 @@ PUBLIC_API = {
     "EdgeportError",
     "Format",
     "MissingDependencyError",
+    "ProfileResult",
     "QuantParams",
     "Step",
     "TensorSpec",
@@ -26,6 +27,7 @@ PUBLIC_API = {
     "detect_format",
     "load_artifact",
     "load_dataset",
+    "profile",
 }
 
 

@@ -5,6 +5,7 @@ The public API is exactly ``__all__``; importing this package imports no ML fram
 
 from __future__ import annotations
 
+from edgeport.analysis.profile import ProfileResult, profile
 from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format, detect_format
@@ -30,6 +31,7 @@ __all__ = [
     "EdgeportError",
     "Format",
     "MissingDependencyError",
+    "ProfileResult",
     "QuantParams",
     "Step",
     "TensorSpec",
@@ -39,4 +41,5 @@ __all__ = [
     "detect_format",
     "load_artifact",
     "load_dataset",
+    "profile",
 ]
