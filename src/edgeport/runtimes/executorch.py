@@ -95,10 +95,13 @@ class ExecuTorchRuntime(Runtime):
             raise ModelFileError(f"{self.artifact.path}: the program has no '{METHOD}' method",
                                  fix="export the model's forward")
         self._threads: int | None = None
+        self._prev_threads: int | None = None
         pool = _threadpool()
-        if self.options.threads and pool is not None and hasattr(pool, "_unsafe_reset_threadpool"):
+        counted = pool is not None and hasattr(pool, "_threadpool_get_thread_count")
+        if self.options.threads and counted and hasattr(pool, "_unsafe_reset_threadpool"):
+            self._prev_threads = int(pool._threadpool_get_thread_count())
             pool._unsafe_reset_threadpool(int(self.options.threads))
-        if pool is not None and hasattr(pool, "_threadpool_get_thread_count"):
+        if counted:
             self._threads = int(pool._threadpool_get_thread_count())
         try:
             self._method = program.load_method(METHOD)
@@ -140,6 +143,11 @@ class ExecuTorchRuntime(Runtime):
     def _release(self) -> None:
         self._method = None
         self._program = None
+        if self._prev_threads is not None:  # the pool is process-wide: give it back as found
+            pool = _threadpool()
+            if pool is not None:
+                pool._unsafe_reset_threadpool(self._prev_threads)
+            self._prev_threads = None
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
