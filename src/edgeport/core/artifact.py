@@ -146,6 +146,8 @@ _IO_READERS: dict[Format, str] = {
     Format.ONNX: "edgeport.graph.onnx_reader:read_io",
     Format.TORCH_EXPORT: "edgeport.runtimes.torch:read_io",
     Format.TFLITE: "edgeport.graph.tflite_reader:read_io",
+    Format.SAVED_MODEL: "edgeport.runtimes.tensorflow:read_io",
+    Format.KERAS: "edgeport.runtimes.tensorflow:read_io",
     Format.OPENVINO: "edgeport.runtimes.openvino:read_io",
     Format.EXECUTORCH: "edgeport.runtimes.executorch:read_io",
 }
