@@ -34,20 +34,20 @@ def run_tflm(model: bytes, arena_size: int, feeds: list[np.ndarray]) -> list[np.
     for i, x in enumerate(feeds):
         it.set_input(x, i)
     it.invoke()
-    outs = []
-    i = 0
-    while True:
-        try:
-            outs.append(np.array(it.get_output(i)))
-        except Exception:
-            break
-        i += 1
-    return outs
+    return [np.array(it.get_output(i)) for i in range(_num_outputs(model))]
+
+
+def _num_outputs(model: bytes) -> int:
+    schema = require("tflite_micro.tensorflow.lite.micro.python.schema_py_generated", "tflite",
+                     "reading a TFLite model")
+    return int(schema.Model.GetRootAs(model, 0).Subgraphs(0).OutputsLength())
 
 
 def _probe(model: bytes, size: int, feeds: list[np.ndarray], conn: Any) -> None:
+    import faulthandler
     import os
 
+    faulthandler.disable()  # a segfault in TFLite Micro is a failed probe, not a crash to report
     devnull = os.open(os.devnull, os.O_WRONLY)
     os.dup2(devnull, 2)  # TFLM prints allocation failures on stderr
     try:
