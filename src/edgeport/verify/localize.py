@@ -99,6 +99,9 @@ class Localization:
         if self.first_divergent is None:
             return f"all {len(self.layers)} matched tensors within tolerance (SNR ≥ {self.min_snr_db:g} dB)"
         d = self.first_divergent
+        if d.op_type == "Input":
+            return (f"input {d.test_tensor!r} differs from the reference's input (SNR {d.snr_db:.1f} dB): "
+                    f"the two models received different data (layout or preprocessing)")
         return (f"first divergent node {d.test_node!r} ({d.op_type}) → tensor {d.test_tensor!r}: "
                 f"SNR {d.snr_db:.1f} dB, cosine {d.cosine:.4f}, max abs {d.max_abs:.3g}")
 

@@ -54,13 +54,32 @@ def capture(artifact: Artifact, data: Dataset, *, max_samples: int = 64) -> Trac
     """Intermediate values of ``artifact`` on ``data`` (already in the artifact's input layout)."""
     subset = data.head(max_samples)
     if artifact.format is Format.ONNX:
-        return _capture_onnx(artifact, subset)
-    if artifact.format is Format.TORCH_EXPORT:
-        return _capture_torch(artifact, subset)
-    if artifact.format is Format.TFLITE:
-        return _capture_tflite(artifact, subset)
-    raise UnsupportedError(f"{artifact.format.value} models expose no intermediate tensors to edgeport",
-                           fix="localise on an ONNX, TFLite or .pt2 form of the model")
+        trace = _capture_onnx(artifact, subset)
+    elif artifact.format is Format.TORCH_EXPORT:
+        trace = _capture_torch(artifact, subset)
+    elif artifact.format is Format.TFLITE:
+        trace = _capture_tflite(artifact, subset)
+    else:
+        raise UnsupportedError(f"{artifact.format.value} models expose no intermediate tensors to edgeport",
+                               fix="localise on an ONNX, TFLite or .pt2 form of the model")
+    trace.entries[:0] = _input_entries(artifact, subset)
+    return trace
+
+
+def _input_entries(artifact: Artifact, data: Dataset) -> list[TraceEntry]:
+    """The model inputs as the first trace entries: a wrong input alignment shows up as divergence here."""
+    if not artifact.inputs:
+        return []
+    try:
+        mapping = data.bind(artifact.inputs)
+    except Exception:  # noqa: BLE001 - inputs that cannot be bound are simply not traced
+        return []
+    entries = []
+    for spec in artifact.inputs:
+        value = np.asarray(data.inputs[mapping[spec.name]])
+        if _is_batch_float(value, data.count):
+            entries.append(TraceEntry(spec.name, "(input)", "Input", [], value))
+    return entries
 
 
 def _is_batch_float(value: object, n: int) -> bool:
