@@ -298,3 +298,38 @@ def test_tflite_rules_use_tflite_weight_layouts() -> None:
     assert next(row for row in r.nodes if row.name == "avg").flops == 3 * 4 * 256
     assert r.params == 8 * 27 + 8 + 9 * 16 + 16 + 4 * 4 * 16 + 40 + 10  # tc_shape (int32) is not a parameter
     assert r.unsupported_ops == []
+
+
+@pytest.mark.parametrize("quant_format", ["QDQ", "QOperator"])
+def test_quantized_models_count_like_their_float_model(tmp_path, quant_format: str) -> None:
+    """ORT static INT8 (QDQ and QOperator, whose contrib ops need ONNX Runtime's shape inference)."""
+    pytest.importorskip("onnxruntime")
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, quantize_static
+
+    nodes = [helper.make_node("Conv", ["x", "w1", "b1"], ["c1"], pads=[1, 1, 1, 1]),
+             helper.make_node("Relu", ["c1"], ["r1"]),
+             helper.make_node("Conv", ["r1", "w2", "b2"], ["c2"], pads=[1, 1, 1, 1]),
+             helper.make_node("Add", ["c2", "r1"], ["s"]),
+             helper.make_node("GlobalAveragePool", ["s"], ["p"]),
+             helper.make_node("Flatten", ["p"], ["f"]),
+             helper.make_node("Gemm", ["f", "fc", "fb"], ["y"], transB=1)]
+    m = _model(nodes, [("x", [1, 3, 16, 16])],
+               [_w("w1", 8, 3, 3, 3), _w("b1", 8), _w("w2", 8, 8, 3, 3), _w("b2", 8), _w("fc", 10, 8), _w("fb", 10)])
+    fp32, int8 = tmp_path / "fp32.onnx", tmp_path / "int8.onnx"
+    onnx.save(m, str(fp32))
+
+    class Reader(CalibrationDataReader):
+        def __init__(self) -> None:
+            self.left = [{"x": np.random.default_rng(i).standard_normal((1, 3, 16, 16)).astype(np.float32)}
+                         for i in range(4)]
+
+        def get_next(self):
+            return self.left.pop() if self.left else None
+
+    quantize_static(str(fp32), str(int8), Reader(), quant_format=getattr(QuantFormat, quant_format))
+    ref, q = profile(fp32), profile(int8)
+    assert ref.macs == 16 * 16 * 8 * 27 + 16 * 16 * 8 * 72 + 10 * 8
+    assert q.macs == ref.macs
+    assert q.inexact_nodes == 0 and q.unsupported_ops == []
+    assert q.params == ref.params  # int8 weights and int32 biases are parameters; scales/zero points are not
+    assert q.weight_bytes < ref.weight_bytes

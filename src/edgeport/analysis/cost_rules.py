@@ -161,7 +161,7 @@ def per_element(flops_per_element: int, *, of: str = "output") -> Rule:
 ONNX = Format.ONNX
 
 
-@cost_rule(ONNX, "Conv", "ConvInteger", "QLinearConv")
+@cost_rule(ONNX, "Conv", "ConvInteger", "QLinearConv", "FusedConv")
 def _onnx_conv(node: Node, ctx: CostContext) -> Cost:
     """MACs = output elements × (input channels / groups) × kernel elements, any spatial rank."""
     w_index, b_index = {"ConvInteger": (1, -1), "QLinearConv": (3, 8)}.get(node.op_type, (1, 2))
@@ -186,15 +186,27 @@ def _onnx_conv_transpose(node: Node, ctx: CostContext) -> Cost:
     return _with_bias(macs, ctx.out_numel(node) if ctx.has_input(node, 2) else 0)
 
 
+def _gemm_cost(node: Node, ctx: CostContext, b_index: int, c_index: int) -> Cost:
+    a, b = ctx.shape(node.inputs[0]), ctx.shape(node.inputs[b_index])
+    if a is not None and b is not None and len(a) == 2 and len(b) == 2:
+        m, k = (a[1], a[0]) if int(node.attrs.get("transA", 0)) else (a[0], a[1])
+        n = b[0] if int(node.attrs.get("transB", 0)) else b[1]
+        out = m * n
+    else:  # operand shapes unknown: fall back to the output
+        out, k = ctx.out_numel(node), (a[-1] if a else 1)
+    return _with_bias(out * k, out if ctx.has_input(node, c_index) else 0)
+
+
 @cost_rule(ONNX, "Gemm")
 def _onnx_gemm(node: Node, ctx: CostContext) -> Cost:
     """Y[M,N] = A[M,K]·B[K,N] (+C): M·N·K MACs; C adds M·N FLOPs."""
-    a = ctx.shape(node.inputs[0])
-    k = 1
-    if a is not None and len(a) == 2:
-        k = a[0] if int(node.attrs.get("transA", 0)) else a[1]
-    out = ctx.out_numel(node)
-    return _with_bias(out * k, out if ctx.has_input(node, 2) else 0)
+    return _gemm_cost(node, ctx, 1, 2)
+
+
+@cost_rule(ONNX, "QGemm")
+def _onnx_qgemm(node: Node, ctx: CostContext) -> Cost:
+    """com.microsoft QGemm: A, a_scale, a_zp, B, b_scale, b_zp, C, y_scale, y_zp; as Gemm."""
+    return _gemm_cost(node, ctx, 3, 6)
 
 
 @cost_rule(ONNX, "MatMul", "MatMulInteger", "QLinearMatMul")
@@ -228,6 +240,13 @@ cost_rule(ONNX, "Add", "Sub", "Mul", "Div", "Pow", "Mod", "Max", "Min", "Mean", 
           "QuantizeLinear", "DequantizeLinear", "DynamicQuantizeLinear", "Dropout", "CumSum",
           "BitShift", "Asin", "Acos", "Atan", "Sinh", "Cosh", "Asinh", "Acosh", "Atanh",
           "QLinearAdd", "QLinearMul", "QLinearSigmoid", "QLinearLeakyRelu")(per_element(1))
+cost_rule(ONNX, "QLinearGlobalAveragePool", "QLinearReduceMean")(per_element(1, of="input"))
+cost_rule(ONNX, "QLinearSoftmax")(per_element(5))
+
+
+@cost_rule(ONNX, "QLinearAveragePool")
+def _onnx_qpool(node: Node, ctx: CostContext) -> Cost:
+    return Cost(0, ctx.out_numel(node) * _prod(node.attrs.get("kernel_shape", []) or [1]))
 
 
 @cost_rule(ONNX, "Resize", "Upsample")
@@ -246,9 +265,11 @@ zero_cost(ONNX, "Reshape", "Flatten", "Transpose", "Concat", "Split", "Slice", "
           "GatherND", "Squeeze", "Unsqueeze", "Shape", "Size", "Constant", "ConstantOfShape", "Identity", "Cast",
           "CastLike", "Pad", "Expand", "Tile", "DepthToSpace", "SpaceToDepth", "ScatterND", "ScatterElements",
           "Range", "NonZero", "TopK", "OneHot", "EyeLike", "Trilu", "ReverseSequence", "Compress",
-          "SequenceConstruct", "SplitToSequence", "ConcatFromSequence", "Optional", "OptionalGetElement")
+          "SequenceConstruct", "SplitToSequence", "ConcatFromSequence", "Optional", "OptionalGetElement",
+          "QLinearConcat")
 
 input_roles(ONNX, "Conv", {1: "weight", 2: "weight"})
+input_roles(ONNX, "FusedConv", {1: "weight", 2: "weight"})
 input_roles(ONNX, "ConvTranspose", {1: "weight", 2: "weight"})
 input_roles(ONNX, "ConvInteger", {1: "weight", 2: "quant", 3: "quant"})
 input_roles(ONNX, "Gemm", {0: "weight", 1: "weight", 2: "weight"})
@@ -258,6 +279,8 @@ input_roles(ONNX, "QLinearConv", {1: "quant", 2: "quant", 3: "weight", 4: "quant
                                   7: "quant", 8: "weight"})
 input_roles(ONNX, "QLinearMatMul", {0: "weight", 1: "quant", 2: "quant", 3: "weight", 4: "quant", 5: "quant",
                                     6: "quant", 7: "quant"})
+input_roles(ONNX, "QGemm", {1: "quant", 2: "quant", 3: "weight", 4: "quant", 5: "quant", 6: "weight",
+                            7: "quant", 8: "quant"})
 input_roles(ONNX, "BatchNormalization", {1: "weight", 2: "weight", 3: "buffer", 4: "buffer"})
 input_roles(ONNX, "QuantizeLinear", {1: "quant", 2: "quant"})
 input_roles(ONNX, "DequantizeLinear", {0: "weight", 1: "quant", 2: "quant"})

@@ -207,6 +207,37 @@ def _constant_node_info(node: Any, base_dir: Path | None) -> TensorInfo | None:
     return None
 
 
+def _shape_proxy(n: Any) -> Any:
+    """A standard-domain node with the same output shapes as the ``com.microsoft`` op ``n``
+    (QLinearAdd → Add, QGemm → Gemm...), so ONNX's own inference continues through it; else ``n``."""
+    from onnx import helper
+
+    ins, attrs = list(n.input), {a.name: helper.get_attribute_value(a) for a in n.attribute}
+
+    def make(op: str, inputs: list[str], **kw: Any) -> Any:
+        return helper.make_node(op, inputs, list(n.output), name=n.name, **kw)
+
+    op = n.op_type
+    if op in ("QLinearAdd", "QLinearMul") and len(ins) >= 4:
+        return make(op[len("QLinear"):], [ins[0], ins[3]])
+    if op in ("QLinearSigmoid", "QLinearLeakyRelu", "QLinearSoftmax") and ins:
+        return make("Identity", [ins[0]])
+    if op == "QLinearGlobalAveragePool" and not attrs.get("channels_last", 0):
+        return make("GlobalAveragePool", [ins[0]])
+    if op == "QLinearAveragePool" and not attrs.get("channels_last", 0):
+        keep = ("auto_pad", "ceil_mode", "count_include_pad", "kernel_shape", "pads", "strides")
+        return make("AveragePool", [ins[0]], **{k: v for k, v in attrs.items() if k in keep})
+    if op == "QLinearConcat" and len(ins) >= 5:
+        return make("Concat", ins[2::3], axis=int(attrs.get("axis", 0)))
+    if op == "QGemm" and len(ins) >= 6:
+        gemm_in = [ins[0], ins[3]] + ([ins[6]] if len(ins) > 6 and ins[6] else [])
+        return make("Gemm", gemm_in, transA=int(attrs.get("transA", 0)), transB=int(attrs.get("transB", 0)))
+    if op == "FusedConv" and len(ins) >= 2:
+        keep = ("auto_pad", "dilations", "group", "kernel_shape", "pads", "strides")
+        return make("Conv", ins[:3], **{k: v for k, v in attrs.items() if k in keep})
+    return n
+
+
 def _skeleton(model: Any, base_dir: Path | None) -> Any:
     """A weight-free copy of ``model`` for shape inference.
 
@@ -250,7 +281,7 @@ def _skeleton(model: Any, base_dir: Path | None) -> Any:
             t = n.attribute[0].t
             sg.input.append(helper.make_tensor_value_info(n.output[0], t.data_type, list(t.dims)))
             continue
-        sg.node.append(n)
+        sg.node.append(_shape_proxy(n) if n.domain == "com.microsoft" else n)
     return sk
 
 
@@ -266,6 +297,45 @@ def _infer(model: Any, base_dir: Path | None, data_prop: bool) -> tuple[Any, str
         except Exception as exc:  # inference errors come as several types (InferenceError, RuntimeError...)
             errors.append(str(exc).strip().splitlines()[0][:200] if str(exc).strip() else type(exc).__name__)
     return sk, "failed: " + errors[-1]
+
+
+def _ort_symbolic_shapes(skeleton: Any) -> dict[str, tuple[str | None, tuple[Any, ...]]]:
+    """Shapes from ONNX Runtime's symbolic shape inference, which knows the ``com.microsoft`` ops
+    (QGemm, QLinearAdd...) that ONNX's own inference leaves unknown. Empty when unavailable."""
+    from edgeport._optional import is_available
+
+    if not is_available("onnxruntime"):
+        return {}
+    try:
+        from onnxruntime.tools.symbolic_shape_infer import SymbolicShapeInference
+
+        out = SymbolicShapeInference.infer_shapes(skeleton, auto_merge=True, guess_output_rank=True)
+    except Exception:  # its own failures (unsupported ops, merge conflicts): keep ONNX's shapes
+        return {}
+    if out is None:
+        return {}
+    shapes: dict[str, tuple[str | None, tuple[Any, ...]]] = {}
+    for vi in [*out.graph.value_info, *out.graph.output]:
+        dtype, shape = _type_info(vi.type)
+        if shape is not None:
+            shapes[vi.name] = (dtype, shape)
+    return shapes
+
+
+def _fill_unknown(tensors: dict[str, TensorInfo], extra: dict[str, tuple[str | None, tuple[Any, ...]]],
+                  symbols: set[str]) -> None:
+    """Fill unknown dims from ``extra``: its static dims, and symbols that are the graph's own."""
+    for name, (dtype, shape) in extra.items():
+        usable = tuple(d if isinstance(d, int) or d in symbols else None for d in shape)
+        t = tensors.get(name)
+        if t is None:
+            tensors[name] = TensorInfo(name, dtype, usable)
+        elif t.is_constant:
+            continue
+        elif t.shape is None:
+            t.shape = usable
+        elif len(t.shape) == len(usable):
+            t.shape = tuple(d if d is not None else u for d, u in zip(t.shape, usable))
 
 
 def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True) -> Graph:
@@ -313,6 +383,13 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
         tensors[name] = TensorInfo(name, dtype_name(st.values.data_type), tuple(int(d) for d in st.dims), True,
                                    stored)
         init_names.add(name)
+    if infer_shapes and any(o.domain not in ("", "ai.onnx") for o in proto.opset_import):
+        unknown = [n for node in g.node for n in node.output
+                   if n and (tensors.get(n) is None or not tensors[n].is_static)]
+        if unknown:  # contrib ops stopped ONNX's inference: try ONNX Runtime's
+            symbols = {d for v in g.input for d in (tensors[v.name].shape or ()) if isinstance(d, str)}
+            _fill_unknown(tensors, _ort_symbolic_shapes(_skeleton(proto, base_dir)), symbols)
+            status += " (+ onnxruntime symbolic shapes)"
     nodes: list[Node] = []
     for i, n in enumerate(g.node):
         if n.op_type == "Constant" and n.domain in ("", "ai.onnx") and n.output:
