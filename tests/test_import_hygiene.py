@@ -55,3 +55,14 @@ def test_every_command_help_imports_no_ml_framework():
 def test_the_probe_would_notice_a_heavy_import():
     """Guard against a probe that can never fail."""
     assert _heavy_after("import edgeport\nimport onnx") == ["onnx"]
+
+
+def test_import_edgeport_is_lazy():
+    """The public names resolve on first use; importing the package loads not even numpy.
+
+    If this fails, a public name was added as an eager import in ``edgeport/__init__.py``:
+    add it to ``_LAZY`` there instead (``edgeport --help`` start-up time depends on it).
+    """
+    code = "import sys, edgeport; print('numpy' in sys.modules)"
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.stdout.strip() == "False", proc.stderr

@@ -49,9 +49,25 @@ def test_no_public_name_is_left_out_of_all():
     """Every public attribute of the package is either in __all__ or a subpackage/module."""
     import types
 
+    for name in edgeport.__all__:  # resolve the lazy names first
+        getattr(edgeport, name)
     public = {n for n, v in vars(edgeport).items() if not n.startswith("_") and not isinstance(v, types.ModuleType)}
-    public.discard("annotations")  # from __future__
+    public -= {"annotations", "TYPE_CHECKING", "Any"}  # from __future__ / typing, used by the lazy loader
     assert public - set(edgeport.__all__) == set()
+
+
+def test_lazy_table_matches_all():
+    """Public names load lazily (``edgeport --help`` stays fast): each has an entry in ``_LAZY``."""
+    assert set(edgeport._LAZY) | {"__version__"} == set(edgeport.__all__)
+    for name, module in edgeport._LAZY.items():
+        assert getattr(__import__(module, fromlist=[name]), name) is getattr(edgeport, name)
+
+
+def test_unknown_attribute_is_attribute_error():
+    import pytest
+
+    with pytest.raises(AttributeError):
+        edgeport.no_such_name  # noqa: B018
 
 
 def test_star_import_gives_exactly_all():

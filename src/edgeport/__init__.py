@@ -5,19 +5,22 @@ The public API is exactly ``__all__``; importing this package imports no ML fram
 
 from __future__ import annotations
 
-from edgeport.analysis.profile import ProfileResult, profile
-from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
-from edgeport.core.artifact import Artifact, Step, load_artifact
-from edgeport.core.formats import Format, detect_format
-from edgeport.core.tensors import QuantParams, TensorSpec
-from edgeport.data.datasets import Dataset, load_dataset
-from edgeport.errors import (
-    CheckFailed,
-    ConversionError,
-    EdgeportError,
-    MissingDependencyError,
-)
-from edgeport.verify.tolerance import Tolerance
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` must not pay for numpy
+    from edgeport.analysis.profile import ProfileResult, profile
+    from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
+    from edgeport.core.artifact import Artifact, Step, load_artifact
+    from edgeport.core.formats import Format, detect_format
+    from edgeport.core.tensors import QuantParams, TensorSpec
+    from edgeport.data.datasets import Dataset, load_dataset
+    from edgeport.errors import (
+        CheckFailed,
+        ConversionError,
+        EdgeportError,
+        MissingDependencyError,
+    )
+    from edgeport.verify.tolerance import Tolerance
 
 __version__ = "0.1.0"
 
@@ -43,3 +46,41 @@ __all__ = [
     "load_dataset",
     "profile",
 ]
+
+# public name -> module defining it. Add new public names here (and to __all__), not as eager imports.
+_LAZY = {
+    "Artifact": "edgeport.core.artifact",
+    "BenchmarkConfig": "edgeport.bench.harness",
+    "BenchmarkResult": "edgeport.bench.harness",
+    "CheckFailed": "edgeport.errors",
+    "ConversionError": "edgeport.errors",
+    "Dataset": "edgeport.data.datasets",
+    "EdgeportError": "edgeport.errors",
+    "Format": "edgeport.core.formats",
+    "MissingDependencyError": "edgeport.errors",
+    "ProfileResult": "edgeport.analysis.profile",
+    "QuantParams": "edgeport.core.tensors",
+    "Step": "edgeport.core.artifact",
+    "TensorSpec": "edgeport.core.tensors",
+    "Tolerance": "edgeport.verify.tolerance",
+    "benchmark": "edgeport.bench.harness",
+    "detect_format": "edgeport.core.formats",
+    "load_artifact": "edgeport.core.artifact",
+    "load_dataset": "edgeport.data.datasets",
+    "profile": "edgeport.analysis.profile",
+}
+
+
+def __getattr__(name: str) -> Any:
+    module = _LAZY.get(name)
+    if module is None:
+        raise AttributeError(f"module 'edgeport' has no attribute {name!r}")
+    import importlib
+
+    value = getattr(importlib.import_module(module), name)
+    globals()[name] = value
+    return value
+
+
+def __dir__() -> list[str]:
+    return sorted(set(globals()) | set(__all__))
