@@ -37,7 +37,7 @@ def register(app: typer.Typer) -> None:
 
         src = load_artifact(source)
         dataset = load_data(data, src)
-        matrix = fidelity(src, [load_artifact(a) for a in artifacts], dataset,
+        matrix = fidelity(src, list(artifacts), dataset,
                           split=split if data is not None else "all", max_samples=max_samples, precision=precision,
                           overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop))
         if data is None:

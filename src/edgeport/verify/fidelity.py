@@ -92,7 +92,12 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
                                f"(use at least {MIN_STABLE_SAMPLES})")
     layout = next((s.layout for s in ref.inputs if s.layout), None)
     for item in artifacts:
-        art = _as_artifact(item)
+        try:
+            art = _as_artifact(item)
+        except EdgeportError as exc:
+            matrix.rows.append(FidelityRow(artifact=str(item), format="?", runtime="", precision="?", output="",
+                                           failures=[str(exc)], error=str(exc)))
+            continue
         prec = normalize_precision(precision) if precision else infer_precision(art)
         row = FidelityRow(artifact=str(art.path), format=art.format.value, runtime="", precision=prec, output="")
         try:
