@@ -145,3 +145,19 @@ def test_tflite_model_profiles_with_tflite_rules(tmp_path) -> None:
     assert result.macs == sum(by_op.values())
     # the converter gives CONV_2D and DEPTHWISE_CONV_2D a (zero) bias: 8 + 16 parameters
     assert result.params == 3 * 3 * 3 * 8 + 3 * 3 * 16 + 16 * 10 + 8 + 16
+
+
+def test_export_pt2_writes_a_dynamic_batch_program(tmp_path) -> None:
+    from edgeport import Format, load_artifact
+
+    model = zoo.resnet18(num_classes=10)
+    path = zoo.export_pt2(model, (1, 3, 32, 32), tmp_path / "sub" / "r18.pt2")
+    assert sorted(p.name for p in path.parent.iterdir()) == ["r18.pt2"]  # no temporary file left behind
+    artifact = load_artifact(path)
+    assert artifact.format is Format.TORCH_EXPORT
+    (spec,) = artifact.inputs
+    assert isinstance(spec.shape[0], str) and spec.shape[1:] == (3, 32, 32)  # dynamic batch
+    program = torch.export.load(str(path))
+    x = torch.randn(3, 3, 32, 32, generator=torch.Generator().manual_seed(0))
+    with torch.no_grad():
+        torch.testing.assert_close(program.module()(x), model(x))
