@@ -54,6 +54,22 @@ def reference(request: pytest.FixtureRequest, tmp_path_factory: pytest.TempPathF
     return name, model, counter.get_total_flops() // 2, folded, kept
 
 
+@pytest.mark.slow
+@pytest.mark.parametrize("name", sorted(REFERENCES))
+def test_torchscript_export_with_shared_constants_counts_like_the_module(name: str, tmp_path) -> None:
+    """The TorchScript exporter stores equal-valued tensors once and feeds the rest through Identity."""
+    model = REFERENCES[name][0]()  # BN γ=1, β=0 everywhere: many identical tensors
+    path = tmp_path / f"{name}-ts.onnx"
+    torch.onnx.export(model, (torch.zeros(1, 3, 224, 224),), str(path), dynamo=False, opset_version=17,
+                      do_constant_folding=False, training=torch.onnx.TrainingMode.PRESERVE)
+    result = profile(path)
+    assert result.params == REFERENCES[name][2]
+    bn_channels = sum(m.num_features for m in model.modules() if isinstance(m, torch.nn.BatchNorm2d))
+    assert result.buffers == 2 * bn_channels
+    assert result.weight_bytes < 4 * (result.params + result.buffers)  # shared storage is counted once
+    assert abs(result.macs - REFERENCES[name][1]) / REFERENCES[name][1] < 0.01
+
+
 @pytest.mark.parametrize("name", sorted(REFERENCES))
 def test_zoo_parameter_counts_equal_torchvision(name: str) -> None:
     builder, _, params = REFERENCES[name]

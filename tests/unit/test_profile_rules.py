@@ -213,6 +213,19 @@ def test_shape_constants_and_scalars_are_not_parameters() -> None:
     assert r.macs == 320
 
 
+def test_identity_of_a_constant_is_a_parameter_alias_without_bytes() -> None:
+    ones = numpy_helper.from_array(np.ones(4, np.float32), "ones")
+    nodes = [helper.make_node("Identity", ["ones"], ["ones_copy"]),
+             helper.make_node("Mul", ["x", "ones"], ["a"]), helper.make_node("Add", ["a", "ones_copy"], ["y"])]
+    m = _model(nodes, [("x", [2, 4])], [ones])
+    g = read_graph(m)
+    alias = g.tensors["ones_copy"]
+    assert alias.is_constant and alias.nbytes == 0 and alias.shape == (4,)
+    r = profile(g)
+    assert r.params == 8  # two uses of equal values, as two parameters of a PyTorch module would be
+    assert r.weight_bytes == 16  # stored once
+
+
 def test_read_graph_decodes_attributes_and_opset() -> None:
     m = _model([helper.make_node("Conv", ["x", "w"], ["y"], name="c1", kernel_shape=[3, 3], pads=[1, 1, 1, 1],
                                  auto_pad="NOTSET"),

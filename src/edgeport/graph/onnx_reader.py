@@ -338,6 +338,22 @@ def _fill_unknown(tensors: dict[str, TensorInfo], extra: dict[str, tuple[str | N
             t.shape = tuple(d if d is not None else u for d, u in zip(t.shape, usable))
 
 
+def _alias_identity_constants(nodes: list[Node], tensors: dict[str, TensorInfo]) -> None:
+    """``Identity`` of a constant is a constant too: an alias holding no bytes of its own.
+
+    The TorchScript exporter stores equal-valued weights once and feeds the other users through
+    ``Identity`` nodes; as aliases they still count as parameters (as in the PyTorch module) but
+    not twice in ``nbytes``.
+    """
+    for node in nodes:
+        if node.op_type != "Identity" or node.domain not in ("", "ai.onnx") or not node.inputs or not node.outputs:
+            continue
+        src = tensors.get(node.inputs[0])
+        if src is not None and src.is_constant:
+            tensors[node.outputs[0]] = TensorInfo(node.outputs[0], src.dtype, src.shape, True, 0, src.quant,
+                                                  src.value)
+
+
 def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True) -> Graph:
     """Read an ONNX model (path, ``Artifact`` or ``onnx.ModelProto``) into the analysis ``Graph``.
 
@@ -345,7 +361,8 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
     inference, then to the shapes stored in the file); symbolic dims stay ``str``, unknown
     dims ``None``. Initializers and ``Constant`` outputs are constant tensors with their byte
     size computed from dims and dtype (weights are never copied into numpy); constants of up to
-    64 elements keep their value. Attributes are decoded to Python values (small tensors as
+    64 elements keep their value; the output of ``Identity`` on a constant is a constant alias
+    (0 bytes of its own). Attributes are decoded to Python values (small tensors as
     numpy). ``Graph.opset`` is the default-domain opset; ``metadata`` holds the other opsets,
     IR version, producer and the shape-inference status.
     """
@@ -401,6 +418,7 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
                 tensors[name] = TensorInfo(name, None, None)
         nodes.append(Node(n.name or f"{n.op_type}_{i}", n.op_type, list(n.input), list(n.output),
                           {a.name: _attr_value(a, base_dir) for a in n.attribute}, n.domain))
+    _alias_identity_constants(nodes, tensors)
     opsets = {(o.domain or "ai.onnx"): int(o.version) for o in proto.opset_import}
     metadata: dict[str, Any] = {"ir_version": int(proto.ir_version), "producer": proto.producer_name,
                                 "producer_version": proto.producer_version, "opsets": opsets,
