@@ -28,13 +28,14 @@ def optimize(
     recipe: str = typer.Option(None, "--recipe", "-r", help="Recipe file (TOML, [study] table) with these options."),
     out: str = typer.Option(None, "--out", "-o", help="Output directory [edgeport-out/<model>]."),
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
+    quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build every installed variant, verify it on real data, measure it, and pick one per target."""
     from dataclasses import replace
 
     from edgeport.errors import BudgetNotMet
-    from edgeport.study.options import Constraints, StudyOptions, load_recipe, parse_percent
+    from edgeport.study.options import QUICK_BENCH, Constraints, StudyOptions, load_recipe, parse_percent
     from edgeport.study.study import run_study
 
     if recipe:
@@ -48,6 +49,8 @@ def optimize(
             precisions=tuple(parse_list(precisions)), runtimes=tuple(parse_list(runtimes)), out_dir=out)
     if fresh:
         options = replace(options, resume=False)
+    if quick:
+        options = replace(options, bench=QUICK_BENCH)
     result = _run_with_progress(run_study, options, ctx, quiet=as_json)
     from edgeport.cli._common import emit
     from edgeport.report.terminal import render_study

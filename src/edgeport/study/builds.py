@@ -12,8 +12,26 @@ from edgeport.study.variants import Build
 __all__ = ["build_artifact"]
 
 
-def build_artifact(build: Build, source: Artifact, data: Dataset, directory: Path) -> Artifact:
-    """The artifact for ``build`` under ``directory`` (re-used when a previous run left it there)."""
+def build_artifact(build: Build, source: Artifact, data: Dataset, directory: Path,
+                   cache: dict[str, Artifact | Exception] | None = None) -> Artifact:
+    """The artifact for ``build`` under ``directory``; ``cache`` (build key → artifact or the
+    exception that build raised) avoids building a pass's fp32 parent more than once."""
+    cache = {} if cache is None else cache
+    hit = cache.get(build.key)
+    if isinstance(hit, Exception):
+        raise hit
+    if hit is not None:
+        return hit
+    try:
+        cache[build.key] = _build(build, source, data, directory, cache)
+    except Exception as exc:
+        cache[build.key] = exc
+        raise
+    return cache[build.key]  # type: ignore[return-value]
+
+
+def _build(build: Build, source: Artifact, data: Dataset, directory: Path,
+           cache: dict[str, Artifact | Exception]) -> Artifact:
     from edgeport.convert.api import convert
 
     fmt = Format(build.format)
@@ -21,7 +39,7 @@ def build_artifact(build: Build, source: Artifact, data: Dataset, directory: Pat
         return source
     base_name = f"{source.path.stem.split('-')[0]}-{build.key}"
     if build.pass_name:
-        parent = build_artifact(Build(build.format, "fp32"), source, data, directory)
+        parent = build_artifact(Build(build.format, "fp32"), source, data, directory, cache)
         return _apply_pass(build, parent, data, directory / f"{base_name}{fmt.suffix}")
     out = directory / f"{base_name}{fmt.suffix}"
     options = {"precision": build.precision, **dict(build.converter_options)}

@@ -10,7 +10,7 @@ from typing import Any
 
 from edgeport.errors import ConfigError
 
-__all__ = ["BenchSettings", "Constraints", "StudyOptions", "load_recipe"]
+__all__ = ["QUICK_BENCH", "BenchSettings", "Constraints", "StudyOptions", "load_recipe", "parse_percent"]
 
 
 @dataclass(frozen=True)
@@ -26,6 +26,9 @@ class BenchSettings:
     min_runs: int = 30
     min_seconds: float = 0.3
     max_runs: int = 2000
+
+
+QUICK_BENCH = BenchSettings(warmup_runs=2, min_runs=10, min_seconds=0.05, max_runs=200)
 
 
 @dataclass(frozen=True)
@@ -44,10 +47,14 @@ class StudyOptions:
     resume: bool = True
 
     def fingerprint_fields(self) -> dict[str, Any]:
-        """What identifies the study for resuming (not where it writes, not whether it resumes)."""
+        """What identifies the study's candidates for resuming.
+
+        Constraints only change the recommendation, not any candidate, so re-running with other
+        constraints re-uses every measured candidate; where it writes and whether it resumes don't count.
+        """
         data = dataclasses.asdict(self)
-        data.pop("out_dir")
-        data.pop("resume")
+        for key in ("out_dir", "resume", "constraints", "targets"):
+            data.pop(key)
         return data
 
 

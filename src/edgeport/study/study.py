@@ -111,7 +111,10 @@ def run_study(options: StudyOptions | None = None, *, store: Any = None,
         if progress:
             progress(variant.key, i, total)
         if variant.key in done:
-            candidates.append(Candidate.from_json(done[variant.key][1]))
+            cand = Candidate.from_json(done[variant.key][1])
+            if _add_missing_target_checks(cand, targets):
+                store.save_candidate(study_id, variant.key, cand.status, _to_json(cand))
+            candidates.append(cand)
             resumed += 1
             continue
         cand = _run_candidate(variant, model, data, options, out_dir, artifacts, targets)
@@ -174,12 +177,10 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
     build = variant.build
     cand = Candidate(key=variant.key, build=build.key, format=build.format, precision=build.precision,
                      runtime=variant.runtime, threads=variant.threads)
-    if build.key not in artifacts:
-        try:
-            artifacts[build.key] = build_artifact(build, model, data, out_dir / "variants")
-        except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded and the study goes on
-            artifacts[build.key] = exc
-    built = artifacts[build.key]
+    try:
+        built: Artifact | Exception = build_artifact(build, model, data, out_dir / "variants", artifacts)
+    except Exception as exc:  # noqa: BLE001 - a failing candidate is recorded and the study goes on
+        built = exc
     if isinstance(built, Exception):
         cand.status, cand.stage, cand.error = "failed", "build", _one_line(built)
         cand.seconds = time.perf_counter() - start
@@ -226,6 +227,17 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
     cand.targets = {t.id: target_checks.check(t, art, cand) for t in targets}
     cand.seconds = time.perf_counter() - start
     return cand
+
+
+def _add_missing_target_checks(cand: Candidate, targets: list[Any]) -> bool:
+    """Check a resumed candidate against targets added since it was measured; True if any was added."""
+    missing = [t for t in targets if t.id not in cand.targets]
+    if not missing or not cand.artifact or not Path(cand.artifact).exists():
+        return False
+    art = load_artifact(cand.artifact, format=Format(cand.format))
+    for t in missing:
+        cand.targets[t.id] = target_checks.check(t, art, cand)
+    return True
 
 
 def _tolerance_for(precision: str) -> Any:

@@ -32,8 +32,6 @@ class Build:
     @property
     def key(self) -> str:
         parts = [self.format, self.precision]
-        if self.pass_name:
-            parts.append(self.pass_name)
         extra = dict(self.converter_options) | dict(self.pass_options)
         if extra:
             parts.append(hashlib.sha256(json.dumps(extra, sort_keys=True, default=str).encode()).hexdigest()[:6])
