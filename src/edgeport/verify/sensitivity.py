@@ -29,7 +29,8 @@ from edgeport.errors import UnsupportedError
 from edgeport.verify import metrics
 from edgeport.verify.align import align_inputs
 
-__all__ = ["LayerSensitivity", "SensitivityResult", "layer_sensitivity", "quantized_layer_snr"]
+__all__ = ["LayerSensitivity", "SensitivityResult", "compress_sensitivity", "layer_sensitivity",
+           "quantized_layer_snr"]
 
 DEFAULT_OPS = ("Conv", "MatMul", "Gemm")
 
@@ -111,7 +112,8 @@ class _Reader:
 
 def layer_sensitivity(model: Artifact | str | Path, data: Dataset, *, op_types: Sequence[str] = DEFAULT_OPS,
                       calibration_split: str = "calibration", test_split: str = "test",
-                      max_samples: int | None = None, per_channel: bool = False) -> SensitivityResult:
+                      max_samples: int | None = None, per_channel: bool = False,
+                      activation_type: str = "int8", weight_type: str = "int8") -> SensitivityResult:
     """Quantise each Conv/MatMul/Gemm alone (static QDQ int8) and measure the output error it causes."""
     from edgeport._optional import require
 
@@ -129,13 +131,22 @@ def layer_sensitivity(model: Artifact | str | Path, data: Dataset, *, op_types: 
     float_acc = metrics.accuracy(ref, test.labels) if test.labels is not None else None
     result = SensitivityResult(model=str(art.path), dataset=data.name, method="one-at-a-time", samples=test.count,
                                layers=[], float_accuracy=float_acc)
+    qtypes = {"int8": quant.QuantType.QInt8, "uint8": quant.QuantType.QUInt8}
+    for attr in ("QInt16", "QUInt16"):
+        if hasattr(quant.QuantType, attr):
+            qtypes[attr[1:].lower()] = getattr(quant.QuantType, attr)
+    if activation_type not in qtypes or weight_type not in qtypes:
+        from edgeport.errors import ConfigError
+
+        raise ConfigError(f"quantisation types {activation_type}/{weight_type} are not supported here",
+                          fix=f"use one of: {', '.join(qtypes)}")
     reader = _Reader(art, calib)
     with tempfile.TemporaryDirectory(prefix="edgeport-sens-") as tmp:
         for name, op in nodes:
             out = Path(tmp) / f"q_{len(result.layers)}.onnx"
             reader.rewind()
             _quiet_quantize(quant, str(art.path), str(out), reader, quant_format=quant.QuantFormat.QDQ,
-                                  activation_type=quant.QuantType.QInt8, weight_type=quant.QuantType.QInt8,
+                                  activation_type=qtypes[activation_type], weight_type=qtypes[weight_type],
                                   per_channel=per_channel, nodes_to_quantize=[name])
             value = _run(load_artifact(out), test)
             acc = metrics.accuracy(value, test.labels) if test.labels is not None else None
@@ -147,7 +158,7 @@ def layer_sensitivity(model: Artifact | str | Path, data: Dataset, *, op_types: 
     result.layers.sort(key=lambda x: (x.snr_db, -(x.accuracy_drop or 0.0)))
     for i, x in enumerate(result.layers, 1):
         x.rank = i
-    result.notes.append(f"each layer quantised alone: ORT static QDQ int8, calibrated on {calib.count} "
+    result.notes.append(f"each layer quantised alone: ORT static QDQ {activation_type}/{weight_type}, calibrated on {calib.count} "
                         f"'{calibration_split}' samples, measured on {test.count} '{test_split}' samples")
     result.seconds = time.perf_counter() - start
     return result
@@ -196,3 +207,21 @@ def quantized_layer_snr(float_model: Artifact | str | Path, quantized_model: Art
     return SensitivityResult(model=str(ref.path), dataset=data.name, method="per-layer-snr", samples=loc.samples,
                              layers=layers, quantized_model=str(test.path), seconds=time.perf_counter() - start,
                              notes=[loc.summary()])
+
+
+def compress_sensitivity(artifact: Artifact, data: Dataset, options: object = None) -> list:  # type: ignore[type-arg]
+    """Adapter for ``edgeport.compress.mixed``: one-at-a-time ranking measured on the *calibration* split.
+
+    Returns ``compress.mixed.LayerSensitivity`` items, most sensitive first; ``score`` is the relative
+    L2 output error (10^(-SNR/20)) of quantising that layer alone. ``options`` may carry
+    ``per_channel``, ``activation_type`` and ``weight_type`` (the static-quantisation options).
+    """
+    from edgeport.compress.mixed import LayerSensitivity as MixedLayer
+
+    result = layer_sensitivity(artifact, data, test_split="calibration",
+                               per_channel=bool(getattr(options, "per_channel", False)),
+                               activation_type=str(getattr(options, "activation_type", "int8")),
+                               weight_type=str(getattr(options, "weight_type", "int8")))
+    return [MixedLayer(x.node, x.op_type, float(10.0 ** (-x.snr_db / 20.0)),
+                       "relative L2 output error, only this layer quantised (calibration split; edgeport.verify)")
+            for x in result.layers]
