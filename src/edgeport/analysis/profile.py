@@ -93,7 +93,7 @@ class ProfileResult:
     flops: int
     other_flops: int
     node_count: int
-    nodes: list[NodeProfile]
+    nodes: list[NodeProfile]  # one row per graph node, in graph order (rows[i] ↔ graph.nodes[i])
     op_types: list[OpTypeProfile]  # sorted by MACs, then FLOPs
     activations: list[TensorSize]  # non-constant tensors, graph order
     activation_bytes: int  # sum over all activation tensors

@@ -409,15 +409,16 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
             status += " (+ onnxruntime symbolic shapes)"
     nodes: list[Node] = []
     for i, n in enumerate(g.node):
-        if n.op_type == "Constant" and n.domain in ("", "ai.onnx") and n.output:
+        op_type, domain, ins, outs = n.op_type, n.domain, list(n.input), list(n.output)
+        if op_type == "Constant" and domain in ("", "ai.onnx") and outs:
             info = _constant_node_info(n, base_dir)
             if info is not None:
                 tensors[info.name] = info
-        for name in [*n.input, *n.output]:
+        for name in ins + outs:
             if name and name not in tensors:
                 tensors[name] = TensorInfo(name, None, None)
-        nodes.append(Node(n.name or f"{n.op_type}_{i}", n.op_type, list(n.input), list(n.output),
-                          {a.name: _attr_value(a, base_dir) for a in n.attribute}, n.domain))
+        attrs = {a.name: _attr_value(a, base_dir) for a in n.attribute} if len(n.attribute) else {}
+        nodes.append(Node(n.name or f"{op_type}_{i}", op_type, ins, outs, attrs, domain))
     _alias_identity_constants(nodes, tensors)
     opsets = {(o.domain or "ai.onnx"): int(o.version) for o in proto.opset_import}
     metadata: dict[str, Any] = {"ir_version": int(proto.ir_version), "producer": proto.producer_name,
