@@ -103,7 +103,7 @@ class MemoryEstimate:
     flash_bytes: int  # weights + code
     peak_step: int
     peak_tensors: list[str]
-    dynamic_dims: list[str]  # "input:dim" assumed 1
+    dynamic_dims: list[str]  # "input:axis" of graph inputs, assumed 1
     op_counts: dict[str, int] = field(default_factory=dict)
     unmeasured_ops: list[str] = field(default_factory=list)  # ops whose tail/code is a default estimate
     notes: list[str] = field(default_factory=list)
@@ -237,14 +237,16 @@ def estimate_memory(model: Any, *, inplace: bool = False) -> MemoryEstimate:
     weights = graph.weight_bytes()
     live = [b.name for b in bufs if b.alias_of is None and b.first <= plan.peak_step <= b.last]
     notes = []
+    input_dims = sorted({d for d in dynamic if d.rsplit(":", 1)[0] in graph.inputs})
     if dynamic:
-        notes.append(f"{len(dynamic)} dynamic dim(s) assumed 1: fix them (edgeport fix-shapes) for an exact plan")
+        notes.append(f"dynamic dims assumed 1 ({', '.join(input_dims) or 'intermediate tensors'}): fix them "
+                     f"(fix-shapes pass) for an exact plan")
     if unmeasured:
         notes.append(f"op(s) without a measured TFLite Micro overhead (default estimate used): {sorted(unmeasured)}")
     return MemoryEstimate(model=graph.name, format=graph.format.value, activation_bytes=plan.activation_bytes,
                           lower_bound=plan.lower_bound, prepare_temp_bytes=temp, runtime_overhead_bytes=tail,
                           arena_bytes=head + tail, weight_bytes=weights, code_bytes=code, flash_bytes=weights + code,
-                          peak_step=plan.peak_step, peak_tensors=live, dynamic_dims=sorted(set(dynamic)),
+                          peak_step=plan.peak_step, peak_tensors=live, dynamic_dims=input_dims,
                           op_counts=ops, unmeasured_ops=sorted(unmeasured), notes=notes)
 
 
@@ -262,6 +264,13 @@ class FitResult:
     suggestions: list[str]
     estimate: MemoryEstimate
     verdict: str
+
+
+def _human(n: int) -> str:
+    for unit, size in (("GB", 1 << 30), ("MB", 1 << 20), ("KB", 1 << 10)):
+        if abs(n) >= size:
+            return f"{n / size:.1f} {unit}"
+    return f"{n} B"
 
 
 def _suggest(graph: Graph, est: MemoryEstimate, ram_short: bool, flash_short: bool) -> list[str]:
@@ -290,7 +299,7 @@ def fit(model: Any, target: Any, *, inplace: bool = False) -> FitResult:
     tgt = get_target(target)
     est = estimate_memory(graph, inplace=inplace)
     mem = tgt.memory
-    ram = mem.sram_bytes if tgt.is_mcu else mem.activation_budget
+    ram = mem.sram_bytes if tgt.is_mcu else (mem.app_limit_bytes or mem.ram_bytes)
     flash = mem.flash_bytes if tgt.is_mcu else None
     ram_margin = None if ram is None else ram - est.arena_bytes
     flash_need = est.flash_bytes if tgt.is_mcu else est.weight_bytes
@@ -298,14 +307,14 @@ def fit(model: Any, target: Any, *, inplace: bool = False) -> FitResult:
     ram_short = ram_margin is not None and ram_margin < 0
     flash_short = flash_margin is not None and flash_margin < 0
     fits = not ram_short and not flash_short
-    parts = [f"arena {est.arena_bytes / 1024:.1f} KB of {ram / 1024:.0f} KB RAM" if ram is not None
-             else f"arena {est.arena_bytes / 1024:.1f} KB"]
+    parts = [f"arena {_human(est.arena_bytes)} of {_human(ram)} {'SRAM' if tgt.is_mcu else 'RAM'}"
+             if ram is not None else f"arena {_human(est.arena_bytes)}"]
     if flash is not None:
-        parts.append(f"flash {flash_need / 1024:.1f} KB of {flash / 1024:.0f} KB")
+        parts.append(f"flash {_human(flash_need)} of {_human(flash)}")
     margin = min(m for m in (ram_margin, flash_margin) if m is not None) if (ram_margin is not None or
                                                                               flash_margin is not None) else None
     head = "fits" if fits else "does not fit"
-    tail = "" if margin is None else (f", margin {margin / 1024:.1f} KB" if fits else f", short by {-margin / 1024:.1f} KB")
+    tail = "" if margin is None else (f", margin {_human(margin)}" if fits else f", short by {_human(-margin)}")
     return FitResult(model=graph.name, target=tgt.id, fits=fits, arena_bytes=est.arena_bytes, ram_budget_bytes=ram,
                      ram_margin_bytes=ram_margin, flash_bytes=flash_need, flash_budget_bytes=flash,
                      flash_margin_bytes=flash_margin, suggestions=_suggest(graph, est, ram_short, flash_short),

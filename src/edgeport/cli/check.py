@@ -28,18 +28,20 @@ class CheckResult:
 def _render(result: CheckResult, con: Any) -> None:
     from rich.table import Table
 
-    table = Table(title=f"{result.model}: will it run?")
-    for col in ("target", "delegated", "partitions", "fallbacks", "fits memory", "est. latency (estimate)",
-                "verdict"):
+    table = Table(title=f"{result.model}: will it run?",
+                  caption="latency: estimate from peak MAC/s (not measured)")
+    for col in ("target", "delegated", "partitions", "fallbacks", "fits memory", "latency (est.)"):
         table.add_column(col)
     for row in result.targets:
         c, f = row.compat, row.fit
         reasons = ", ".join(f"{k} {v}" for k, v in c.fallback_reasons.items()) or "0"
-        lat = "-" if c.est_latency_ms is None else f"{c.est_latency_ms:.3g} ms"
+        ms = c.est_latency_ms
+        lat = "-" if ms is None else (f"{ms:.3g} ms" if ms >= 1 else f"{ms * 1e3:.3g} µs")
         fits = ("yes" if f.fits else "[red]no[/red]") + f" ({f.arena_bytes / 1024:.1f} KB arena)"
-        table.add_row(row.target, f"{c.delegated_nodes}/{c.total_nodes}", str(c.partitions), reasons, fits, lat,
-                      c.verdict)
+        table.add_row(row.target, f"{c.delegated_nodes}/{c.total_nodes}", str(c.partitions), reasons, fits, lat)
     con.print(table)
+    for row in result.targets:
+        con.print(f"[bold]{row.target}[/bold]: {row.compat.verdict}; {row.fit.verdict}")
 
 
 def register(app: typer.Typer) -> None:
@@ -57,7 +59,7 @@ def register(app: typer.Typer) -> None:
         extra = [targets_dir] if targets_dir else None
         tgts = [get_target(t, extra) for t in parse_list(target)]
         graph = load_graph(model)
-        result = CheckResult(graph.name)
+        result = CheckResult(Path(model).name)
         for t in tgts:
             result.targets.append(TargetCheck(t.id, analyze(graph, t), fit(graph, t)))
         emit(ctx, "check", str(model), result, _render, as_json)
