@@ -253,8 +253,10 @@ def test_read_graph_external_data_uses_dims_not_bytes(tmp_path) -> None:
     g = read_graph(path)
     assert g.tensors["w"].nbytes == 256 * 128 * 4
     assert g.tensors["y"].shape == (3, 128)
+    assert g.metadata["external_data"] == ["ext.data"]
     r = profile(path)
     assert r.macs == 3 * 128 * 256 and r.params == 256 * 128
+    assert r.file_bytes == path.stat().st_size + (tmp_path / "ext.data").stat().st_size
 
 
 def test_unknown_ops_are_reported_and_unknown_dims_marked_inexact() -> None:

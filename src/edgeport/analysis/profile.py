@@ -259,7 +259,14 @@ def graph_of(model: Any) -> tuple[Graph, int | None, str]:
     if artifact.format is Format.ONNX:
         from edgeport.graph.onnx_reader import read_graph
 
-        return read_graph(artifact.path), size, str(artifact.path)
+        graph = read_graph(artifact.path)
+        counted = {p.resolve() for p in artifact.side_files()}
+        for name in graph.metadata.get("external_data", ()):  # weights kept beside the model
+            side = (artifact.path.parent / name).resolve()
+            if side.is_file() and side not in counted:
+                counted.add(side)
+                size += side.stat().st_size
+        return graph, size, str(artifact.path)
     if artifact.format is Format.TFLITE:
         try:
             from edgeport.graph.tflite_reader import read_graph as read_tflite

@@ -387,7 +387,10 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
         if vi.name not in tensors or (tensors[vi.name].shape is None and shape is not None):
             tensors[vi.name] = TensorInfo(vi.name, dtype, shape)
     init_names: set[str] = set()
+    external: dict[str, None] = {}
     for t in g.initializer:
+        if t.data_location == 1:
+            external.update({e.value: None for e in t.external_data if e.key == "location"})
         numel = _prod(t.dims)
         value = _tensor_array(t, base_dir) if numel <= _VALUE_KEEP else None
         tensors[t.name] = TensorInfo(t.name, dtype_name(t.data_type), tuple(int(d) for d in t.dims), True,
@@ -424,6 +427,8 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
     metadata: dict[str, Any] = {"ir_version": int(proto.ir_version), "producer": proto.producer_name,
                                 "producer_version": proto.producer_version, "opsets": opsets,
                                 "shape_inference": status}
+    if external:
+        metadata["external_data"] = list(external)  # side files, relative to the model's folder
     if path is not None:
         metadata["path"] = str(path)
     return Graph(name=g.name or (path.stem if path else "model"), format=Format.ONNX, nodes=nodes,
