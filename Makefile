@@ -18,6 +18,10 @@ test: env browser
 bench: env
 	$(PY) benchmarks/run.py
 
+# One model, few iterations (< 60 s): checks the runner; results go to benchmarks/results/tmp/ (ignored).
+bench-smoke: env
+	$(PY) benchmarks/run.py --smoke
+
 env: $(STAMP) check-env
 
 # Re-install when the project's dependency files change; pip's cache makes this fast.
