@@ -1,0 +1,1 @@
+"""edgeport's performance suite (``make bench``): ``python benchmarks/run.py [--smoke]``."""

@@ -1,0 +1,119 @@
+"""Write the suite's results: ``latest.json``, a dated copy ``YYYY-MM-DD.json`` and ``RESULTS.md``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from pathlib import Path
+from typing import Any
+
+__all__ = ["render_markdown", "write_results"]
+
+SCHEMA = "edgeport/benchmark-suite"
+SCHEMA_VERSION = 1
+
+
+def _write_atomic(path: Path, text: str) -> None:
+    fd, tmp = tempfile.mkstemp(prefix=f".{path.name}.", dir=path.parent)
+    try:
+        with os.fdopen(fd, "w") as fh:
+            fh.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
+
+
+def write_results(doc: dict[str, Any], out_dir: Path) -> dict[str, Path]:
+    out_dir.mkdir(parents=True, exist_ok=True)
+    text = json.dumps(doc, indent=1)
+    paths = {"latest": out_dir / "latest.json", "dated": out_dir / f"{doc['date']}.json",
+             "markdown": out_dir / "RESULTS.md"}
+    _write_atomic(paths["latest"], text)
+    _write_atomic(paths["dated"], text)
+    _write_atomic(paths["markdown"], render_markdown(doc))
+    return paths
+
+
+# ---- markdown ------------------------------------------------------------------------------------
+_PERCENT = {"ratio", "overhead", "difference", "cv_median", "cv_within", "peak_fraction", "accuracy", "block_cv"}
+_SIGNED = {"overhead", "difference"}
+
+
+def _fmt(key: str, value: Any) -> str:
+    if value is None:
+        return "—"
+    if isinstance(value, bool):
+        return "✓" if value else ""
+    if isinstance(value, list):
+        return ", ".join(_fmt(key, v) for v in value[:10])
+    if isinstance(value, float):
+        if key == "ratio":
+            return f"{value:.2f}×"
+        if key in _PERCENT:
+            return f"{value * 100:+.2f}%" if key in _SIGNED else f"{value * 100:.1f}%"
+        if abs(value) >= 100:
+            return f"{value:,.0f}"
+        return f"{value:.4g}"
+    return str(value).replace("|", "\\|")
+
+
+def _conditions_line(c: dict[str, Any] | None) -> str:
+    if not c:
+        return "_conditions not recorded_"
+    lb = c.get("load_before") or ["?"]
+    la = c.get("load_after") or ["?"]
+    fmt = (lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else str(v))
+    text = (f"_conditions: {c.get('cpu_model')} ({' '.join(c.get('isa_flags') or [])}), "
+            f"{c.get('usable_cores')}/{c.get('cores')} cores, threads {c.get('threads') or '—'}, "
+            f"load {fmt(lb[0])} before / {fmt(la[0])} after_")
+    if c.get("loaded"):
+        text += f" — **⚠ LOADED MACHINE: {c.get('loaded_reason')}**"
+    return text
+
+
+def _table(t: dict[str, Any]) -> list[str]:
+    keys = [c[0] for c in t["columns"]]
+    cols = [c[1] for c in t["columns"]]
+    lines = [f"#### {t['title']}", "", "| " + " | ".join(cols) + " |", "|" + "---|" * len(cols)]
+    for row in t["rows"]:
+        lines.append("| " + " | ".join(_fmt(k, row.get(k)) for k in keys) + " |")
+    if not t["rows"]:
+        lines.append("| " + " | ".join("—" for _ in cols) + " |")
+    lines += ["", _conditions_line(t.get("conditions"))]
+    lines += [f"- {n}" for n in t.get("notes", [])]
+    return lines + [""]
+
+
+def render_markdown(doc: dict[str, Any]) -> str:
+    c = doc.get("conditions") or {}
+    lines = [f"# edgeport benchmark results — {doc['date']}", ""]
+    if doc.get("mode") == "smoke":
+        lines += ["> **Smoke run** (one model, few iterations): checks the runner works; not a performance record.",
+                  ""]
+    if doc.get("loaded"):
+        lines += ["> **⚠ Measured on a loaded machine** — at least one table was taken while the 1-minute load "
+                  "average exceeded the threshold; those numbers are not comparable with a quiet machine's.", ""]
+    lines += [f"edgeport {doc.get('edgeport_version')} · Python {c.get('python')} · {c.get('os')} · "
+              f"{c.get('cpu_model')} ({' '.join(c.get('isa_flags') or [])}), {c.get('cores')} cores · "
+              f"wall {doc.get('wall_s', 0):.0f} s", ""]
+    targets = [t for s in doc["suites"] for t in s.get("targets", [])]
+    if targets:
+        lines += ["## Targets", "", "| target | value | goal | met |", "|---|---|---|---|"]
+        for t in targets:
+            value = "—" if t["value"] is None else f"{t['value']:.3g}{t['unit']}"
+            met = "—" if t["met"] is None else ("✓" if t["met"] else "✗")
+            lines.append(f"| {t['name']} | {value} | {t['target']} | {met} |")
+        lines.append("")
+    for s in doc["suites"]:
+        lines += [f"## {s['title']}", "", f"_suite `{s['name']}`, {s['seconds']:.1f} s_", ""]
+        if s.get("error"):
+            lines += [f"**suite failed:** `{s['error']}`", ""]
+        for t in s.get("tables", []):
+            lines += _table(t)
+        lines += [f"- {n}" for n in s.get("notes", [])]
+        if s.get("skipped"):
+            lines += ["", "Skipped:", ""] + [f"- {k['what']}: {k['reason']}" for k in s["skipped"]]
+        lines.append("")
+    return "\n".join(lines).rstrip() + "\n"

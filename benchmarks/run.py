@@ -1,0 +1,98 @@
+"""Run edgeport's benchmark suite (``make bench``) and write ``benchmarks/results/``.
+
+    python benchmarks/run.py                 # full suite → benchmarks/results/{latest.json, YYYY-MM-DD.json, RESULTS.md}
+    python benchmarks/run.py --smoke         # one model, few iterations (< 60 s) → benchmarks/results/tmp/
+    python benchmarks/run.py --only digits,harness_honesty --out /some/dir
+
+Every table records the machine conditions it was measured under; a loaded machine is flagged
+in the JSON (``loaded``) and at the top of RESULTS.md. Commit full runs made on a quiet machine.
+"""
+
+from __future__ import annotations
+
+import argparse
+import datetime as dt
+import shutil
+import sys
+import tempfile
+import time
+import traceback
+from pathlib import Path
+
+ROOT = Path(__file__).resolve().parents[1]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.lib import Context, SuiteResult, one_line  # noqa: E402
+from benchmarks.report import SCHEMA, SCHEMA_VERSION, write_results  # noqa: E402
+from benchmarks.suites import discover  # noqa: E402
+
+RESULTS = ROOT / "benchmarks" / "results"
+
+
+def _parse(argv: list[str] | None) -> argparse.Namespace:
+    p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
+    p.add_argument("--smoke", action="store_true", help="one model, few iterations (< 60 s)")
+    p.add_argument("--out", type=Path, default=None, help="results directory [benchmarks/results, smoke: …/tmp]")
+    p.add_argument("--only", default="", help="comma-separated suite names")
+    p.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
+    p.add_argument("--keep-work", action="store_true", help="keep the built artifacts (printed path)")
+    return p.parse_args(argv)
+
+
+def main(argv: list[str] | None = None) -> int:
+    args = _parse(argv)
+    from edgeport import __version__
+    from edgeport.bench import conditions as cond
+    from edgeport.report.schema import to_json
+
+    out_dir = args.out or (RESULTS / "tmp" if args.smoke else RESULTS)
+    only = [s.strip() for s in args.only.split(",") if s.strip()]
+    threads = [int(t) for t in args.threads.split(",") if t.strip()]
+    work = Path(tempfile.mkdtemp(prefix="edgeport-bench-"))
+    ctx = Context.make(smoke=args.smoke, out_dir=out_dir, work_dir=work, threads=threads, only=only,
+                       log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    modules = discover()
+    unknown = set(only) - {m.NAME for m in modules}
+    if unknown:
+        print(f"error: unknown suite(s) {sorted(unknown)}; known: {', '.join(m.NAME for m in modules)}",
+              file=sys.stderr)
+        return 2
+    start = time.perf_counter()
+    before = cond.capture(None)
+    results: list[SuiteResult] = []
+    try:
+        for module in modules:
+            if only and module.NAME not in only:
+                continue
+            ctx.log(f"[bench] {module.NAME} …")
+            t0 = time.perf_counter()
+            try:
+                result = module.run(ctx)
+            except Exception as exc:  # one broken suite must not lose the others' numbers
+                result = SuiteResult(module.NAME, getattr(module, "TITLE", module.NAME), error=one_line(exc))
+                result.notes.append("traceback tail: " + traceback.format_exc().strip().splitlines()[-1][:300])
+            result.seconds = time.perf_counter() - t0
+            ctx.log(f"[bench] {module.NAME} done in {result.seconds:.1f} s"
+                    + (f" — FAILED: {result.error}" if result.error else ""))
+            results.append(result)
+    finally:
+        if args.keep_work:
+            ctx.log(f"[bench] artifacts kept in {work}")
+        else:
+            shutil.rmtree(work, ignore_errors=True)
+    after = cond.finish(before)
+    suites = to_json(results)
+    loaded = after.loaded or any((t.get("conditions") or {}).get("loaded") for s in suites for t in s["tables"])
+    doc = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "edgeport_version": __version__,
+           "date": dt.date.today().isoformat(), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "mode": "smoke" if args.smoke else "full", "threads": threads, "wall_s": time.perf_counter() - start,
+           "loaded": loaded, "conditions": to_json(after), "suites": suites}
+    paths = write_results(doc, out_dir)
+    ctx.log(f"[bench] wrote {paths['latest']}, {paths['dated'].name}, {paths['markdown'].name}"
+            + (" — measured on a LOADED machine" if loaded else ""))
+    return 1 if any(r.error for r in results) else 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())

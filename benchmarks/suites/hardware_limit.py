@@ -1,0 +1,111 @@
+"""The hardware limit: fp32 and int8 GEMM peak on this host at each thread count.
+
+fp32: large ``torch.matmul``. int8: ``torch._int_mm`` (int8 × int8 → int32) and ONNX Runtime's
+``MatMulInteger`` (uint8 × int8 → int32); the best achieved rate is the peak. One multiply-add
+counts as 2 operations, so the model suites' GOP/s (2 × MACs / latency) compare directly.
+"""
+
+from __future__ import annotations
+
+import statistics
+import time
+from typing import Any
+
+from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
+
+NAME = "hardware_limit"
+TITLE = "Hardware limit: GEMM peak (fp32, int8)"
+ORDER = 10
+
+
+def _rate(fn: Any, ops: float, reps: int, min_s: float) -> float:
+    fn()  # warm (packs weights, spins up threads)
+    fn()
+    times = []
+    start = time.perf_counter()
+    while len(times) < reps or time.perf_counter() - start < min_s:
+        t0 = time.perf_counter()
+        fn()
+        times.append(time.perf_counter() - t0)
+    return ops / statistics.median(times) / 1e9
+
+
+def _torch_fp32(n: int, threads: int, reps: int, min_s: float) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n), torch.randn(n, n)
+    with torch.no_grad():
+        return _rate(lambda: torch.matmul(a, b), 2.0 * n ** 3, reps, min_s)
+
+
+def _torch_int8(n: int, threads: int, reps: int, min_s: float) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    a = torch.randint(-128, 127, (n, n), dtype=torch.int8)
+    b = torch.randint(-128, 127, (n, n), dtype=torch.int8)
+    return _rate(lambda: torch._int_mm(a, b), 2.0 * n ** 3, reps, min_s)
+
+
+def _ort_int8(n: int, threads: int, reps: int, min_s: float) -> float:
+    import numpy as np
+    import onnxruntime as ort
+    from onnx import TensorProto, helper, numpy_helper
+
+    rng = np.random.default_rng(0)
+    weight = numpy_helper.from_array(rng.integers(-128, 127, (n, n), dtype=np.int8), "w")
+    graph = helper.make_graph([helper.make_node("MatMulInteger", ["a", "w"], ["y"])], "mmi",
+                              [helper.make_tensor_value_info("a", TensorProto.UINT8, [n, n])],
+                              [helper.make_tensor_value_info("y", TensorProto.INT32, [n, n])], [weight])
+    model = helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10)
+    so = ort.SessionOptions()
+    so.intra_op_num_threads = threads
+    so.inter_op_num_threads = 1
+    so.log_severity_level = 3
+    sess = ort.InferenceSession(model.SerializeToString(), so, providers=["CPUExecutionProvider"])
+    feed = {"a": rng.integers(0, 255, (n, n), dtype=np.uint8)}
+    return _rate(lambda: sess.run(None, feed), 2.0 * n ** 3, reps, min_s)
+
+
+def run(ctx: Context) -> SuiteResult:
+    import torch
+
+    suite = SuiteResult(NAME, TITLE)
+    sizes = [512] if ctx.smoke else [1024, 2048]
+    reps, min_s = (3, 0.05) if ctx.smoke else (10, 1.0)
+    methods = {"fp32": [("torch.matmul", _torch_fp32)],
+               "int8": [("torch._int_mm", _torch_int8), ("ORT MatMulInteger", _ort_int8)]}
+    peaks: dict[str, float] = {}
+    previous = torch.get_num_threads()
+    try:
+        for threads in ctx.threads:
+            table = Table(f"GEMM rate at {threads} thread{'s' if threads > 1 else ''} (square n×n, GOP/s, "
+                          "1 MAC = 2 ops)", ["precision", "method", "n", ("gops", "GOP/s"), "peak"])
+            with measured(table, threads):
+                for precision, impls in methods.items():
+                    best = 0.0
+                    rows = []
+                    for label, fn in impls:
+                        for n in sizes:
+                            try:
+                                rate = fn(n, threads, reps, min_s)
+                            except Exception as exc:
+                                suite.skip(f"{precision} {label} n={n} @{threads}t", one_line(exc))
+                                continue
+                            rows.append(table.add(precision=precision, method=label, n=n, gops=rate, peak=False))
+                            best = max(best, rate)
+                    for row in rows:
+                        row["peak"] = row["gops"] == best
+                    if best:
+                        peaks[f"{precision}@{threads}"] = best
+            table.notes.append("peak = best rate over methods and sizes; the model suites divide by it")
+            suite.tables.append(table)
+    finally:
+        torch.set_num_threads(previous)
+    ctx.shared["peak_gops"] = peaks
+    summary = Table("Peaks (GOP/s) used by the model suites", [("key", "precision@threads"), ("gops", "GOP/s")],
+                    [{"key": k, "gops": v} for k, v in sorted(peaks.items())],
+                    conditions=suite.tables[-1].conditions if suite.tables else None)
+    suite.tables.append(summary)
+    return suite
