@@ -1,0 +1,97 @@
+"""ExecuTorch in depth: XNNPACK fp32 and PT2E int8, and what falling back to portable kernels costs.
+
+Per model: ``.pte`` programs made by edgeport (XNNPACK fp32, XNNPACK int8 calibrated on real
+data for digits, synthetic inputs otherwise), plus on digits a portable-only program (no
+delegate) to measure the fallback penalty (≈ 90× slower per op measured earlier). A second table
+records each program's delegated vs portable operator nodes and size.
+Measured earlier (1 thread): MobileNetV2 XNNPACK fp32 ≈ 6.7 ms, int8 ≈ 3.3 ms.
+"""
+
+from __future__ import annotations
+
+from typing import Any
+
+from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
+from benchmarks.stacks import Candidate, ModelUnderTest, measure_model
+
+NAME = "executorch"
+TITLE = "ExecuTorch: XNNPACK fp32 vs int8, delegated vs portable operators"
+ORDER = 41
+
+MODELS = ("digits", "mobilenet_v2", "resnet18")
+PORTABLE_MODELS = ("digits",)  # portable-only programs of the 224² models take seconds per run
+
+
+def _model(ctx: Context, name: str) -> ModelUnderTest:
+    if name == "digits":
+        from edgeport.data.examples import digits, digits_model_path
+
+        return ModelUnderTest(name="digits", pt2=digits_model_path(ctx.work_dir / "digits"), data=digits(),
+                              accuracy=True)
+    from edgeport.data import zoo
+
+    path = ctx.work_dir / name / f"{name}.pt2"
+    zoo.export_pt2(getattr(zoo, name)(calibrate_bn=True), (1, 3, 224, 224), path, dynamic_batch=False)
+    return ModelUnderTest(name=name, pt2=path, data=None, accuracy=False)
+
+
+def _candidates(ctx: Context, model: ModelUnderTest) -> list[Candidate]:
+    from edgeport.convert.api import convert
+    from edgeport.core.artifact import load_artifact
+    from edgeport.data.datasets import random_dataset
+
+    work = ctx.work_dir / model.name / "executorch"
+    work.mkdir(parents=True, exist_ok=True)
+    source = load_artifact(model.pt2)
+    data = model.data or random_dataset(source.inputs, count=64, seed=0)
+    calibrated = "real data" if model.data is not None else "synthetic inputs"
+    variants: list[tuple[str, dict[str, Any], str]] = [
+        ("fp32", {"precision": "fp32"}, "XNNPACK"),
+        ("int8", {"precision": "int8"}, f"XNNPACK, PT2E int8 (calibrated on {calibrated})")]
+    if model.name in PORTABLE_MODELS:
+        variants.append(("fp32-portable", {"precision": "fp32", "delegate": "none"}, "portable kernels only"))
+    cands = []
+    for label, options, how in variants:
+        art = convert(source, "executorch", out=work / f"{model.name}-{label}.pte", data=data, options=options,
+                      verify_result=False).artifact
+        cands.append(Candidate("ExecuTorch", "executorch", label, art, how=how))
+    return cands
+
+
+def _delegation(cands: list[Candidate], model: ModelUnderTest) -> Table:
+    table = Table(f"{model.name}: operator nodes delegated to XNNPACK vs left on portable kernels",
+                  ["variant", ("delegated", "delegated nodes"), ("portable", "portable nodes"),
+                   ("portable_ops", "portable ops"), ("size_kb", ".pte KiB")])
+    for cand in cands:
+        d = cand.artifact.metadata.get("delegation", {})
+        table.add(variant=cand.precision, delegated=d.get("delegated_nodes"), portable=d.get("portable_nodes"),
+                  portable_ops=", ".join(f"{k}×{v}" for k, v in d.get("portable_ops", {}).items()) or "—",
+                  size_kb=cand.artifact.size_bytes() / 1024)
+    return table
+
+
+def run(ctx: Context) -> SuiteResult:
+    suite = SuiteResult(NAME, TITLE)
+    from edgeport.runtimes.executorch import ExecuTorchRuntime
+
+    if not ExecuTorchRuntime.available():
+        suite.skip("ExecuTorch", 'not installed (pip install "edgeport[executorch]")')
+        return suite
+    if ctx.smoke:
+        suite.skip("ExecuTorch", "smoke mode measures PyTorch eager and ONNX Runtime only")
+        return suite
+    for name in MODELS:
+        try:
+            model = _model(ctx, name)
+            cands = _candidates(ctx, model)
+        except Exception as exc:  # one model failing must not lose the others' numbers
+            suite.skip(name, one_line(exc))
+            continue
+        table = _delegation(cands, model)
+        with measured(table, 1):
+            pass
+        suite.tables.append(table)
+        measure_model(ctx, model, cands, suite)
+    suite.notes.append("programs have a static batch of 1 (ExecuTorch plans memory for it); threads set the "
+                       "process-wide ExecuTorch thread pool")
+    return suite
