@@ -129,3 +129,27 @@ def test_fit_verdict_and_suggestions(int8_models):
     tiny = fit(path, "stm32f446")
     assert tiny.fits  # 16 KB arena, 128 KB SRAM
     assert tiny.flash_bytes > tiny.estimate.weight_bytes  # runtime code counted
+
+
+def test_gpu_delegate_rules_on_a_real_tflite_model(tmp_path: Path):
+    """CUMSUM and TOPK_V2 (which TFLite's own GPU compatibility check calls compatible) fall back."""
+    tf = pytest.importorskip("tensorflow")
+    from edgeport.analysis.compat import analyze
+
+    w = tf.constant(np.random.default_rng(0).standard_normal((16, 16)).astype(np.float32))
+
+    @tf.function(input_signature=[tf.TensorSpec([1, 16], tf.float32)])
+    def fn(x):
+        h = tf.nn.relu(tf.matmul(x, w))
+        c = tf.math.cumsum(h, axis=1)
+        values, _ = tf.math.top_k(tf.nn.relu(c) * 2.0, k=4)
+        return tf.nn.softmax(values)
+
+    conv = tf.lite.TFLiteConverter.from_concrete_functions([fn.get_concrete_function()], fn)
+    path = tmp_path / "cumsum_topk.tflite"
+    path.write_bytes(conv.convert())
+    rep = analyze(path, "pixel-8", paths=["tflite-gpu"])
+    unsupported = {f.op_type: f.reason for f in rep.fallbacks}
+    assert {"CUMSUM", "TOPK_V2"} <= set(unsupported) and set(unsupported.values()) == {"op"}
+    assert rep.partitions >= 2 and rep.delegated_nodes == rep.total_nodes - len(rep.fallbacks)
+    print(rep.verdict)
