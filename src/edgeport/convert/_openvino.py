@@ -127,9 +127,29 @@ def _check(settings: NNCFSettings) -> None:
 def quantize_int8(model: Any, specs: tuple[TensorSpec, ...], calibration: Dataset, settings: NNCFSettings,
                   validation: Dataset | None = None) -> tuple[Any, dict[str, Any]]:
     """NNCF int8 PTQ of an ``ov.Model``; with ``settings.max_accuracy_drop``, accuracy-controlled on ``validation``."""
-    import nncf
+    from edgeport._optional import require
 
+    nncf = require("nncf", "openvino", "int8 quantisation of OpenVINO models")
     _check(settings)
+    quiet = _quiet_nncf(nncf)
+    try:
+        return _quantize(nncf, model, specs, calibration, settings, validation)
+    finally:
+        quiet()
+
+
+def _quiet_nncf(nncf: Any) -> Any:
+    """NNCF logs every step at INFO; keep warnings only while edgeport drives it. Returns the undo."""
+    import logging
+
+    logger = logging.getLogger("nncf")
+    previous = logger.level
+    nncf.set_log_level(logging.WARNING)
+    return lambda: nncf.set_log_level(previous)
+
+
+def _quantize(nncf: Any, model: Any, specs: tuple[TensorSpec, ...], calibration: Dataset, settings: NNCFSettings,
+              validation: Dataset | None) -> tuple[Any, dict[str, Any]]:
     cal = calibration.head(settings.subset_size)
     if cal.count == 0:
         raise DatasetError("the calibration split is empty", fix="give the dataset a calibration split")
