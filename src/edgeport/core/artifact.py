@@ -150,6 +150,7 @@ _IO_READERS: dict[Format, str] = {
     Format.KERAS: "edgeport.runtimes.tensorflow:read_io",
     Format.OPENVINO: "edgeport.runtimes.openvino:read_io",
     Format.EXECUTORCH: "edgeport.runtimes.executorch:read_io",
+    Format.TVM: "edgeport.runtimes.tvm:read_io",
 }
 
 
