@@ -37,6 +37,10 @@ _OP_CLASSES = {
 }
 
 
+def _is_layout_op(op: str) -> bool:
+    return op.lower() in _LAYOUT_OPS or _op_class(op) in _LAYOUT_OPS
+
+
 def _op_class(op: str) -> str:
     low = op.lower()
     for cls, keys in _OP_CLASSES.items():
@@ -135,6 +139,8 @@ def pair_traces(test: Trace, ref: Trace, k: int = 16
                 ) -> dict[int, tuple[int, tuple[int, ...] | None, str]]:
     """Monotonic alignment of test entries to reference entries: {test index: (ref index, perm, how)}.
 
+    Layout-only ops (Transpose, Reshape, Q/DQ...) pair by name or with each other, never with compute
+    ops (a fused conv+relu must meet the reference's relu, not leave it to a following Transpose).
     Score of a pair: 1 + 2·cosine (layout-permuted shapes allowed) + 3 for an equal name + 0.05
     for the same op class (a tie-breaker: fused ops make op types differ); dynamic programming maximises the total over order-preserving pairings.
     """
@@ -147,6 +153,8 @@ def pair_traces(test: Trace, ref: Trace, k: int = 16
     for i, t in enumerate(test.entries):
         for j in ref_by_shape.get(tuple(sorted(t.value.shape[1:])), []):
             r = ref.entries[j]
+            if t.name != r.name and _is_layout_op(t.op_type) != _is_layout_op(r.op_type):
+                continue  # layout-only ops pair by name, with each other, or inherit their input's counterpart
             found = _best(t, r, k)
             if found is None:
                 continue
@@ -244,7 +252,7 @@ def _evaluate(result: Localization, ref: Trace, test: Trace, floor: float, min_c
             j, perm, how = pairs[i]
         else:
             j, perm = -1, None
-            if _op_class(t.op_type) in _LAYOUT_OPS or t.op_type.lower() in _LAYOUT_OPS:
+            if _is_layout_op(t.op_type):
                 for name in t.inputs:
                     if name in counterpart:
                         cj = counterpart[name][0]

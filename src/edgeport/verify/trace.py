@@ -62,7 +62,8 @@ def capture(artifact: Artifact, data: Dataset, *, max_samples: int = 64) -> Trac
     else:
         raise UnsupportedError(f"{artifact.format.value} models expose no intermediate tensors to edgeport",
                                fix="localise on an ONNX, TFLite or .pt2 form of the model")
-    trace.entries[:0] = _input_entries(artifact, subset)
+    if artifact.format is not Format.TFLITE:  # TFLite traces its inputs under their tensor names
+        trace.entries[:0] = _input_entries(artifact, subset)
     return trace
 
 
@@ -200,11 +201,19 @@ def _capture_torch(artifact: Artifact, data: Dataset) -> Trace:
 def _tflite_interpreter(path: Path) -> object:
     from edgeport._optional import is_available, require
 
+    import warnings
+
     if is_available("ai_edge_litert"):
-        from ai_edge_litert.interpreter import Interpreter
+        from ai_edge_litert import interpreter as lite
     else:
-        Interpreter = require("tensorflow", "tflite", "localising divergence in TFLite models").lite.Interpreter
-    return Interpreter(model_path=str(path), experimental_preserve_all_tensors=True, num_threads=1)
+        lite = require("tensorflow", "tflite", "localising divergence in TFLite models").lite
+    # built-in kernels only (no XNNPACK delegate): every op writes its own output tensor
+    types = lite.OpResolverType if hasattr(lite, "OpResolverType") else lite.experimental.OpResolverType
+    resolver = types.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+    with warnings.catch_warnings():
+        warnings.simplefilter("ignore", UserWarning)  # "preserve_all_tensors is for debugging" notice
+        return lite.Interpreter(model_path=str(path), experimental_preserve_all_tensors=True, num_threads=1,
+                                experimental_op_resolver_type=resolver)
 
 
 def _capture_tflite(artifact: Artifact, data: Dataset) -> Trace:
@@ -232,14 +241,19 @@ def _capture_tflite(artifact: Artifact, data: Dataset) -> Trace:
             interp.set_tensor(d["index"], _quantize_for(d, x))  # type: ignore[attr-defined]
         interp.invoke()  # type: ignore[attr-defined]
         for op in ops:
+            if op["op_name"] == "DELEGATE":
+                continue
             for idx in op["outputs"]:
                 if idx < 0:
                     continue
                 value = interp.get_tensor(idx)  # type: ignore[attr-defined]
                 collected.setdefault(idx, []).append(_dequantize(tensors[idx], value)[: data.count - start])
     n = data.count
-    entries = []
+    entries = [TraceEntry(d["name"], "(input)", "Input", [], data.inputs[mapping[d["index"]]]) for d in in_details
+               if np.asarray(data.inputs[mapping[d["index"]]]).dtype.kind == "f"]
     for op in ops:
+        if op["op_name"] == "DELEGATE":
+            continue
         for idx in op["outputs"]:
             if idx < 0 or idx not in collected:
                 continue
