@@ -33,7 +33,7 @@ NOT_REPRESENTATIVE = {"tvm": "untuned TVM modules are not representative (ResNet
 # extra fp32-family variants a stack offers by default on this CPU class
 EXTRA_VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {"openvino": [("bf16", {"inference_precision": "bf16"})]}
 STACK_LABELS = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO",
-                "litert": "LiteRT (XNNPACK)", "executorch": "ExecuTorch (XNNPACK)", "tvm": "TVM"}
+                "litert": "LiteRT (XNNPACK)", "executorch": "ExecuTorch (XNNPACK)", "tvm": "TVM", "tensorflow": "TensorFlow"}
 
 
 @dataclass
@@ -286,7 +286,7 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
             table.notes.append("ratio is to edgeport's recommended variant")
         for (i, cand, _, inputs), res in zip(opened, results):
             gops = 2 * model.macs / (res.median_ms / 1e3) / 1e9 if model.macs else None
-            peak = peaks.get(f"{'int8' if cand.precision == 'int8' else 'fp32'}@{threads}")
+            peak = peaks.get(f"{'int8' if cand.precision.startswith('int8') else 'fp32'}@{threads}")
             table.add(stack=cand.stack + (" ★ pick" if cand.pick else ""), precision=cand.precision,
                       median_ms=res.median_ms, p99_ms=res.p99_ms, ratio=ratio(res.median_ms, pick or best),
                       accuracy=accuracy.get(i), gops=gops, peak_fraction=None if gops is None or not peak else gops / peak,
