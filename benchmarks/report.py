@@ -64,10 +64,11 @@ def _conditions_line(c: dict[str, Any] | None) -> str:
         return "_conditions not recorded_"
     lb = c.get("load_before") or ["?"]
     la = c.get("load_after") or ["?"]
-    fmt = (lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else str(v))
+    fmt = (lambda v: f"{v:.2f}" if isinstance(v, (int, float)) else "?")
     text = (f"_conditions: {c.get('cpu_model')} ({' '.join(c.get('isa_flags') or [])}), "
             f"{c.get('usable_cores')}/{c.get('cores')} cores, threads {c.get('threads') or '—'}, "
-            f"load {fmt(lb[0])} before / {fmt(la[0])} after_")
+            f"load {fmt(lb[0])} before / {fmt(la[0])} after, other processes busy "
+            f"{fmt(c.get('foreign_cpu_before'))} / {fmt(c.get('foreign_cpu_after'))} cores_")
     if c.get("loaded"):
         text += f" — **⚠ LOADED MACHINE: {c.get('loaded_reason')}**"
     return text
@@ -93,8 +94,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
         lines += ["> **Smoke run** (one model, few iterations): checks the runner works; not a performance record.",
                   ""]
     if doc.get("loaded"):
-        lines += ["> **⚠ Measured on a loaded machine** — at least one table was taken while the 1-minute load "
-                  "average exceeded the threshold; those numbers are not comparable with a quiet machine's.", ""]
+        lines += ["> **⚠ Measured on a loaded machine** — at least one table was taken while other processes kept "
+                  "the CPU busy; those numbers are not comparable with a quiet machine's.", ""]
     lines += [f"edgeport {doc.get('edgeport_version')} · Python {c.get('python')} · {c.get('os')} · "
               f"{c.get('cpu_model')} ({' '.join(c.get('isa_flags') or [])}), {c.get('cores')} cores · "
               f"wall {doc.get('wall_s', 0):.0f} s", ""]

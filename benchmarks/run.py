@@ -1,6 +1,6 @@
 """Run edgeport's benchmark suite (``make bench``) and write ``benchmarks/results/``.
 
-    python benchmarks/run.py                 # full suite → benchmarks/results/{latest.json, YYYY-MM-DD.json, RESULTS.md}
+    python benchmarks/run.py            # full suite → benchmarks/results/{latest.json, YYYY-MM-DD.json, RESULTS.md}
     python benchmarks/run.py --smoke         # one model, few iterations (< 60 s) → benchmarks/results/tmp/
     python benchmarks/run.py --only digits,harness_honesty --out /some/dir
 
@@ -85,7 +85,8 @@ def main(argv: list[str] | None = None) -> int:
     suites = to_json(results)
     loaded = after.loaded or any((t.get("conditions") or {}).get("loaded") for s in suites for t in s["tables"])
     doc = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "edgeport_version": __version__,
-           "date": dt.date.today().isoformat(), "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
+           "date": dt.date.today().isoformat(),
+           "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
            "mode": "smoke" if args.smoke else "full", "threads": threads, "wall_s": time.perf_counter() - start,
            "loaded": loaded, "conditions": to_json(after), "suites": suites}
     paths = write_results(doc, out_dir)

@@ -33,7 +33,8 @@ NOT_REPRESENTATIVE = {"tvm": "untuned TVM modules are not representative (ResNet
 # extra fp32-family variants a stack offers by default on this CPU class
 EXTRA_VARIANTS: dict[str, list[tuple[str, dict[str, Any]]]] = {"openvino": [("bf16", {"inference_precision": "bf16"})]}
 STACK_LABELS = {"torch": "PyTorch eager", "onnxruntime": "ONNX Runtime", "openvino": "OpenVINO",
-                "litert": "LiteRT (XNNPACK)", "executorch": "ExecuTorch (XNNPACK)", "tvm": "TVM", "tensorflow": "TensorFlow"}
+                "litert": "LiteRT (XNNPACK)", "executorch": "ExecuTorch (XNNPACK)", "tvm": "TVM",
+                "tensorflow": "TensorFlow"}
 
 
 @dataclass
@@ -115,7 +116,8 @@ def _apply_int8_pass(pass_cls: Any, fp32: Artifact, model: ModelUnderTest, out: 
 
 
 def build_candidates(ctx: Context, model: ModelUnderTest, suite: SuiteResult,
-                     recommended: Callable[[Context, ModelUnderTest], list[Candidate]] | None = None) -> list[Candidate]:
+                     recommended: Callable[[Context, ModelUnderTest], list[Candidate]] | None = None
+                     ) -> list[Candidate]:
     """Every stack's fp32 and int8 candidate for ``model`` (skips recorded on ``suite``)."""
     from edgeport.runtimes import RUNTIMES
 
@@ -207,7 +209,8 @@ def _options(runtime: str, threads: int, extra: dict[str, Any]) -> Any:
     return dataclasses.replace(base, **{k: v for k, v in extra.items() if k in names})
 
 
-def _open(cand: Candidate, threads: int, data: Dataset | None, config: BenchmarkConfig) -> tuple[PreparedBenchmark, str]:
+def _open(cand: Candidate, threads: int, data: Dataset | None,
+          config: BenchmarkConfig) -> tuple[PreparedBenchmark, str]:
     """Open a prepared benchmark fed with real data where its input layout allows, else synthetic."""
     feeds = [data] if data is not None else []
     if data is not None and cand.artifact.inputs:
@@ -289,7 +292,8 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
             peak = peaks.get(f"{'int8' if cand.precision.startswith('int8') else 'fp32'}@{threads}")
             table.add(stack=cand.stack + (" ★ pick" if cand.pick else ""), precision=cand.precision,
                       median_ms=res.median_ms, p99_ms=res.p99_ms, ratio=ratio(res.median_ms, pick or best),
-                      accuracy=accuracy.get(i), gops=gops, peak_fraction=None if gops is None or not peak else gops / peak,
+                      accuracy=accuracy.get(i), gops=gops,
+                      peak_fraction=None if gops is None or not peak else gops / peak,
                       block_cv=res.block_cv, inputs=inputs, how=cand.how, runtime=cand.runtime,
                       block_medians_ms=res.block_medians_ms, runs=res.stats.count)
         if model.macs:

@@ -75,3 +75,52 @@ def test_single_sample_and_empty_input():
     assert s.std == 0.0
     with pytest.raises(ValueError):
         summarize([])
+
+
+# ---- conditions ---------------------------------------------------------------------------------
+def test_conditions_record_the_machine_and_the_load():
+    from edgeport.bench import conditions
+
+    before = conditions.capture(2, {"onnxruntime": "1.0"}, sample_s=0.05)
+    assert before.threads == 2 and before.cores >= before.usable_cores >= 1
+    assert set(before.isa_flags) <= set(conditions.ISA_FLAGS_OF_INTEREST)
+    assert before.cpu_model and before.python and before.edgeport
+    assert before.versions == {"onnxruntime": "1.0"}
+    assert before.load_after is None
+    after = conditions.finish(before, {"numpy": "2"}, sample_s=0.05)
+    assert after.versions == {"onnxruntime": "1.0", "numpy": "2"}
+    if before.load_before is not None:
+        assert after.load_after is not None
+    if before.foreign_cpu_before is not None:
+        assert 0.0 <= before.foreign_cpu_before <= before.cores + 1e-6
+
+
+def test_loaded_flag_follows_the_thresholds():
+    from edgeport.bench import conditions
+
+    if conditions.foreign_cpu(0.05) is None:
+        pytest.skip("/proc/stat not readable here")
+    always = conditions.capture(1, foreign_threshold=-1.0, sample_s=0.05)
+    assert always.loaded and "other processes" in always.loaded_reason
+    assert "LOADED" in always.summary_line()
+    never = conditions.capture(1, foreign_threshold=1e9, sample_s=0.05)
+    assert not never.loaded and never.loaded_reason == ""
+
+
+def test_own_work_does_not_count_as_foreign_load():
+    """Busy work in this process during the sample is subtracted (only other processes count)."""
+    import threading
+    import time
+
+    from edgeport.bench import conditions
+
+    if conditions.foreign_cpu(0.05) is None:
+        pytest.skip("/proc/stat not readable here")
+    quiet = conditions.foreign_cpu(0.3)
+    stop = time.perf_counter() + 0.5
+    worker = threading.Thread(target=lambda: [None for _ in iter(lambda: time.perf_counter() > stop, True)])
+    worker.start()
+    busy = conditions.foreign_cpu(0.3)
+    worker.join()
+    # our own spinning thread (~1 core) must not show up as another process's load
+    assert busy <= quiet + 0.6
