@@ -38,19 +38,48 @@ def load_targets(ids: tuple[str, ...] | list[str]) -> list[StudyTarget]:
     return found
 
 
+# artifact format -> the device runtimes (as named in target profiles) that can load it
+DEVICE_RUNTIMES = {
+    "onnx": ("onnxruntime", "onnxruntime-web"),
+    "tflite": ("litert", "tflite-micro"),
+    "executorch": ("executorch",),
+    "openvino": ("openvino",),
+    "coreml": ("coreml",),
+    "torch-export": ("torch",),
+    "tvm": (),  # compiled for this host's CPU: recompile for another device
+}
+_ANALYSED = ("onnx", "tflite")
+
+
 def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit:
     """Coverage/fit verdict of ``artifact`` on ``target`` (host: it ran here, so it runs)."""
     if target.measured_here:
         ok = cand.status == "ok"
         return TargetFit(target.id, ok, "measured on this host" if ok else f"did not run: {cand.error or cand.status}")
+    profile = target.profile
+    fmt = artifact.format.value
+    usable = [r for r in DEVICE_RUNTIMES.get(fmt, ()) if r in profile.runtimes]
+    if not usable:
+        why = ("a TVM module is compiled for this host's CPU" if fmt == "tvm"
+               else f"{target.id} has no runtime for {fmt} (it has {', '.join(profile.runtimes) or 'none'})")
+        return TargetFit(target.id, False, why)
+    if fmt not in _ANALYSED:
+        return TargetFit(target.id, True, f"{usable[0]} runs {fmt} on {target.id}; operator coverage is analysed "
+                                          "for ONNX and TFLite only", details={"runtime": usable[0]})
+    from edgeport.analysis.compat import analyze
+    from edgeport.analysis.memory import fit as memory_fit
+    from edgeport.graph import cache as graph_cache
+
     try:
-        from edgeport.analysis.compat import check_artifact
-    except ImportError:
-        return TargetFit(target.id, False, "no target analysis installed")
-    try:
-        report = check_artifact(artifact, target.profile)
-    except Exception as exc:  # noqa: BLE001 - a format the rules do not cover is a verdict, not a crash
-        return TargetFit(target.id, False, f"cannot check: {str(exc).splitlines()[0][:200]}")
-    return TargetFit(target.id, bool(report.ok), str(report.verdict),
-                     estimated_latency_ms=getattr(report, "estimated_latency_ms", None),
-                     details={k: v for k, v in (getattr(report, "details", {}) or {}).items()})
+        graph = graph_cache.graph_of(artifact)
+        compat = analyze(graph, profile)
+        fits = memory_fit(graph, profile)
+    except Exception as exc:  # noqa: BLE001 - a model the rules cannot read is a verdict, not a crash
+        return TargetFit(target.id, False, f"cannot analyse: {str(exc).splitlines()[0][:200]}")
+    ok = bool(compat.runs) and bool(fits.fits)
+    return TargetFit(target.id, ok, f"{compat.verdict}; {fits.verdict}", estimated_latency_ms=compat.est_latency_ms,
+                     details={"runtime": usable[0], "delegated_nodes": compat.delegated_nodes,
+                              "total_nodes": compat.total_nodes, "partitions": compat.partitions,
+                              "per_path": compat.per_path, "arena_bytes": fits.arena_bytes,
+                              "flash_bytes": fits.flash_bytes, "fallbacks": compat.fallback_reasons,
+                              "suggestions": fits.suggestions})
