@@ -177,3 +177,21 @@ def test_ir_outputs_match_torch_reference(ov_fp32, digits_pt2, digits_data):
     with open_runtime(ov_fp32.artifact) as rt:
         got = next(iter(run_dataset(rt, test).values()))
     np.testing.assert_allclose(got, ref, atol=1e-4, rtol=1e-3)
+
+
+def test_unsupported_torch_op_is_named(tmp_path: Path):
+    import torch
+
+    from edgeport.convert.torch_to_openvino import TorchToOpenVINO
+
+    class Bessel(torch.nn.Module):
+        def forward(self, x):
+            return torch.special.i0e(x)
+
+    path = tmp_path / "bessel.pt2"
+    torch.export.save(torch.export.export(Bessel(), (torch.zeros(1, 8),)), str(path))
+    with pytest.raises(ConversionError) as info:
+        TorchToOpenVINO().convert(load_artifact(path), tmp_path / "bessel.xml", TorchToOpenVINO.Options())
+    text = _one_line(info.value)
+    assert "aten.special_i0e" in text and "OpenVINO" in text and "torch-to-openvino" in text
+    assert not list(tmp_path.glob("*.xml"))

@@ -85,7 +85,7 @@ def _error(exc: BaseException, stage: str, converter: str) -> ConversionError:
     text = " ".join(str(exc).split())
     ops = list(dict.fromkeys(_OP_RE.findall(text)))
     if ops and any(w in text.lower() for w in ("not supported", "unsupported", "no kernel", "missing operator",
-                                                "not aten canonical", "not core aten", "cannot")):
+                                                "not aten canonical", "core aten", "cannot")):
         return ConversionError(f"ExecuTorch cannot lower operator(s) {', '.join(ops[:5])} ({text[:200]})",
                                converter=converter, stage=stage,
                                fix="replace the operator in the model or register a custom kernel")
@@ -120,7 +120,9 @@ class TorchToExecuTorch(Converter):
             raise ConversionError("the .pt2 declares no inputs", converter=self.name, stage="export",
                                   fix="export the model with example inputs")
         batch = options.batch_size
-        example = tuple(torch.zeros(s.concrete_shape(batch), dtype=getattr(torch, s.dtype)) for s in specs)
+        # a dynamic dim needs an example of at least 2 (torch.export specialises 0/1)
+        example_batch = max(2, min(batch, options.max_batch)) if options.dynamic_batch else batch
+        example = tuple(torch.zeros(s.concrete_shape(example_batch), dtype=getattr(torch, s.dtype)) for s in specs)
         dynamic = None
         if options.dynamic_batch:
             dim = torch.export.Dim("batch", min=1, max=options.max_batch)
@@ -162,6 +164,8 @@ class TorchToExecuTorch(Converter):
             raise ConfigError(f"delegate {options.delegate!r} is not supported", fix=f"use one of: {', '.join(_DELEGATES)}")
         if options.batch_size < 1 or options.max_batch < 1:
             raise ConfigError("batch_size and max_batch must be ≥ 1", fix="use e.g. batch_size=1")
+        if options.dynamic_batch and options.max_batch < 2:
+            raise ConfigError("a dynamic batch needs max_batch ≥ 2", fix="raise max_batch or use a static batch_size")
         if options.precision == "int8" and options.delegate != "xnnpack":
             raise ConfigError("int8 ExecuTorch programs need the XNNPACK delegate",
                               fix="use delegate='xnnpack' (portable kernels have no quantised conv/linear)")

@@ -112,6 +112,8 @@ class ExecuTorchRuntime(Runtime):
                                ) from exc
         self._program = program
         self._ins, self._outs = _specs_from_meta(program.metadata(METHOD))
+        # memory is planned for the largest batch: bigger batches of a dynamic-batch program run in chunks
+        self._capacity = self._ins[0].shape[0] if self._ins and self._ins[0].shape else None
 
     def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
         # the artifact's own specs (names, dynamic batch) win when they describe the same tensors
@@ -128,6 +130,14 @@ class ExecuTorchRuntime(Runtime):
         return ins, outs
 
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        n = len(feeds[self._ins[0].name]) if self._ins and self._ins[0].shape else 0
+        cap = self._capacity
+        if isinstance(cap, int) and cap > 0 and n > cap:
+            parts = [self._execute({k: v[i:i + cap] for k, v in feeds.items()}) for i in range(0, n, cap)]
+            return {k: np.concatenate([p[k] for p in parts]) for k in parts[0]}
+        return self._execute(feeds)
+
+    def _execute(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import torch
 
         args = [torch.from_numpy(np.ascontiguousarray(feeds[s.name])) for s in self._ins]
