@@ -3,8 +3,9 @@ accuracy drop on the test split fits the budget.
 
 The search is greedy by per-layer sensitivity: rank the quantisable layers (most sensitive
 first), then quantise everything except the top-k layers for k = 0, 1, … and stop at the first
-configuration whose measured drop fits. Sensitivity comes from a ``SensitivityFn``; the default
-quantises one layer at a time on the *calibration* split (the test split only judges the budget).
+configuration whose measured drop fits. Sensitivity comes from a ``SensitivityFn``; the default is
+the verifier's (``edgeport.verify.sensitivity``), which quantises one layer at a time and measures
+on the *calibration* split — the test split only judges the budget.
 """
 
 from __future__ import annotations
@@ -16,13 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-import numpy as np
 
 from edgeport.core.artifact import Artifact
 from edgeport.data.datasets import Dataset
 
 __all__ = ["FloatLayer", "LayerSensitivity", "MixedPrecisionResult", "SearchStep", "SensitivityFn",
-           "onnx_layer_sensitivity", "parse_budget", "search_onnx"]
+           "default_sensitivity", "parse_budget", "search_onnx"]
 
 _EPS = 1e-9
 
@@ -83,52 +83,23 @@ def parse_budget(text: str | float) -> float:
     return value
 
 
-def _outputs(path: Path, data: Dataset, inputs: Any) -> np.ndarray:
-    from edgeport.core.artifact import Artifact as _A
-    from edgeport.core.formats import Format
-    from edgeport.runtimes.base import open_runtime, run_dataset
-
-    art = _A(path=path, format=Format.ONNX, inputs=inputs, outputs=())
-    with open_runtime(art, "onnxruntime") as rt:
-        return next(iter(run_dataset(rt, data).values())).astype(np.float64)
-
-
-def onnx_layer_sensitivity(artifact: Artifact, data: Dataset, options: Any = None) -> list[LayerSensitivity]:
-    """Quantise one layer at a time; score = relative L2 error of the first output on the calibration split."""
-    from edgeport.passes._onnx import QUANTIZABLE_OPS, ensure_node_names, load_model, quantizable_nodes
-    from edgeport.passes.onnx_quantize_static import OnnxQuantizeStatic, OnnxQuantizeStaticOptions, preprocess_model
-
-    opts = options or OnnxQuantizeStaticOptions()
-    cal = data.split("calibration").head(opts.max_calibration_samples)
-    with tempfile.TemporaryDirectory(prefix="edgeport-sens-") as tmp:
-        work = Path(tmp)
-        model = ensure_node_names(load_model(artifact.path))
-        if opts.preprocess:
-            model = preprocess_model(model, work)[0]
-        nodes = quantizable_nodes(model, tuple(opts.op_types or QUANTIZABLE_OPS))
-        ref = _outputs(artifact.path, cal, artifact.inputs)
-        norm = float(np.linalg.norm(ref)) or 1.0
-        found: list[LayerSensitivity] = []
-        names = [n for n, _ in nodes]
-        for node, op in nodes:
-            only = dataclasses.replace(opts, nodes_to_exclude=tuple(n for n in names if n != node))
-            q = OnnxQuantizeStatic().apply(artifact, work / f"only-{len(found)}.onnx", only, data, measure=False)
-            err = float(np.linalg.norm(_outputs(q.path, cal, artifact.inputs) - ref)) / norm
-            found.append(LayerSensitivity(node, op, err, "relative L2 output error, only this layer quantised "
-                                                         "(calibration split)"))
-    return sorted(found, key=lambda s: -s.score)
-
-
 def default_sensitivity() -> tuple[SensitivityFn, str]:
-    """The verifier's per-layer sensitivity when installed in this tree, else the built-in one."""
-    try:
-        from edgeport.verify import sensitivity as verifier  # the verification module, when it lands
-    except ImportError:
-        return onnx_layer_sensitivity, "edgeport.compress.mixed (one-layer-quantised output error)"
-    adapter = getattr(verifier, "compress_sensitivity", None)
-    if callable(adapter):
-        return adapter, "edgeport.verify.sensitivity"
-    return onnx_layer_sensitivity, "edgeport.compress.mixed (one-layer-quantised output error)"
+    """The verifier's per-layer sensitivity (``edgeport.verify.sensitivity.compress_sensitivity``)."""
+    from edgeport.verify.sensitivity import compress_sensitivity
+
+    return compress_sensitivity, "edgeport.verify.sensitivity (one layer quantised at a time, calibration split)"
+
+
+def _quantised_node_names(artifact: Artifact, opts: Any) -> set[str]:
+    """Names of the nodes the static pass will see (after its pre-processing)."""
+    from edgeport.passes._onnx import ensure_node_names, load_model
+    from edgeport.passes.onnx_quantize_static import preprocess_model
+
+    model = ensure_node_names(load_model(artifact.path))
+    if getattr(opts, "preprocess", False):
+        with tempfile.TemporaryDirectory(prefix="edgeport-names-") as tmp:
+            model = preprocess_model(model, Path(tmp))[0]
+    return {n.name for n in model.graph.node}
 
 
 def search_onnx(artifact: Artifact, data: Dataset, budget: float, out: Path, options: Any = None, *,
@@ -146,6 +117,10 @@ def search_onnx(artifact: Artifact, data: Dataset, budget: float, out: Path, opt
     if sensitivity is None:
         sensitivity, source_name = default_sensitivity()
     ranked = sensitivity(artifact, data, opts)
+    known = _quantised_node_names(artifact, opts)
+    lost = [s.node for s in ranked if s.node not in known]
+    if lost:  # pre-processing renamed or fused them: they cannot be excluded by name
+        ranked = [s for s in ranked if s.node in known]
     limit = len(ranked) - 1 if max_float_layers is None else min(max_float_layers, len(ranked) - 1)
     steps: list[SearchStep] = []
     best_k = 0
