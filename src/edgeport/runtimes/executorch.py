@@ -28,10 +28,25 @@ _SCALAR_TYPES = {0: "uint8", 1: "int8", 2: "int16", 3: "int32", 4: "int64", 5: "
 METHOD = "forward"
 
 
-def _load_program(path: Path) -> Any:
+def _import_runtime() -> Any:
+    """``executorch.runtime``, imported with torchao's and torch's import-time log warnings muted."""
+    import logging
+
     from edgeport._optional import require
 
-    et_runtime = require("executorch.runtime", "executorch", "loading an ExecuTorch .pte")
+    loggers = [logging.getLogger(n) for n in ("torchao", "torch.utils._pytree")]
+    levels = [lg.level for lg in loggers]
+    for lg in loggers:
+        lg.setLevel(logging.ERROR)
+    try:
+        return require("executorch.runtime", "executorch", "loading an ExecuTorch .pte")
+    finally:
+        for lg, level in zip(loggers, levels):
+            lg.setLevel(level)
+
+
+def _load_program(path: Path) -> Any:
+    et_runtime = _import_runtime()
     try:
         return et_runtime.Runtime.get().load_program(Path(path))
     except Exception as exc:  # pybindings raise RuntimeError with an error code
