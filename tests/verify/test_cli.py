@@ -61,3 +61,11 @@ def test_fidelity_matrix_and_fail_on_divergence(digits_pt2, digits_onnx, planted
 def test_verify_missing_model_is_a_one_line_error(digits_onnx, tmp_path, store_path):
     res = _run("verify", str(digits_onnx.path), str(tmp_path / "nope.onnx"), "--data", "digits")
     assert res.exit_code == 2 and "error:" in res.output and "Traceback" not in res.output
+
+
+def test_sensitivity_command(digits_onnx, planted, second_conv, store_path):
+    res = _run("sensitivity", str(digits_onnx.path), "--data", "digits", "--quantized", str(planted.broken_scale),
+               "--json")
+    assert res.exit_code == 0, res.output
+    doc = json.loads(res.stdout)
+    assert doc["schema"] == "edgeport/sensitivity" and doc["data"]["layers"][0]["node"] == second_conv

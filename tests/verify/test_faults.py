@@ -75,6 +75,9 @@ def test_nhwc_model_is_aligned_and_passes(digits_onnx, digits_data, planted):
     unknown = art.with_specs((replace(spec, layout=None),), art.outputs)
     inferred = verify(digits_onnx, unknown, digits_data)
     assert inferred.passed and any("inferred from shapes" in line for line in inferred.alignment)
+    reversed_roles = verify(marked, digits_onnx, digits_data)  # NHWC reference, NCHW test: data stays NCHW
+    assert reversed_roles.passed, reversed_roles.failures()
+    assert [line.split(":")[0] for line in reversed_roles.alignment] == ["reference input 'input_nhwc'"]
 
 
 def test_wrong_nhwc_to_nchw_transpose_is_localised(digits_onnx, digits_data, planted):

@@ -139,6 +139,18 @@ def infer_precision(artifact: Artifact) -> str:
             return "int8"
         if any(i.data_type == 10 for i in model.graph.initializer):  # FLOAT16
             return "fp16"
+    if artifact.format is Format.TFLITE:
+        try:
+            from edgeport.graph.tflite_reader import read_graph
+
+            tensors = read_graph(artifact.path).tensors.values()
+        except Exception:  # an unreadable model fails later with a proper error
+            return "fp32"
+        dtypes = {t.dtype for t in tensors}
+        if dtypes & {"int8", "uint8", "int16"}:
+            return "int8"  # full-integer or dynamic-range (int8 weights) models
+        if "float16" in dtypes:
+            return "fp16"
     return "fp32"
 
 
@@ -151,6 +163,14 @@ class SideRun:
     inputs: tuple[TensorSpec, ...]
     output_specs: tuple[TensorSpec, ...]
     lines: list[str]
+    transposed: bool = False  # the dataset had to be transposed for this side
+
+    def data_layout(self) -> str | None:
+        """The dataset's own layout as seen from this side (None when unknown)."""
+        layout = _data_layout(self.inputs)
+        if layout is None or not self.transposed:
+            return layout
+        return {"NHWC": "NCHW", "NCHW": "NHWC", "NWC": "NCW", "NCW": "NWC"}.get(layout)
     reduced_precision: tuple[str, str] | None = None  # (precision, fix) when a float model ran reduced (bf16)
 
 
@@ -218,7 +238,7 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
     if max_samples is not None:
         subset = subset.head(max_samples)
     ref = run_side(reference, subset, "reference", reference_runtime, reference_options)
-    test_run = run_side(test, subset, "test", test_runtime, test_options, _data_layout(ref.inputs))
+    test_run = run_side(test, subset, "test", test_runtime, test_options, ref.data_layout())
     comps, out_lines, main_tol = judge(ref, test_run, subset, tolerance, prec, overrides)
     result = VerificationResult(reference=str(reference.path), test=str(test.path), reference_runtime=ref.runtime,
                                 test_runtime=test_run.runtime, samples=subset.count, split=split, outputs=comps,

@@ -90,7 +90,7 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
     if subset.count < MIN_STABLE_SAMPLES:
         matrix.warnings.append(f"only {subset.count} samples: metrics are not stable "
                                f"(use at least {MIN_STABLE_SAMPLES})")
-    layout = next((s.layout for s in ref.inputs if s.layout), None)
+    layout = ref.data_layout()
     for item in artifacts:
         try:
             art = _as_artifact(item)

@@ -1,0 +1,36 @@
+"""``edgeport sensitivity MODEL --data D``: per-layer quantisation sensitivity of an ONNX model."""
+
+from __future__ import annotations
+
+import typer
+
+from edgeport.cli._common import JSON_OPTION, emit
+
+__all__ = ["register"]
+
+
+def register(app: typer.Typer) -> None:
+    @app.command("sensitivity")
+    def sensitivity_cmd(
+        ctx: typer.Context,
+        model: str = typer.Argument(..., help="Float ONNX model."),
+        data: str = typer.Option("digits", "--data", "-d", help="Dataset: built-in name or .npz file."),
+        quantized: str = typer.Option(None, "--quantized", help="An already quantised model: report per-layer "
+                                                                "SNR against MODEL instead of quantising."),
+        per_channel: bool = typer.Option(False, "--per-channel", help="Per-channel weight quantisation."),
+        max_samples: int = typer.Option(None, "--max-samples", help="Use at most this many test samples."),
+        as_json: bool = JSON_OPTION,
+    ) -> None:
+        """Rank layers by how much quantising them (alone) hurts the output, most sensitive first."""
+        from edgeport.cli._verify_render import render_sensitivity
+        from edgeport.core.artifact import load_artifact
+        from edgeport.data.datasets import load_dataset
+        from edgeport.verify.sensitivity import layer_sensitivity, quantized_layer_snr
+
+        art = load_artifact(model)
+        dataset = load_dataset(data)
+        if quantized:
+            result = quantized_layer_snr(art, load_artifact(quantized), dataset, max_samples=max_samples or 64)
+        else:
+            result = layer_sensitivity(art, dataset, per_channel=per_channel, max_samples=max_samples)
+        emit(ctx, "sensitivity", art.name, result, render_sensitivity, as_json)
