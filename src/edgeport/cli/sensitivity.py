@@ -30,7 +30,7 @@ def register(app: typer.Typer) -> None:
         art = load_artifact(model)
         dataset = load_dataset(data)
         if quantized:
-            result = quantized_layer_snr(art, load_artifact(quantized), dataset, max_samples=max_samples or 64)
+            result = quantized_layer_snr(art, load_artifact(quantized), dataset, max_samples=max_samples or 16)
         else:
             result = layer_sensitivity(art, dataset, per_channel=per_channel, max_samples=max_samples)
         emit(ctx, "sensitivity", art.name, result, render_sensitivity, as_json)

@@ -225,12 +225,14 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
            split: str = "test", max_samples: int | None = None, reference_runtime: str | None = None,
            test_runtime: str | None = None, reference_options: RuntimeOptions | None = None,
            test_options: RuntimeOptions | None = None, precision: str | None = None,
-           overrides: ToleranceOverrides | None = None, localize: bool = False) -> VerificationResult:
+           overrides: ToleranceOverrides | None = None, localize: bool = False,
+           localize_samples: int = 16) -> VerificationResult:
     """Run the same real samples through both artifacts and compare every output.
 
     ``tolerance`` fixes the criteria for every output; without it each output gets the default
     for its kind (``infer_output_kind``) at ``precision`` (inferred from the test artifact when
-    ``None``), then ``overrides``. ``localize=True`` adds the first divergent layer.
+    ``None``), then ``overrides``. ``localize=True`` adds the first divergent layer (traced on
+    ``localize_samples`` samples: every intermediate tensor of each is held in memory).
     """
     start = time.perf_counter()
     prec = normalize_precision(precision) if precision else infer_precision(test)
@@ -261,7 +263,7 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
 
         tol = overrides.apply(main_tol) if overrides is not None else main_tol
         result.localization = _localize(reference, test, data, split=split, tolerance=tol, precision=prec,
-                                        max_samples=min(max_samples or 64, 64))
+                                        max_samples=min(max_samples or localize_samples, localize_samples))
     result.seconds = time.perf_counter() - start
     return result
 

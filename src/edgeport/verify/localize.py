@@ -37,6 +37,10 @@ _OP_CLASSES = {
 }
 
 
+_BAND = 0.35  # position pairs must sit at similar relative depths of the two graphs
+DEFAULT_SAMPLES = 16  # enough for a stable per-tensor SNR; every intermediate of every sample is held in memory
+
+
 def _is_layout_op(op: str) -> bool:
     return op.lower() in _LAYOUT_OPS or _op_class(op) in _LAYOUT_OPS
 
@@ -153,8 +157,11 @@ def pair_traces(test: Trace, ref: Trace, k: int = 16
     for i, t in enumerate(test.entries):
         for j in ref_by_shape.get(tuple(sorted(t.value.shape[1:])), []):
             r = ref.entries[j]
-            if t.name != r.name and _is_layout_op(t.op_type) != _is_layout_op(r.op_type):
-                continue  # layout-only ops pair by name, with each other, or inherit their input's counterpart
+            if t.name != r.name:
+                if _is_layout_op(t.op_type) != _is_layout_op(r.op_type):
+                    continue  # layout-only ops pair by name, with each other, or inherit their input's counterpart
+                if abs(i / max(nt - 1, 1) - j / max(nr - 1, 1)) > _BAND:
+                    continue  # far apart along the two graphs: not the same point of the network
             found = _best(t, r, k)
             if found is None:
                 continue
@@ -189,7 +196,7 @@ def pair_traces(test: Trace, ref: Trace, k: int = 16
 # ---- localisation -----------------------------------------------------------------------------
 def localize(reference: Artifact, test: Artifact, data: Dataset, *, split: str = "test",
              tolerance: Tolerance | None = None, precision: str | None = None,
-             max_samples: int = 64) -> Localization:
+             max_samples: int = DEFAULT_SAMPLES) -> Localization:
     """Find the first node of ``test`` whose values leave tolerance against ``reference``."""
     from edgeport.verify.compare import infer_precision
 

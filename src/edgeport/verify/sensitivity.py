@@ -178,7 +178,7 @@ def _quiet_quantize(quant: object, *args: object, **kwargs: object) -> None:
 
 
 def quantized_layer_snr(float_model: Artifact | str | Path, quantized_model: Artifact | str | Path, data: Dataset,
-                        *, split: str = "test", max_samples: int = 64,
+                        *, split: str = "test", max_samples: int = 16,
                         op_types: Sequence[str] | None = DEFAULT_OPS) -> SensitivityResult:
     """Per-layer SNR of a quantised model against its float source (largest SNR loss first)."""
     from edgeport.verify.localize import localize

@@ -73,7 +73,7 @@ class Tolerance:
         """SNR (dB) under which localisation calls an intermediate tensor divergent."""
         if self.min_layer_snr_db is not None:
             return self.min_layer_snr_db
-        return {"fp32": 60.0, "fp16": 35.0}.get(normalize_precision(precision), 15.0)
+        return {"fp32": 60.0, "fp16": 30.0}.get(normalize_precision(precision), 15.0)
 
 
 @dataclass(frozen=True)
