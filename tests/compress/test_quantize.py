@@ -52,7 +52,7 @@ def test_ort_int8_defaults_to_static_qdq(tmp_path, digits_onnx, digits_data):
 @pytest.mark.parametrize("stack", ["tflite", "openvino", "executorch"])
 @pytest.mark.parametrize("precision", PRECISIONS)
 def test_other_stacks_when_installed(tmp_path, digits_pt2, digits_data, stack, precision):
-    if not converters_for(stack, precision):
+    if not converters_for(stack, precision, digits_pt2.format):
         with pytest.raises(UnsupportedError):
             quantize(digits_pt2, precision, digits_data, out=tmp_path / "q", stack=stack)
         pytest.skip(f"no converter into {stack} produces {precision} in this tree")
