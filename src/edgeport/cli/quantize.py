@@ -67,6 +67,9 @@ def render(result: Any, con: Any) -> None:
             con.print(f"  kept float: [bold]{escape(layer.node)}[/bold] ({layer.op_type}) — {escape(layer.reason)}")
         if not mixed.float_layers:
             con.print("  every quantisable layer quantised")
+    elif result.budget is not None:
+        state = "[green]met[/green]" if result.budget_met else "[bold red]NOT met[/bold red]"
+        con.print(f"accuracy budget {_pct(result.budget)}: {state} ({escape(result.method)})")
     for w in result.warnings:
         style = "bold red" if "SLOWER" in w else "yellow"
         con.print(f"[{style}]⚠ {escape(w)}[/{style}]")

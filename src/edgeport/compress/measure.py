@@ -30,8 +30,8 @@ class Latency:
 
 def accuracy_on(artifact: Artifact, data: Dataset, split: str = "test", *, runtime: str | None = None,
                 max_samples: int | None = None) -> float | None:
-    """Top-1 accuracy of ``artifact`` on ``split`` (``None`` when the data has no labels)."""
-    from edgeport.runtimes.base import open_runtime, run_dataset
+    """Top-1 accuracy of ``artifact`` on ``split``, fed in the model's own layout (``None`` without labels)."""
+    from edgeport.verify.compare import run_side
     from edgeport.verify.metrics import accuracy
 
     subset = data.split(split)
@@ -39,9 +39,8 @@ def accuracy_on(artifact: Artifact, data: Dataset, split: str = "test", *, runti
         subset = subset.head(max_samples)
     if subset.labels is None:
         return None
-    with open_runtime(artifact, runtime) as rt:
-        outs = run_dataset(rt, subset)
-    return accuracy(next(iter(outs.values())), subset.labels)
+    side = run_side(artifact, subset, "test", runtime)
+    return accuracy(next(iter(side.outputs.values())), subset.labels)
 
 
 def measure_latency(artifact: Artifact, data: Dataset | None = None, *, threads: int = 1,
@@ -62,11 +61,24 @@ def measure_latency(artifact: Artifact, data: Dataset | None = None, *, threads:
         if benchmark is not None:
             cfg = BenchmarkConfig(warmup_runs=5, warmup_min_s=0.05, min_runs=min_runs, min_duration_s=min_s,
                                   max_duration_s=max(min_s * 10, 5.0))
-            res = benchmark(artifact, runtime, options, data.split("test") if data is not None else None, cfg)
+            res = benchmark(artifact, runtime, options, _aligned(artifact, data), cfg)
             return Latency(res.latency_ms.median, res.latency_ms.p90, res.runs, threads, res.runtime,
                            "bench.harness")
         return _timing_loop(artifact, data, options, runtime, min_runs, min_s)
     except (MissingDependencyError, UnsupportedError):
+        return None
+
+
+def _aligned(artifact: Artifact, data: Dataset | None) -> Dataset | None:
+    """The test split in the artifact's input layout (None: synthetic inputs)."""
+    if data is None or not artifact.inputs:
+        return None
+    from edgeport.errors import EdgeportError
+    from edgeport.verify.align import align_inputs
+
+    try:
+        return align_inputs(data.split("test"), artifact.inputs, "test").dataset
+    except EdgeportError:
         return None
 
 
@@ -76,7 +88,7 @@ def _timing_loop(artifact: Artifact, data: Dataset | None, options: Any, runtime
     from edgeport.runtimes.base import open_runtime
 
     with open_runtime(artifact, runtime, options) as rt:
-        source = data.split("test") if data is not None else random_dataset(rt.input_specs())
+        source = _aligned(artifact, data) or random_dataset(rt.input_specs())
         feeds = rt.prepare(source.feeds(rt.input_specs(), 0, 1))
         for _ in range(5):
             rt.run_prepared(feeds)

@@ -57,7 +57,9 @@ class QuantizeResult:
     speedup: float | None = None  # float median / quantised median (> 1 = faster)
     slower_than_float: bool = False
     warnings: list[str] = field(default_factory=list)
-    mixed_precision: MixedPrecisionResult | None = None
+    mixed_precision: MixedPrecisionResult | None = None  # ORT layer-exclusion search
+    budget: float | None = None  # max accuracy drop asked for (fraction)
+    budget_met: bool | None = None  # None: no budget asked
     options: dict[str, Any] = field(default_factory=dict)
     kind: str = "quantize"
 
@@ -89,17 +91,20 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
         f"{source.path.stem}.{precision}{target.suffix}")
     if stack == "ort":
         result = _quantize_ort(source, precision, dataset, out_path, budget, options or {}, max_float_layers)
+    elif budget is not None and stack == "openvino" and precision == "int8":
+        result = _quantize_openvino_budget(source, dataset, out_path, budget, options or {})
     else:
         if budget is not None:
-            raise UnsupportedError(f"--max-accuracy-drop is not supported for stack {stack!r} yet",
-                                   fix="use --stack ort for an accuracy-budgeted mixed-precision search")
+            raise UnsupportedError(f"--max-accuracy-drop is not supported for stack {stack!r} {precision} yet",
+                                   fix="use --stack ort (layer exclusion) or --stack openvino (NNCF accuracy control)")
         result = _quantize_converter(source, precision, dataset, out_path, stack, options or {})
     if measure_speed:
         _add_latency(result, dataset, threads)
-    if result.mixed_precision is not None and not result.mixed_precision.met:
+    if result.budget_met is False:
+        kept = "" if result.mixed_precision is None else \
+            f" with {len(result.mixed_precision.float_layers)} layer(s) in float"
         err = BudgetNotMet(f"no configuration meets the accuracy budget {budget:.2%}: best found drops "
-                           f"{_fmt(result.accuracy_drop)} with {len(result.mixed_precision.float_layers)} layer(s) "
-                           f"in float (written to {result.artifact.path})",
+                           f"{_fmt(result.accuracy_drop)}{kept} (written to {result.artifact.path})",
                            fix="raise --max-accuracy-drop, add calibration data, or try QAT")
         err.result = result  # type: ignore[attr-defined]
         raise err
@@ -155,14 +160,19 @@ def _quantize_ort(source: Artifact, precision: str, data: Dataset, out: Path, bu
                           artifact=artifact, float_model=str(parent.path), size_bytes=artifact.size_bytes(),
                           float_size_bytes=parent.size_bytes(), accuracy=m.get("accuracy"),
                           float_accuracy=m.get("parent_accuracy"), accuracy_drop=m.get("accuracy_drop"),
-                          warnings=warnings, mixed_precision=mixed, options=dataclasses.asdict(opts))
+                          warnings=warnings, mixed_precision=mixed, options=dataclasses.asdict(opts),
+                          budget=budget, budget_met=None if mixed is None else mixed.met)
 
 
-def converters_for(stack: str, precision: str) -> list[Any]:
-    """Registered converters into ``stack``'s format that produce ``precision``."""
+def converters_for(stack: str, precision: str, source: Format | None = None) -> list[Any]:
+    """Registered converters into ``stack``'s format that produce ``precision`` (reachable from ``source``)."""
     from edgeport.convert import CONVERTERS
+    from edgeport.convert.planner import plan_paths
 
     target = STACKS[stack]
+    if source is not None:
+        return list({p.steps[-1] for p in plan_paths(source, target) if precision in p.steps[-1].precisions
+                     and not p.missing()})
     return [c for c in CONVERTERS if c.target is target and precision in c.precisions]
 
 
@@ -170,29 +180,37 @@ def _quantize_converter(source: Artifact, precision: str, data: Dataset, out: Pa
                         extra: dict[str, Any]) -> QuantizeResult:
     from edgeport.convert import CONVERTERS
     from edgeport.convert.api import convert
+    from edgeport.convert.planner import plan_paths
 
     target = STACKS[stack]
-    into = [c for c in CONVERTERS if c.target is target]
-    if not into:
+    if not [c for c in CONVERTERS if c.target is target]:
         raise UnsupportedError(f"no converter to {target.value} is installed in this edgeport",
                                fix="use --stack ort, or install the edgeport version that ships that stack")
-    able = [c for c in into if precision in c.precisions]
+    if source.format is target:
+        raise UnsupportedError(f"{source.path.name} is already {target.value}: the {stack} quantisers work during "
+                               "conversion", fix="quantize the source model (.pt2 / .onnx) with --stack " + stack)
+    plans = plan_paths(source.format, target)
+    able = [p for p in plans if precision in p.steps[-1].precisions]
     if not able:
-        offered = sorted({p for c in into for p in c.precisions})
-        raise UnsupportedError(f"stack {stack!r} converters do not produce {precision}",
-                               fix=f"they produce: {', '.join(offered)}")
-    ready = [c for c in able if c.available()]
+        offered = sorted({q for p in plans for q in p.steps[-1].precisions})
+        raise UnsupportedError(f"no {stack} converter path from {source.format.value} produces {precision}",
+                               fix=f"from {source.format.value} it produces: {', '.join(offered) or 'nothing'}")
+    ready = [p for p in able if not p.missing()]
     if not ready:
-        able[0].require()  # raises MissingDependencyError naming the extra
-    conv = ready[0]
-    float_out = out.with_name(f"{out.stem}.float{target.suffix}")
-    float_art: Artifact | None = None
-    if "fp32" in conv.precisions:
-        float_art = convert(source, target, out=float_out, data=data, options={"precision": "fp32"}).artifact
+        missing = next(c for c in able[0].steps if not c.available())
+        missing.require()  # raises MissingDependencyError naming the extra
     result = convert(source, target, out=out, data=data, options={"precision": precision, **extra})
     quant = result.artifact
-    parent = float_art or source
     warnings: list[str] = []
+    float_art: Artifact | None = None
+    last = CONVERTERS.get(result.converters[-1])
+    if "fp32" in last.precisions:
+        float_out = out.with_name(f"{out.stem}.float{target.suffix}")
+        float_art = convert(source, target, out=float_out, data=data, options={"precision": "fp32"},
+                            via=result.converters).artifact
+    else:
+        warnings.append(f"{last.name} has no fp32 output: compared with the source model instead")
+    parent = float_art or source
     if result.verification is not None and not result.verification.passed:
         warnings.append("verification against the source failed: " + "; ".join(result.verification.failures()[:3]))
     acc = _try_accuracy(quant, data, warnings)
@@ -203,10 +221,38 @@ def _quantize_converter(source: Artifact, precision: str, data: Dataset, out: Pa
     step = quant.step
     if step is not None:
         quant = dataclasses.replace(quant, step=dataclasses.replace(step, metrics={**dict(step.metrics), **metrics}))
-    return QuantizeResult(model=str(source.path), precision=precision, stack=stack, method=conv.name,
-                          artifact=quant, float_model=str(parent.path), size_bytes=quant.size_bytes(),
-                          float_size_bytes=parent.size_bytes(), accuracy=acc, float_accuracy=float_acc,
-                          accuracy_drop=drop, warnings=warnings, options={"precision": precision, **extra})
+    return QuantizeResult(model=str(source.path), precision=precision, stack=stack,
+                          method=" → ".join(result.converters), artifact=quant, float_model=str(parent.path),
+                          size_bytes=quant.size_bytes(), float_size_bytes=parent.size_bytes(), accuracy=acc,
+                          float_accuracy=float_acc, accuracy_drop=drop, warnings=warnings,
+                          options={"precision": precision, **extra})
+
+
+def _quantize_openvino_budget(source: Artifact, data: Dataset, out: Path, budget: float,
+                              extra: dict[str, Any]) -> QuantizeResult:
+    """OpenVINO int8 under a budget: fp32 IR, then the NNCF accuracy-control pass (test split)."""
+    from edgeport.convert.api import convert
+    from edgeport.passes import PASSES
+
+    pass_cls = PASSES.get("openvino-quantize")
+    if source.format is Format.OPENVINO:
+        parent = source
+    else:
+        parent = convert(source, Format.OPENVINO, out=out.with_name(f"{out.stem}.float.xml"), data=data,
+                         options={"precision": "fp32"}).artifact
+    artifact = pass_cls().apply(parent, out, {**extra, "max_accuracy_drop": budget}, data)
+    m = dict(artifact.step.metrics) if artifact.step else {}
+    drop = m.get("accuracy_drop")
+    result = QuantizeResult(model=str(source.path), precision="int8", stack="openvino",
+                            method=f"{pass_cls.name} (NNCF accuracy control)", artifact=artifact,
+                            float_model=str(parent.path), size_bytes=artifact.size_bytes(),
+                            float_size_bytes=parent.size_bytes(), accuracy=m.get("accuracy"),
+                            float_accuracy=m.get("parent_accuracy"), accuracy_drop=drop,
+                            warnings=list(artifact.metadata.get("warnings", [])),
+                            options={**extra, "max_accuracy_drop": budget})
+    result.budget = budget
+    result.budget_met = drop is not None and drop <= budget + 1e-9
+    return result
 
 
 def _try_accuracy(artifact: Artifact, data: Dataset, warnings: list[str]) -> float | None:

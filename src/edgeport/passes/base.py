@@ -158,7 +158,8 @@ def measure_against(parent: Artifact, child: Artifact, data: Dataset, tolerance:
 
     result = verify(parent, child, data, tolerance=tolerance, split="test", max_samples=max_samples)
     first = result.outputs[0] if result.outputs else None
-    drop = None if result.accuracy_delta is None else -result.accuracy_delta
+    drop = None if result.reference_accuracy is None or result.test_accuracy is None \
+        else result.reference_accuracy - result.test_accuracy
     return {"split": "test", "samples": result.samples, "accuracy": result.test_accuracy,
             "parent_accuracy": result.reference_accuracy, "accuracy_drop": drop,
             "top1_agreement": None if first is None else first.top1_agreement,
