@@ -105,3 +105,15 @@ def test_bad_requests(tmp_path, digits_onnx, digits_data):
         quantize(digits_onnx, "int8", digits_data, max_accuracy_drop="lots")
     with pytest.raises(UnsupportedError, match="needs static quantisation"):
         quantize(digits_onnx, "fp16", digits_data, out=tmp_path / "x.onnx", max_accuracy_drop="1%")
+
+
+@pytest.mark.slow
+def test_openvino_budget_uses_nncf_accuracy_control(tmp_path, digits_pt2, digits_data):
+    if not converters_for("openvino", "int8", digits_pt2.format):
+        pytest.skip("no OpenVINO converter in this tree")
+    r = quantize(digits_pt2, "int8", digits_data, out=tmp_path / "ov.xml", stack="openvino",
+                 max_accuracy_drop="0.5%", measure_speed=False)
+    assert "accuracy control" in r.method and r.budget == pytest.approx(0.005)
+    assert r.budget_met and r.accuracy_drop <= 0.005
+    assert r.size_bytes < 0.6 * r.float_size_bytes
+    assert r.artifact.step.name == "openvino-quantize" and r.artifact.parent.format.value == "openvino"
