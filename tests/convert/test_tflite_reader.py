@@ -54,8 +54,9 @@ def test_graph_ops_shapes_params(conv_tflite):
     weights = g.tensor(conv.inputs[1])
     assert weights is not None and weights.is_constant and weights.shape == (4, 3, 3, 2)
     assert weights.nbytes == 4 * 3 * 3 * 2 * 4
-    # every weight element is a parameter (conv kernel, dense matrix; no bias in this model)
-    assert g.param_count() == 3 * 3 * 2 * 4 + 144 * 5
+    # constants: conv kernel, the zero conv bias the converter adds, the dense matrix, a 2-element reshape shape
+    assert g.param_count() == 3 * 3 * 2 * 4 + 4 + 144 * 5 + 2
+    assert sorted(t.dtype or "" for t in g.constants()) == ["float32", "float32", "float32", "int32"]
     (inp,) = g.inputs
     assert g.tensors[inp].shape == ("batch", 6, 6, 2) and g.tensors[inp].dtype == "float32"
     assert g.metadata["op_inventory"]["flex"] == {} and g.metadata["signatures"] == ["serving_default"]
