@@ -164,6 +164,7 @@ class SideRun:
     output_specs: tuple[TensorSpec, ...]
     lines: list[str]
     transposed: bool = False  # the dataset had to be transposed for this side
+    reduced_precision: tuple[str, str] | None = None  # (precision, fix) when a float model ran reduced (bf16)
 
     def data_layout(self) -> str | None:
         """The dataset's own layout as seen from this side (None when unknown)."""
@@ -171,7 +172,6 @@ class SideRun:
         if layout is None or not self.transposed:
             return layout
         return {"NHWC": "NCHW", "NCHW": "NHWC", "NWC": "NCW", "NCW": "NWC"}.get(layout)
-    reduced_precision: tuple[str, str] | None = None  # (precision, fix) when a float model ran reduced (bf16)
 
 
 def _data_layout(specs: tuple[TensorSpec, ...] | list[TensorSpec]) -> str | None:
@@ -187,7 +187,7 @@ def run_side(artifact: Artifact, subset: Dataset, side: str, runtime: str | None
         outs = run_dataset(rt, aligned.dataset)
         lines = aligned.lines + quant_lines(side, rt.input_specs(), rt.output_specs())
         return SideRun(outs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs), lines,
-                       rt.reduced_precision())
+                       reduced_precision=rt.reduced_precision())
 
 
 def _merge_layout(specs: tuple[TensorSpec, ...], declared: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
