@@ -220,7 +220,7 @@ class OpenVINOConverter(Converter):
     """Source model → ``ov.Model`` (subclass hook) → optional NNCF int8 → ``.xml`` + ``.bin``."""
 
     target = Format.OPENVINO
-    requires: Any = ("openvino",)
+    requires = ("openvino",)
     extra = "openvino"
     Options = OpenVINOConvertOptions
     precisions = ("fp32", "fp16", "int8")
