@@ -72,6 +72,8 @@ class LayerError:
     within: bool
     matched_by: str  # name | position | inherited (layout-only op compared to its input's counterpart)
     note: str = ""
+    recovered: bool = False  # out of tolerance but the next matched tensor downstream agrees: a mapping
+    #                          artefact (e.g. a conv whose bias/BN the other graph applies later), not a fault
 
 
 @dataclass
@@ -145,8 +147,8 @@ def pair_traces(test: Trace, ref: Trace, k: int = 16
 
     Layout-only ops (Transpose, Reshape, Q/DQ...) pair by name or with each other, never with compute
     ops (a fused conv+relu must meet the reference's relu, not leave it to a following Transpose).
-    Score of a pair: 1 + 2·cosine (layout-permuted shapes allowed) + 3 for an equal name + 0.05
-    for the same op class (a tie-breaker: fused ops make op types differ); dynamic programming maximises the total over order-preserving pairings.
+    Score of a pair: 1 + 2·cosine (layout-permuted shapes allowed) + 3 for an equal name + 1 for
+    the two final tensors + 1e-6 for the same op class (a tie-breaker only: fusion changes op types); dynamic programming maximises the total over order-preserving pairings.
     """
     nt, nr = len(test.entries), len(ref.entries)
     score = np.full((nt, nr), -np.inf)
@@ -167,7 +169,9 @@ def pair_traces(test: Trace, ref: Trace, k: int = 16
                 continue
             cos, perm = found
             same_op = _op_class(t.op_type) == _op_class(r.op_type)
-            s = 1.0 + 2.0 * cos + (3.0 if t.name == r.name else 0.0) + (0.05 if same_op else 0.0)
+            ends = i == nt - 1 and j == nr - 1  # the final values of both graphs meet
+            s = 1.0 + 2.0 * cos + (3.0 if t.name == r.name else 0.0) + (1.0 if ends else 0.0) \
+                + (1e-6 if same_op else 0.0)
             score[i, j] = s
             perms[(i, j)] = perm
     dp = np.zeros((nt + 1, nr + 1))
@@ -248,6 +252,39 @@ def _layer(index: int, t: TraceEntry, r: TraceEntry, perm: tuple[int, ...] | Non
                       matched_by=how, note="; ".join(notes))
 
 
+def _mark_recovered(layers: list[LayerError], test: Trace) -> None:
+    """Flag divergent tensors whose first matched descendant is back within tolerance.
+
+    Real faults propagate; a low score that vanishes one matched tensor later comes from pairing a
+    partial value of a fused op (conv without its bias, pre-activation...) with the full one.
+    """
+    by_index = {x.index: x for x in layers}
+    consumers: dict[str, list[int]] = {}
+    for i, e in enumerate(test.entries):
+        for name in e.inputs:
+            consumers.setdefault(name, []).append(i)
+    for layer in layers:
+        if layer.within:
+            continue
+        seen: set[int] = set()
+        frontier = list(consumers.get(test.entries[layer.index].name, []))
+        nearest: LayerError | None = None
+        while frontier:
+            i = min(frontier)
+            frontier.remove(i)
+            if i in seen:
+                continue
+            seen.add(i)
+            if i in by_index:
+                nearest = by_index[i]
+                break
+            frontier.extend(consumers.get(test.entries[i].name, []))
+        if nearest is not None and nearest.within:
+            layer.recovered = True
+            layer.note = "; ".join(x for x in (layer.note, f"downstream {nearest.test_tensor!r} agrees again: "
+                                                             f"a mapping artefact, not a fault") if x)
+
+
 def _evaluate(result: Localization, ref: Trace, test: Trace, floor: float, min_cos: float | None) -> None:
     pairs = pair_traces(test, ref)
     counterpart: dict[str, tuple[int, tuple[int, ...] | None]] = {}  # test tensor -> (ref index, perm)
@@ -276,16 +313,18 @@ def _evaluate(result: Localization, ref: Trace, test: Trace, floor: float, min_c
     result.unmatched_test = unmatched
     result.unmatched_reference = len(ref.entries) - len({p[0] for p in pairs.values()})
     result.min_cosine = min_cos
+    _mark_recovered(layers, test)
     last_good = -1
     for layer in layers:
-        if not layer.within:
+        if not layer.within and not layer.recovered:
             result.first_divergent = layer
             result.suspects = [e.node for e in test.entries[last_good + 1: layer.index + 1]]
             break
-        last_good = layer.index
+        if layer.within:
+            last_good = layer.index
     result.series = {"index": [x.index for x in layers], "label": [f"{x.test_node} ({x.op_type})" for x in layers],
                      "snr_db": [x.snr_db for x in layers], "cosine": [x.cosine for x in layers],
                      "rel_error": [x.rel_error for x in layers], "max_abs": [x.max_abs for x in layers],
-                     "within": [x.within for x in layers]}
+                     "within": [x.within for x in layers], "recovered": [x.recovered for x in layers]}
     if not layers:
         result.notes.append("no intermediate tensor of the test model could be mapped to the reference")

@@ -8,6 +8,8 @@ node's name, op type and inputs. The artifact under test is never modified:
 - TFLite: a separate interpreter with ``experimental_preserve_all_tensors=True``; int8 tensors
   are dequantised with their scale/zero-point.
 - PyTorch ``.pt2``: ``torch.fx.Interpreter`` over ``ExportedProgram.module()`` records each call.
+- OpenVINO IR: the model is read into memory, every op output is added as a model output and it
+  is compiled separately (f32 inference precision); the IR files are not touched.
 
 Other formats expose no intermediates here; ``capture`` raises ``UnsupportedError`` saying so.
 QDQ-quantised ONNX: a tensor consumed only by QuantizeLinear→DequantizeLinear is recorded with
@@ -29,7 +31,7 @@ from edgeport.errors import UnsupportedError
 
 __all__ = ["TRACEABLE_FORMATS", "Trace", "TraceEntry", "capture"]
 
-TRACEABLE_FORMATS = (Format.ONNX, Format.TFLITE, Format.TORCH_EXPORT)
+TRACEABLE_FORMATS = (Format.ONNX, Format.TFLITE, Format.TORCH_EXPORT, Format.OPENVINO)
 
 
 @dataclass
@@ -59,9 +61,11 @@ def capture(artifact: Artifact, data: Dataset, *, max_samples: int = 64) -> Trac
         trace = _capture_torch(artifact, subset)
     elif artifact.format is Format.TFLITE:
         trace = _capture_tflite(artifact, subset)
+    elif artifact.format is Format.OPENVINO:
+        trace = _capture_openvino(artifact, subset)
     else:
         raise UnsupportedError(f"{artifact.format.value} models expose no intermediate tensors to edgeport",
-                               fix="localise on an ONNX, TFLite or .pt2 form of the model")
+                               fix="localise on an ONNX, TFLite, OpenVINO or .pt2 form of the model")
     if artifact.format is not Format.TFLITE:  # TFLite traces its inputs under their tensor names
         trace.entries[:0] = _input_entries(artifact, subset)
     return trace
@@ -290,3 +294,58 @@ def _dequantize(detail: dict, value: np.ndarray) -> np.ndarray:  # type: ignore[
         shape[int(qp.get("quantized_dimension", 0))] = -1
         scales, zps = scales.reshape(shape), zps.reshape(shape)
     return (value.astype(np.float32) - zps) * scales
+
+
+# ---- OpenVINO ---------------------------------------------------------------------------------
+def _capture_openvino(artifact: Artifact, data: Dataset) -> Trace:
+    from edgeport._optional import require
+
+    ov = require("openvino", "openvino", "localising divergence in OpenVINO models")
+    core = ov.Core()
+    model = core.read_model(str(artifact.path))  # in memory: the IR on disk is never written
+
+    def tensor_name(out: object) -> str:
+        names = sorted(out.get_names())  # type: ignore[attr-defined]
+        node = out.get_node()  # type: ignore[attr-defined]
+        return names[0] if names else f"{node.get_friendly_name()}:{out.get_index()}"  # type: ignore[attr-defined]
+
+    info: dict[tuple[str, int], tuple[str, str, str, list[str]]] = {}
+    extra = []
+    for op in model.get_ordered_ops():
+        kind = op.get_type_name()
+        if kind in ("Parameter", "Result", "Constant"):
+            continue
+        inputs = [tensor_name(i.get_source_output()) for i in op.inputs()]
+        for out in op.outputs():
+            info[(op.get_friendly_name(), out.get_index())] = (tensor_name(out), op.get_friendly_name(), kind, inputs)
+            extra.append(out)
+    model.add_outputs(extra)
+    compiled = core.compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+    keys = []
+    for mo in model.outputs:
+        src = mo.get_node().input(0).get_source_output()
+        keys.append((src.get_node().get_friendly_name(), src.get_index()))
+    params = model.get_parameters()
+    names = [p.get_friendly_name() for p in params]
+    mapping = data.bind(artifact.inputs) if artifact.inputs else {names[0]: next(iter(data.inputs))}
+    request = compiled.create_infer_request()
+    collected: dict[tuple[str, int], list[np.ndarray]] = {}
+    for start in range(0, data.count, 16):
+        feeds = {}
+        for i, p in enumerate(params):
+            key = mapping.get(p.get_friendly_name()) or mapping.get(tensor_name(p.output(0))) \
+                or list(mapping.values())[i]
+            feeds[i] = np.ascontiguousarray(data.inputs[key][start:start + 16])
+        result = request.infer(feeds)
+        for i, key in enumerate(keys):
+            if key in info:
+                collected.setdefault(key, []).append(np.array(result[compiled.outputs[i]]))
+    n = data.count
+    entries = []
+    for key, (name, node, kind, inputs) in info.items():
+        if key in collected:
+            value = np.concatenate(collected[key])
+            if _is_batch_float(value, n):
+                entries.append(TraceEntry(name, node, kind, inputs, value))
+    return Trace(Format.OPENVINO, entries, n,
+                 ["OpenVINO: every op output added to an in-memory copy compiled separately (f32)"])
