@@ -64,6 +64,7 @@ def unsupported_op_error(converter: str, exc: BaseException, stage: str = "conve
             break
     first = text[:300] if text else type(exc).__name__
     if op:
+        first = re.split(r" While executing| Original traceback", first)[0][:160]
         return ConversionError(f"cannot lower operator {op} ({type(exc).__name__}: {first})", converter=converter,
                                stage=stage, fix="another path may support it (edgeport tries the next one), or "
                                "replace the op in the model")

@@ -32,7 +32,7 @@ __all__ = ["TorchToTflite", "TorchToTfliteOptions"]
 @dataclass(frozen=True)
 class TorchToTfliteOptions(ConvertOptions):
     per_channel: bool = True  # per-channel weight scales for int8
-    calibration_samples: int = 256  # at most this many calibration samples (int8)
+    calibration_samples: int = 128  # at most this many calibration samples (int8; fed one at a time)
     dynamic_batch: bool = False  # False: batch fixed to 1 (the usual on-device shape)
 
 
