@@ -81,7 +81,8 @@ def render_localization(loc: Any, con: Any) -> None:
         first = loc.first_divergent.index if loc.first_divergent else rows[-1].index
         rows = [r for r in rows if r.index < 10 or abs(r.index - first) <= 10 or r is loc.layers[-1]]
     for layer in rows:
-        mark = "[green]ok[/green]" if layer.within else "[red]✗[/red]"
+        mark = "[green]ok[/green]" if layer.within else (
+            "[yellow]~ mapping artefact[/yellow]" if layer.recovered else "[red]✗[/red]")
         if loc.first_divergent is not None and layer.index == loc.first_divergent.index:
             mark = "[bold red]← first divergent[/bold red]"
         table.add_row(str(layer.index), layer.test_node, layer.op_type, layer.reference_tensor, layer.matched_by,
