@@ -54,8 +54,9 @@ def test_fidelity_matrix_and_fail_on_divergence(digits_pt2, digits_onnx, planted
     res = _run(*args)
     assert res.exit_code == 0, res.output
     assert "fidelity matrix" in res.output and "broken_scale.onnx" in res.output and "FAIL" in res.output
-    strict = _run(*args, "--fail-on-divergence")
+    strict = _run(*args, "--fail-on-divergence", "--localize")
     assert strict.exit_code == 1 and "1 of 2 artifacts outside tolerance: broken_scale.onnx" in strict.output
+    assert "↳ first divergent node" in strict.output
 
 
 def test_verify_missing_model_is_a_one_line_error(digits_onnx, tmp_path, store_path):

@@ -128,6 +128,8 @@ def render_fidelity(matrix: Any, con: Any) -> None:
                 con.print(f"  • {line}", markup=False)
         for f in r.failures:
             con.print(f"[red]✗ {escape(_name(r.artifact))}: {escape(f)}[/red]")
+        if r.localization is not None:
+            con.print(f"  ↳ {escape(r.localization.summary())}")
     for w in matrix.warnings:
         con.print(f"[yellow]warning:[/yellow] {w}")
 

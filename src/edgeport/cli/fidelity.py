@@ -20,6 +20,8 @@ def register(app: typer.Typer) -> None:
         max_samples: int = typer.Option(None, "--max-samples", help="Use at most this many samples."),
         fail_on_divergence: bool = typer.Option(False, "--fail-on-divergence",
                                                 help="Exit 1 when any artifact is outside tolerance."),
+        localize: bool = typer.Option(False, "--localize", help="Find the first divergent layer of each failing "
+                                                                "artifact."),
         precision: str = typer.Option(None, help="Precision for default tolerances (inferred per artifact)."),
         atol: float = typer.Option(None, "--atol", help="Override the absolute tolerance."),
         rtol: float = typer.Option(None, "--rtol", help="Override the relative tolerance."),
@@ -39,7 +41,8 @@ def register(app: typer.Typer) -> None:
         dataset = load_data(data, src)
         matrix = fidelity(src, list(artifacts), dataset,
                           split=split if data is not None else "all", max_samples=max_samples, precision=precision,
-                          overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop))
+                          overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop),
+                          localize=localize)
         if data is None:
             matrix.warnings.append("no --data given: compared on random inputs, not real data")
         emit(ctx, "fidelity", f"{src.name}: {len(artifacts)} artifacts", matrix, render_fidelity, as_json,

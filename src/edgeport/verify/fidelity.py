@@ -11,6 +11,7 @@ from __future__ import annotations
 import time
 from collections.abc import Sequence
 from dataclasses import dataclass, field
+from typing import Any
 
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.data.datasets import Dataset
@@ -43,6 +44,7 @@ class FidelityRow:
     alignment: list[str] = field(default_factory=list)
     outputs: list[OutputComparison] = field(default_factory=list)
     error: str = ""  # the artifact could not be run/compared (one line)
+    localization: Any = None  # verify.localize.Localization for a failing row when asked (localize=True)
 
 
 @dataclass
@@ -72,8 +74,12 @@ def _as_artifact(a: Artifact | str) -> Artifact:
 
 def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: Dataset, *,
              split: str = "test", max_samples: int | None = None, tolerance: Tolerance | None = None,
-             overrides: ToleranceOverrides | None = None, precision: str | None = None) -> FidelityMatrix:
-    """Run ``data`` through ``source`` once and through every artifact; one row per artifact."""
+             overrides: ToleranceOverrides | None = None, precision: str | None = None,
+             localize: bool = False) -> FidelityMatrix:
+    """Run ``data`` through ``source`` once and through every artifact; one row per artifact.
+
+    ``localize=True`` adds, to each row outside tolerance, the first divergent layer against the source.
+    """
     start = time.perf_counter()
     src = _as_artifact(source)
     subset = data.split(split)
@@ -126,6 +132,10 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
                 if tol.max_accuracy_drop is not None and -row.task_metric_delta > tol.max_accuracy_drop:
                     row.failures.append(f"accuracy drop {-row.task_metric_delta:.2%} > {tol.max_accuracy_drop:.2%}")
         row.passed = not row.failures
+        if localize and not row.passed:
+            from edgeport.verify.localize import localize as _localize
+
+            row.localization = _localize(src, art, data, split=split, tolerance=tol, precision=prec)
         matrix.rows.append(row)
     matrix.passed = all(r.passed for r in matrix.rows)
     matrix.seconds = time.perf_counter() - start
