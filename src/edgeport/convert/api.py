@@ -206,7 +206,11 @@ def _verify(result: ConversionResult, source: Artifact, plan: Plan, options: Any
     last = plan.steps[-1]
     runnable = [c for c in runtimes_for(result.artifact.format) if c.runnable_here and c.available()]
     if not runnable or not [c for c in runtimes_for(source.format) if c.runnable_here and c.available()]:
-        result.verified_on = f"not verified: no runtime here runs {result.artifact.format.value}"
+        reasons = [getattr(c, "not_runnable_reason", "") for c in runtimes_for(result.artifact.format)
+                   if not c.runnable_here]
+        reason = next((r for r in reasons if r), "")  # e.g. "Core ML is not runnable on this host: ..."
+        result.verified_on = (f"not verified: {reason}" if reason and not runnable
+                              else f"not verified: no runtime here runs {result.artifact.format.value}")
         return
     opts = _options_for(last, options, True)
     tol = tolerance or last.tolerance_for(opts)
