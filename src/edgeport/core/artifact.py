@@ -151,6 +151,7 @@ _IO_READERS: dict[Format, str] = {
     Format.OPENVINO: "edgeport.runtimes.openvino:read_io",
     Format.EXECUTORCH: "edgeport.runtimes.executorch:read_io",
     Format.TVM: "edgeport.runtimes.tvm:read_io",
+    Format.COREML: "edgeport.runtimes.coreml:read_io",
 }
 
 
