@@ -108,3 +108,20 @@ def test_fidelity_matrix_across_formats(digits_pt2, digits_onnx, digits_tflite, 
         assert r.precision == "fp32" and r.snr_db > 80 and r.task_metric_delta == 0
     assert matrix.rows[3].precision == "int8" and matrix.rows[3].snr_db < matrix.rows[0].snr_db
     assert matrix.rows[1].alignment  # the NHWC alignment is listed on the TFLite row
+
+
+@pytest.mark.slow
+@pytest.mark.skipif(not (is_available("tvm") and is_available("executorch")), reason="TVM/ExecuTorch not installed")
+def test_fidelity_through_tvm_and_executorch(digits_pt2, digits_onnx, digits_data, tmp_path):
+    from edgeport.convert.api import convert
+
+    tvm = convert(digits_onnx, "tvm", out=tmp_path / "digits-tvm", data=digits_data, verify_result=False).artifact
+    pte = convert(digits_pt2, "executorch", out=tmp_path / "digits.pte", data=digits_data,
+                  verify_result=False).artifact
+    matrix = fidelity(digits_pt2, [tvm, pte], digits_data, localize=True)
+    assert [r.format for r in matrix.rows] == ["tvm", "executorch"]
+    for row in matrix.rows:
+        assert row.passed, row.failures
+        assert row.snr_db > 80 and row.top1_agreement == 1.0 and row.task_metric_delta == 0
+    loc = verify(digits_pt2, pte, digits_data, localize=True).localization
+    assert not loc.available and "executorch models expose no intermediate tensors" in loc.reason
