@@ -9,12 +9,13 @@ from pathlib import Path
 import numpy as np
 import pytest
 
-pytest.importorskip("tvm")
+from edgeport import load_artifact
+from edgeport._optional import is_available
+from edgeport.convert.api import convert
+from edgeport.core.formats import Format
+from edgeport.errors import ConfigError, FeedError, ModelFileError
 
-from edgeport import load_artifact  # noqa: E402
-from edgeport.convert.api import convert  # noqa: E402
-from edgeport.core.formats import Format  # noqa: E402
-from edgeport.errors import ConfigError, FeedError, ModelFileError  # noqa: E402
+pytestmark = pytest.mark.skipif(not is_available("tvm"), reason="needs edgeport[tvm]")
 
 
 @pytest.fixture(scope="module")

@@ -69,13 +69,13 @@ class TorchToCoreML(Converter):
 
     def _convert(self, artifact: Artifact, out: Path, options: ConvertOptions,
                  calibration: Dataset | None) -> Artifact:
+        assert isinstance(options, TorchToCoreMLOptions)
+        _validate(options)  # before the (slow) coremltools import
         import coremltools as ct
 
         from edgeport.runtimes.coreml import META_PREFIX, inspect_coreml
         from edgeport.runtimes.torch import load_exported_program
 
-        assert isinstance(options, TorchToCoreMLOptions)
-        _validate(options)
         target = getattr(ct.target, options.deployment_target, None)
         if target is None:
             raise ConfigError(f"deployment_target {options.deployment_target!r} is unknown to coremltools",
