@@ -116,3 +116,32 @@ def test_layout_mapping_non_square_input_and_image_output(tmp_path, rect_onnx, m
     assert v.passed, v.failures()
     assert v.outputs[0].max_abs <= 1e-4 and v.outputs[0].shape == [40, 4, 8, 12]
     assert any("NHWC" in line for line in v.alignment)
+
+
+def test_flex_ops_from_onnx2tf_rejected_unless_allowed(tmp_path):
+    """torch erfc exports as ONNX Erf, which onnx2tf keeps as a TensorFlow (Flex) op."""
+    import torch
+
+    from edgeport.convert.torch_to_onnx import TorchToOnnx, TorchToOnnxOptions
+    from edgeport.errors import ConversionError
+    from edgeport.graph.tflite_reader import op_inventory, read_graph
+
+    class Net(torch.nn.Module):
+        def __init__(self) -> None:
+            super().__init__()
+            self.fc = torch.nn.Linear(4, 3)
+
+        def forward(self, x: torch.Tensor) -> torch.Tensor:
+            return torch.special.erfc(self.fc(x))
+
+    torch.manual_seed(0)
+    torch.export.save(torch.export.export(Net().eval(), (torch.zeros(1, 4),)), str(tmp_path / "erfc.pt2"))
+    onnx = TorchToOnnx().convert(load_artifact(tmp_path / "erfc.pt2"), tmp_path / "erfc.onnx",
+                                 TorchToOnnxOptions(dynamic_batch=False))
+    with pytest.raises(ConversionError, match=r"onnx-to-tflite.*Flex.*allow_flex"):
+        OnnxToTflite().convert(onnx, tmp_path / "erfc.tflite", OnnxToTfliteOptions(), None)
+    assert not (tmp_path / "erfc.tflite").exists()
+    art = OnnxToTflite().convert(onnx, tmp_path / "erfc.tflite", OnnxToTfliteOptions(allow_flex=True), None)
+    inv = op_inventory(read_graph(art.path))
+    assert inv.flex and all(op.startswith("Flex") for op in inv.flex) and not inv.deployable
+    assert any("most devices" in note for note in art.metadata["notes"])

@@ -49,6 +49,7 @@ class OnnxToTfliteOptions(ConvertOptions):
     per_channel: bool = True
     calibration_samples: int = 256
     keep_layout: bool = False  # True: keep inputs channels-first (adds transposes inside the model)
+    allow_flex: bool = False  # True: accept TensorFlow Select (Flex) ops in the result (most devices cannot run them)
 
 
 def channels_last(rank: int) -> tuple[int, ...]:
@@ -172,7 +173,12 @@ class OnnxToTflite(Converter):
     def _finish(self, artifact: Artifact, out: Path, options: OnnxToTfliteOptions) -> Artifact:
         from edgeport.graph.tflite_reader import read_io
 
-        tfl_ins, tfl_outs, _ = read_io(out)
+        tfl_ins, tfl_outs, info = read_io(out)
+        if info["flex_ops"] and not options.allow_flex:
+            out.unlink(missing_ok=True)
+            raise ConversionError(f"onnx2tf kept TensorFlow op(s) as Flex ops {info['flex_ops']}: most devices and "
+                                  "the plain LiteRT runtime cannot run them", converter=self.name, stage="convert",
+                                  fix="replace those ops in the model, or pass allow_flex=True to keep them")
         in_layouts, layout_map = [], {}
         for spec, tfl in zip(artifact.inputs, tfl_ins):
             src, dst = _layouts(spec, tfl.shape, options.keep_layout)
