@@ -63,6 +63,17 @@ def test_torch_to_tflite_int8_accuracy_drop_bounded(precision, tmp_path, digits_
     assert v.outputs[0].top1_agreement >= 0.97
 
 
+def test_channels_last_io_makes_nhwc_inputs(tmp_path, digits_pt2, digits_data):
+    art = TorchToTflite().convert(digits_pt2, tmp_path / "nhwc.tflite",
+                                  TorchToTfliteOptions(channels_last_io=True), None)
+    (spec,) = art.inputs
+    assert spec.shape == (1, 8, 8, 1) and spec.layout == "NHWC"
+    v = verify(digits_pt2, art, digits_data, tolerance=Tolerance())
+    assert v.passed, v.failures()
+    assert v.outputs[0].max_abs <= 1e-4 and v.outputs[0].top1_agreement == 1.0
+    assert any("NHWC" in line for line in v.alignment)
+
+
 def test_calibration_with_wrong_shape_fails_before_converting(tmp_path, digits_pt2, digits_data):
     from edgeport.data.datasets import Dataset
     from edgeport.errors import DatasetError

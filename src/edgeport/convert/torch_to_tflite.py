@@ -3,7 +3,9 @@
 Precisions: ``fp32``; ``int8-dynamic`` (int8 weights, float activations: PT2E dynamic
 quantisation); ``int8`` (static PT2E quantisation calibrated on the dataset's calibration split;
 the model's inputs and outputs become int8 with a scale/zero-point, which the LiteRT runtime
-applies automatically). litert-torch keeps the PyTorch layout: inputs stay NCHW.
+applies automatically). litert-torch keeps the PyTorch layout: inputs stay NCHW, unless
+``channels_last_io`` wraps the model so its image inputs are NHWC (recorded on the specs, so
+verification transposes the data it feeds).
 """
 
 from __future__ import annotations
@@ -11,6 +13,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
+
+import numpy as np
 
 from edgeport.convert import CONVERTERS
 from edgeport.convert._tflite_common import (
@@ -34,6 +38,7 @@ class TorchToTfliteOptions(ConvertOptions):
     per_channel: bool = True  # per-channel weight scales for int8
     calibration_samples: int = 128  # at most this many calibration samples (int8; fed one at a time)
     dynamic_batch: bool = False  # False: batch fixed to 1 (the usual on-device shape)
+    channels_last_io: bool = False  # True: rank 3-5 inputs become channels-last (NHWC), as on-device code feeds them
 
 
 @CONVERTERS.register
@@ -66,17 +71,29 @@ class TorchToTflite(Converter):
         batch = 2 if options.dynamic_batch else 1
         example = tuple(torch.zeros(s.concrete_shape(batch), dtype=getattr(torch, s.dtype)) for s in specs)
         module = program.module()
+        layouts = [s.layout for s in specs]
+        idx: list[int] = []
+        if options.channels_last_io:
+            import litert_torch
+
+            idx = [i for i, s in enumerate(specs) if 3 <= len(s.shape) <= 5]
+            module = litert_torch.to_channel_last_io(module, args=idx)
+            example = tuple(e.permute(0, *range(2, e.dim()), 1).contiguous() if i in idx else e
+                            for i, e in enumerate(example))
+            layouts = [_channels_last(s.layout, len(s.shape)) if i in idx else s.layout for i, s in enumerate(specs)]
         try:
-            model = self._lower(module, example, options, calibration, artifact)
+            model = self._lower(module, example, options, calibration, artifact,
+                                set(idx) if options.channels_last_io else set())
             model.export(str(out))
         except Exception as exc:  # litert-torch raises RuntimeError/ValueError/... for unsupported graphs
             raise unsupported_op_error(self.name, exc) from exc
-        return finish_tflite(artifact, out, input_layouts=[s.layout for s in specs], step_name=self.name,
+        return finish_tflite(artifact, out, input_layouts=layouts, step_name=self.name,
                              metadata={"precision": options.precision, "converter": "litert-torch",
-                                       "batch": "dynamic" if options.dynamic_batch else 1})
+                                       "batch": "dynamic" if options.dynamic_batch else 1,
+                                       "channels_last_io": options.channels_last_io})
 
     def _lower(self, module: Any, example: tuple[Any, ...], options: TorchToTfliteOptions,
-               calibration: Dataset | None, artifact: Artifact) -> Any:
+               calibration: Dataset | None, artifact: Artifact, channels_last: set[int]) -> Any:
         import litert_torch
         import torch
 
@@ -102,9 +119,19 @@ class TorchToTflite(Converter):
             arrays = calibration_arrays(calibration, artifact.inputs, options.calibration_samples)
             n = len(next(iter(arrays.values())))
             step = 1 if not options.dynamic_batch else 32
+            for i, spec in enumerate(artifact.inputs):
+                if i in channels_last:  # the wrapped model takes channels-last data
+                    arr = arrays[spec.name]
+                    arrays[spec.name] = np.ascontiguousarray(arr.transpose(0, *range(2, arr.ndim), 1))
             with torch.no_grad():
                 for i in range(0, n, step):
                     prepared(*(torch.from_numpy(arrays[s.name][i:i + step]) for s in artifact.inputs))
         quantized = quantize_pt2e.convert_pt2e(prepared, fold_quantize=False)
         return litert_torch.convert(quantized, example, dynamic_shapes=dyn,
                                     quant_config=QuantConfig(pt2e_quantizer=quantizer))
+
+
+def _channels_last(layout: str | None, rank: int) -> str:
+    if layout and len(layout) == rank and layout[1] == "C":
+        return layout[0] + layout[2:] + "C"
+    return {3: "NWC", 4: "NHWC", 5: "NDHWC"}[rank]
