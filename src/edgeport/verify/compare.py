@@ -187,7 +187,7 @@ def run_side(artifact: Artifact, subset: Dataset, side: str, runtime: str | None
         outs = run_dataset(rt, aligned.dataset)
         lines = aligned.lines + quant_lines(side, rt.input_specs(), rt.output_specs())
         return SideRun(outs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs), lines,
-                       reduced_precision=rt.reduced_precision())
+                       transposed=bool(aligned.perms), reduced_precision=rt.reduced_precision())
 
 
 def _merge_layout(specs: tuple[TensorSpec, ...], declared: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
