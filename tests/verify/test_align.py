@@ -95,3 +95,11 @@ def test_task_aware_default_tolerances():
     over = ToleranceOverrides(atol=0.5, min_top1_agreement=0.9).apply(logits)
     assert (over.atol, over.rtol, over.min_top1_agreement) == (0.5, logits.rtol, 0.9)
     assert logits.layer_snr_floor("fp32") > logits.layer_snr_floor("int8")
+
+
+def test_dataset_layout_seen_from_a_transposed_side():
+    from edgeport.verify.compare import SideRun
+
+    nhwc = (TensorSpec("in", "float32", (None, 8, 8, 3), layout="NHWC"),)
+    assert SideRun({}, "rt", nhwc, (), [], transposed=True).data_layout() == "NCHW"
+    assert SideRun({}, "rt", nhwc, (), []).data_layout() == "NHWC"
