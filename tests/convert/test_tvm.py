@@ -13,7 +13,7 @@ from edgeport import load_artifact
 from edgeport._optional import is_available
 from edgeport.convert.api import convert
 from edgeport.core.formats import Format
-from edgeport.errors import ConfigError, FeedError, ModelFileError
+from edgeport.errors import ConfigError, FeedError, ModelFileError, UnsupportedError
 
 pytestmark = pytest.mark.skipif(not is_available("tvm"), reason="needs edgeport[tvm]")
 
@@ -87,6 +87,22 @@ def test_bad_batch_option_is_a_config_error(tmp_path: Path, digits_onnx) -> None
 
     with pytest.raises(ConfigError, match="batch"):
         OnnxToTvm().convert(digits_onnx, tmp_path / "x.tvm", OnnxToTvmOptions(batch=0))
+
+
+def test_unsupported_op_names_the_op_and_the_stack(tmp_path: Path) -> None:
+    import onnx
+    from onnx import TensorProto, helper
+
+    from edgeport.convert.onnx_to_tvm import OnnxToTvm, OnnxToTvmOptions
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 3])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1])
+    graph = helper.make_graph([helper.make_node("Det", ["x"], ["y"])], "det", [x], [y])
+    onnx.save(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10),
+              tmp_path / "det.onnx")
+    with pytest.raises(UnsupportedError, match=r"TVM's ONNX importer .*: Det"):
+        OnnxToTvm().convert(load_artifact(tmp_path / "det.onnx"), tmp_path / "det.tvm", OnnxToTvmOptions())
+    assert not (tmp_path / "det.tvm").exists()
 
 
 @pytest.mark.slow

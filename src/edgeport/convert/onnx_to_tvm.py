@@ -164,8 +164,8 @@ def _import_error(exc: Exception, converter: str) -> Exception:
     for marker in ("not supported", "not implemented", "NotImplemented", "OpNotImplemented"):
         if marker in text:
             return UnsupportedError(f"TVM's ONNX importer cannot convert this model: {first[:300]}",
-                                    fix="the named op is missing in TVM's Relax ONNX frontend; try "
-                                        "--to onnx/openvino instead, or replace the op before exporting")
+                                    fix="the named op is missing in TVM's Relax ONNX frontend: run the "
+                                        "model with ONNX Runtime or OpenVINO, or replace the op before exporting")
     return ConversionError(first[:300], converter=converter, stage="import",
                            fix="check the model imports with tvm.relax.frontend.onnx.from_onnx")
 
