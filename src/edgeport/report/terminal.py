@@ -28,8 +28,9 @@ def render_study(result: Any, con: Any) -> None:
     con.print(table)
     cands = Table(title=f"{len(result.candidates)} candidates ({result.resumed} resumed from the store)",
                   title_justify="left")
-    for col in ("variant", "status", "acc", "agree", "max|err|", "median ms", "p99 ms", "size KB"):
-        cands.add_column(col, overflow="fold")
+    cands.add_column("variant", no_wrap=True)
+    for col in ("status", "acc", "agree", "max|err|", "median ms", "p99 ms", "size KB"):
+        cands.add_column(col, justify="right" if col != "status" else "left")
     for c in sorted(result.candidates, key=lambda c: (c.status != "ok", c.median_ms or 1e9)):
         colour = "green" if c.status == "ok" else "red"
         cands.add_row(c.key + (" ◆" if c.key in result.pareto else ""), f"[{colour}]{c.status}[/{colour}]",
