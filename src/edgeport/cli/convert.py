@@ -36,6 +36,8 @@ def _render(result: Any, con: Any) -> None:
     con.print(f"[bold]{escape(' → '.join(result.path_taken))}[/bold] via {escape(', '.join(result.converters))}")
     con.print(f"wrote {escape(str(art.path))} ({art.size_bytes() / 1e6:.2f} MB) in "
               f"{sum(result.step_seconds):.1f} s")
+    for warning in art.metadata.get("warnings", ()):  # e.g. an untuned TVM module is slow
+        con.print(f"[yellow]⚠ {escape(str(warning))}[/yellow]")
     for rej in result.rejected:
         con.print(f"[yellow]rejected[/yellow] {escape(rej['path'])}: {escape(rej['reason'])}")
     if result.verification is not None:
@@ -44,6 +46,24 @@ def _render(result: Any, con: Any) -> None:
                   ("[green]PASSED[/green]" if result.verification.passed else "[red]FAILED[/red]"))
     else:
         con.print(f"[yellow]{escape(result.verified_on or 'not verified (--no-verify)')}[/yellow]")
+
+
+def _parse_options(items: list[str]) -> dict[str, Any]:
+    """``KEY=VALUE`` pairs; values parse as JSON (numbers, true/false) or stay strings."""
+    import json
+
+    from edgeport.errors import ConfigError
+
+    parsed: dict[str, Any] = {}
+    for item in items:
+        key, sep, value = item.partition("=")
+        if not sep or not key.strip():
+            raise ConfigError(f"--option {item!r} is not KEY=VALUE", fix="e.g. --option tune_seconds=60")
+        try:
+            parsed[key.strip()] = json.loads(value)
+        except json.JSONDecodeError:
+            parsed[key.strip()] = value
+    return parsed
 
 
 def register(app: typer.Typer) -> None:
@@ -58,6 +78,8 @@ def register(app: typer.Typer) -> None:
                 via: str = typer.Option(None, "--via", help="Force the converter chain: conv1,conv2."),
                 no_verify: bool = typer.Option(False, "--no-verify", help="Skip verification (not recommended)."),
                 timeout: float = typer.Option(None, "--timeout", help="Seconds each conversion step may take."),
+                option: list[str] = typer.Option(None, "--option", help="Converter option KEY=VALUE, repeatable "
+                                                 "(e.g. tune_seconds=60 for TVM, compress=int8 for Core ML)."),
                 as_json: bool = JSON_OPTION) -> None:
         """Convert MODEL to another format, then verify it against the original."""
         from edgeport.convert.api import convert as do_convert
@@ -78,7 +100,8 @@ def register(app: typer.Typer) -> None:
         if timeout is not None and timeout <= 0:
             raise ConfigError(f"--timeout must be positive, got {timeout}", fix="e.g. --timeout 600")
         dataset = load_dataset(data) if data else None
-        result = do_convert(source, target, out=out, data=dataset, options={"precision": precision},
+        result = do_convert(source, target, out=out, data=dataset,
+                            options={"precision": precision, **_parse_options(option or [])},
                             via=chain or None, verify_result=not no_verify, timeout_s=timeout)
         emit(ctx, "conversion", str(source.path), result, _render, as_json,
              passed=None if result.verification is None else result.passed)
