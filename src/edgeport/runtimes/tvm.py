@@ -38,8 +38,8 @@ MANIFEST = "manifest.json"
 MODULE = "module.so"
 MANIFEST_VERSION = 1
 UNTUNED_WARNING = ("untuned TVM module: default schedules are slow (ResNet-18 measured ≈ 1.8 s untuned vs "
-                   "≈ 33 ms in ONNX Runtime, ≈ 72 ms after a short tuning run) — convert with "
-                   "options tune_seconds=N to tune with MetaSchedule")
+                   "≈ 33 ms in ONNX Runtime, ≈ 72 ms after a short tuning run) — tune with MetaSchedule: "
+                   "edgeport convert ... --to tvm --option tune_seconds=N")
 
 
 def read_manifest(path: Path) -> dict[str, Any]:
