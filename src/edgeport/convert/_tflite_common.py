@@ -73,18 +73,33 @@ def unsupported_op_error(converter: str, exc: BaseException, stage: str = "conve
 
 
 def finish_tflite(source: Artifact, out: Path, *, input_layouts: Sequence[str | None], step_name: str,
-                  metadata: dict[str, Any], output_layouts: Sequence[str | None] = ()) -> Artifact:
-    """Embed the I/O layouts (in I/O order) into the written model, read its specs back, describe it."""
+                  metadata: dict[str, Any], output_layouts: Sequence[str | None] = (),
+                  source_names: bool = False) -> Artifact:
+    """Embed the I/O layouts (in I/O order) into the written model, read its specs back, describe it.
+
+    ``source_names``: rename the signature's inputs/outputs (in order) to the source model's names.
+    """
     from edgeport.core.artifact import Step
     from edgeport.graph.tflite_reader import embed_io_metadata, op_inventory, read_graph, read_io
 
     ins, outs, _ = read_io(out)
-    layouts = {s.name: lay for s, lay in zip(ins, input_layouts) if lay}
-    layouts.update({s.name: lay for s, lay in zip(outs, output_layouts) if lay and s.name not in layouts})
+    rename_in: dict[str, str] = {}
+    rename_out: dict[str, str] = {}
+    if source_names and len(ins) == len(source.inputs) and len(outs) == len(source.outputs):
+        wanted_in = [s.name for s in source.inputs]
+        wanted_out = [s.name for s in source.outputs]
+        if len(set(wanted_in)) == len(wanted_in) and len(set(wanted_out)) == len(wanted_out):
+            rename_in = {s.name: n for s, n in zip(ins, wanted_in) if s.name != n}
+            rename_out = {s.name: n for s, n in zip(outs, wanted_out) if s.name != n}
+    layouts = {rename_in.get(s.name, s.name): lay for s, lay in zip(ins, input_layouts) if lay}
+    layouts.update({rename_out.get(s.name, s.name): lay for s, lay in zip(outs, output_layouts)
+                    if lay and rename_out.get(s.name, s.name) not in layouts})
     io_meta: dict[str, Any] = {"layouts": layouts, "source": source.format.value}
     if "layout_map" in metadata:
+        renamed = {**rename_in, **rename_out}
+        metadata = dict(metadata, layout_map={renamed.get(k, k): v for k, v in metadata["layout_map"].items()})
         io_meta["layout_map"] = metadata["layout_map"]
-    embed_io_metadata(out, io_meta)
+    embed_io_metadata(out, io_meta, rename_inputs=rename_in, rename_outputs=rename_out)
     result = load_artifact(out, format=Format.TFLITE)
     inventory = op_inventory(read_graph(out))
     meta = dict(metadata)

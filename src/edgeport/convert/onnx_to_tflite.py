@@ -192,7 +192,7 @@ class OnnxToTflite(Converter):
             if src and dst:
                 layout_map[tfl.name] = [src, dst]
         return finish_tflite(artifact, out, input_layouts=in_layouts, output_layouts=out_layouts,
-                             step_name=self.name,
+                             step_name=self.name, source_names=True,
                              metadata={"precision": options.precision, "converter": "onnx2tf",
                                        "layout_map": layout_map,
                                        "io_dtype": options.io_dtype if options.precision == "int8" else "float32"})

@@ -87,7 +87,7 @@ class TorchToTflite(Converter):
             model.export(str(out))
         except Exception as exc:  # litert-torch raises RuntimeError/ValueError/... for unsupported graphs
             raise unsupported_op_error(self.name, exc) from exc
-        return finish_tflite(artifact, out, input_layouts=layouts, step_name=self.name,
+        return finish_tflite(artifact, out, input_layouts=layouts, source_names=True, step_name=self.name,
                              metadata={"precision": options.precision, "converter": "litert-torch",
                                        "batch": "dynamic" if options.dynamic_batch else 1,
                                        "channels_last_io": options.channels_last_io})

@@ -302,8 +302,13 @@ def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...],
     return inputs, outputs, info
 
 
-def embed_io_metadata(path: str | Path, data: dict[str, Any]) -> None:
-    """Write ``data`` (JSON) into the model's metadata under ``edgeport.io``, atomically, replacing any."""
+def embed_io_metadata(path: str | Path, data: dict[str, Any], *, rename_inputs: dict[str, str] | None = None,
+                      rename_outputs: dict[str, str] | None = None) -> None:
+    """Write ``data`` (JSON) into the model's metadata under ``edgeport.io``, atomically, replacing any.
+
+    ``rename_inputs``/``rename_outputs`` rename signature inputs/outputs (the names the runtime feeds
+    and returns), e.g. litert-torch's ``args_0`` back to the source model's ``input``.
+    """
     import flatbuffers
 
     p = Path(path)
@@ -322,6 +327,11 @@ def embed_io_metadata(path: str | Path, data: dict[str, Any]) -> None:
     entry.name = METADATA_KEY
     entry.buffer = len(model.buffers) - 1
     model.metadata = [*kept, entry]
+    for sig in model.signatureDefs or []:
+        for maps, names in ((sig.inputs, rename_inputs), (sig.outputs, rename_outputs)):
+            for tmap in maps or []:
+                if names and _text(tmap.name) in names:
+                    tmap.name = names[_text(tmap.name)]
     builder = flatbuffers.Builder(len(buf) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     tmp = p.with_name(p.name + ".tmp")
