@@ -29,7 +29,7 @@ def tfl_fp32(tmp_path_factory: pytest.TempPathFactory, digits_pt2, digits_data):
     return convert(digits_pt2, "tflite", out=out, data=digits_data)
 
 
-def test_torch_to_tflite_fp32_verified_on_test_split(tfl_fp32, digits_data):
+def test_torch_to_tflite_fp32_verified_on_test_split(tfl_fp32, digits_pt2, digits_data):
     art = tfl_fp32.artifact
     assert tfl_fp32.converters == ["torch-to-tflite"]
     assert tfl_fp32.path_taken == ["torch-export", "tflite"]
@@ -37,6 +37,8 @@ def test_torch_to_tflite_fp32_verified_on_test_split(tfl_fp32, digits_data):
     # litert-torch keeps the PyTorch layout: the input stays NCHW (recorded on the spec and in the file)
     (spec,) = art.inputs
     assert spec.shape == (1, 1, 8, 8) and spec.layout == "NCHW"
+    # litert-torch's signature names (args_0, output_0) are renamed to the source model's
+    assert spec.name == digits_pt2.inputs[0].name and art.outputs[0].name == digits_pt2.outputs[0].name
     v = tfl_fp32.verification
     assert v is not None and v.passed, v.failures()
     assert v.samples == 360 and v.split == "test"
