@@ -148,6 +148,9 @@ class TvmRuntime(Runtime):
                     threads_actual=getattr(self, "_threads", None), executor="relax.VirtualMachine")
         if not tuning.get("tuned"):
             info["warning"] = UNTUNED_WARNING
+        elif tuning.get("tasks_with_records", 0) < tuning.get("tasks", 0):
+            info["warning"] = (f"partly tuned: {tuning.get('tasks_with_records')} of {tuning.get('tasks')} kernels "
+                               "have tuning records; the rest use slow default schedules")
         return info
 
 
