@@ -5,10 +5,11 @@ The module is loaded with ``tvm.runtime.load_module`` and run by ``relax.Virtual
 when compiling and recorded in the manifest.
 
 Threads: TVM sizes its thread pool once, when it is first used, from ``TVM_NUM_THREADS``
-(default here: physical cores / 2 on x86, i.e. 1 on a 2-core host). Later,
-``runtime.config_threadpool`` can *lower* the thread count but not raise it above that size.
-So this runtime sets ``TVM_NUM_THREADS`` before the first load in the process and then calls
-``config_threadpool``; ``describe()`` reports the thread count TVM actually uses.
+(unset: TVM assumes 2-way SMT on x86 and uses cores / 2, i.e. 1 thread on a 2-core host). Later,
+``runtime.config_threadpool`` can *lower* the thread count but never raise it above that size
+(measured). So when ``TVM_NUM_THREADS`` is unset this runtime sets it to the CPU count before the
+first load in the process (``threads=None`` then means all cores), and ``threads=N`` lowers the
+pool with ``config_threadpool``; ``describe()["threads_actual"]`` reports what TVM really uses.
 
 An untuned module (no MetaSchedule records) runs TVM's default schedules and is slow — often
 far slower than ONNX Runtime (measured on ResNet-18: ≈ 1.8 s untuned vs ≈ 33 ms in ORT; ≈ 72 ms
@@ -81,14 +82,17 @@ class TvmOptions(RuntimeOptions):
     pass
 
 
-def _threadpool(threads: int | None) -> int:
-    """Apply ``threads`` to TVM's pool as far as TVM allows; returns the count TVM reports."""
+def _threadpool(threads: int | None) -> tuple[int, int]:
+    """Apply ``threads`` to TVM's pool as far as TVM allows; returns (count before, count TVM now reports)."""
     import tvm_ffi
 
+    num_threads = tvm_ffi.get_global_func("runtime.NumThreads")
+    if "TVM_NUM_THREADS" not in os.environ:  # size the pool (if not used yet) so later requests can be met
+        os.environ["TVM_NUM_THREADS"] = str(max(int(threads or 0), os.cpu_count() or 1))
+    before = int(num_threads())
     if threads:
-        os.environ["TVM_NUM_THREADS"] = str(threads)  # effective only before the pool's first use
         tvm_ffi.get_global_func("runtime.config_threadpool")(0, int(threads))
-    return int(tvm_ffi.get_global_func("runtime.NumThreads")())
+    return before, int(num_threads())
 
 
 @RUNTIMES.register
@@ -108,7 +112,7 @@ class TvmRuntime(Runtime):
         from tvm import relax
 
         self._manifest = read_manifest(self.artifact.path)
-        self._threads = _threadpool(self.options.threads)
+        self._threads_before, self._threads = _threadpool(self.options.threads)
         try:
             lib = tvm.runtime.load_module(str(self.artifact.path / MODULE))
             self._device = tvm.cpu(0)
@@ -139,6 +143,8 @@ class TvmRuntime(Runtime):
     def _release(self) -> None:
         self._main = None
         self._vm = None
+        if self.options.threads and self._threads_before != self._threads:
+            _threadpool(self._threads_before)  # give the process its previous thread count back
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()
