@@ -11,7 +11,7 @@ import numpy as np
 from edgeport.core.artifact import Artifact
 from edgeport.data.datasets import Dataset
 
-__all__ = ["Latency", "SLOWER_MARGIN", "accuracy_on", "measure_latency", "slower_warning"]
+__all__ = ["Latency", "SLOWER_MARGIN", "accuracy_on", "compare_latency", "measure_latency", "slower_warning"]
 
 # A quantised model counts as slower than its float parent when its median latency is more than
 # this fraction above the parent's (a margin against the noise of a shared host).
@@ -67,6 +67,39 @@ def measure_latency(artifact: Artifact, data: Dataset | None = None, *, threads:
         return _timing_loop(artifact, data, options, runtime, min_runs, min_s)
     except (MissingDependencyError, UnsupportedError):
         return None
+
+
+def compare_latency(test: Artifact, parent: Artifact, data: Dataset | None = None, *, threads: int = 1,
+                    blocks: int = 5, block_runs: int = 20, block_s: float = 0.1) -> tuple[Latency | None, Latency | None]:
+    """Batch-1 latency of ``test`` and ``parent`` measured in interleaved blocks (A/B/A/B…), so machine
+    drift does not favour whichever ran first; falls back to one-after-the-other measurement."""
+    from edgeport.errors import EdgeportError
+    from edgeport.runtimes.base import RuntimeOptions, runtimes_for
+
+    arts = (test, parent)
+    if any(not [c for c in runtimes_for(a.format) if c.runnable_here and c.available()] for a in arts):
+        return measure_latency(test, data, threads=threads), measure_latency(parent, data, threads=threads)
+    try:
+        from edgeport.bench.harness import BenchmarkConfig, PreparedBenchmark, interleaved
+    except ImportError:
+        return measure_latency(test, data, threads=threads), measure_latency(parent, data, threads=threads)
+    cfg = BenchmarkConfig(warmup_runs=5, warmup_min_s=0.05, min_runs=block_runs, min_duration_s=block_s)
+    opened: list[Any] = []
+    try:
+        for art in arts:
+            bench = PreparedBenchmark(art, None, RuntimeOptions(threads=threads), _aligned(art, data), cfg)
+            bench.open()
+            opened.append(bench)
+            bench.warmup()
+        results = interleaved([(lambda b=b: b.block(block_runs, block_s)) for b in opened], blocks=blocks,
+                              names=["test", "parent"], alternate=True)
+    except EdgeportError:
+        return measure_latency(test, data, threads=threads), measure_latency(parent, data, threads=threads)
+    finally:
+        for bench in opened:
+            bench.close()
+    return tuple(Latency(r.median_ms, r.stats.p90, r.stats.count, threads, b.runtime.name,  # type: ignore[return-value]
+                         "bench.harness interleaved") for r, b in zip(results, opened))
 
 
 def _aligned(artifact: Artifact, data: Dataset | None) -> Dataset | None:

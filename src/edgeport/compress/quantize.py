@@ -21,7 +21,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeport.compress.measure import Latency, accuracy_on, measure_latency, slower_warning
+from edgeport.compress.measure import Latency, accuracy_on, compare_latency, slower_warning
 from edgeport.compress.mixed import MixedPrecisionResult, parse_budget
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.formats import Format
@@ -266,9 +266,8 @@ def _try_accuracy(artifact: Artifact, data: Dataset, warnings: list[str]) -> flo
 
 
 def _add_latency(result: QuantizeResult, data: Dataset, threads: int) -> None:
-    quant = measure_latency(result.artifact, data, threads=threads)
     parent = load_artifact(result.float_model)
-    float_lat = measure_latency(parent, data, threads=threads)
+    quant, float_lat = compare_latency(result.artifact, parent, data, threads=threads)
     result.latency, result.float_latency = quant, float_lat
     if quant is None or float_lat is None:
         result.warnings.append("latency not measured: no runtime on this host runs "
