@@ -84,10 +84,11 @@ def register(app: typer.Typer) -> None:
                                                                     "split + accuracy on the test split."),
                  out: str = typer.Option(None, "--out", "-o", help="Output model path."),
                  stack: str = typer.Option(None, "--stack", help="ort | tflite | openvino | executorch "
-                                                                 "[default: the model's own format, ONNX for PyTorch]."),
+                                                                 "(default: the model's own stack; ort for PyTorch)."),
                  max_accuracy_drop: str = typer.Option(None, "--max-accuracy-drop",
                                                        help="Accuracy budget, e.g. 0.5%: keep the most sensitive "
-                                                            "layers in float until the test-split drop fits."),
+                                                            "layers in float until the test-split drop fits (ort); "
+                                                            "NNCF accuracy control (openvino)."),
                  max_float_layers: int = typer.Option(None, "--max-float-layers",
                                                       help="At most this many layers may stay float in the search."),
                  option: list[str] = typer.Option(None, "--option", help="Quantiser option KEY=VALUE (repeatable), "
