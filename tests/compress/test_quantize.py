@@ -117,3 +117,18 @@ def test_openvino_budget_uses_nncf_accuracy_control(tmp_path, digits_pt2, digits
     assert r.budget_met and r.accuracy_drop <= 0.005
     assert r.size_bytes < 0.6 * r.float_size_bytes
     assert r.artifact.step.name == "openvino-quantize" and r.artifact.parent.format.value == "openvino"
+
+
+@pytest.mark.slow
+def test_tflite_budget_walks_the_precision_ladder(tmp_path, digits_pt2, digits_data):
+    if not converters_for("tflite", "int8", digits_pt2.format):
+        pytest.skip("no LiteRT converter in this tree")
+    r = quantize(digits_pt2, "int8", digits_data, out=tmp_path / "m.tflite", stack="tflite",
+                 max_accuracy_drop="1%", measure_speed=False)
+    assert r.budget == pytest.approx(0.01) and r.tried and r.tried[0]["precision"] == "int8"
+    chosen = next(t for t in r.tried if t["precision"] == r.precision)
+    assert r.accuracy_drop == pytest.approx(chosen["accuracy_drop"])
+    assert r.budget_met == (r.accuracy_drop <= 0.01)
+    assert r.budget_met == chosen["meets_budget"] and r.artifact.path == tmp_path / "m.tflite"
+    # the ladder stops at the first precision within budget
+    assert all(not t["meets_budget"] for t in r.tried[:-1])

@@ -70,6 +70,8 @@ def render(result: Any, con: Any) -> None:
     elif result.budget is not None:
         state = "[green]met[/green]" if result.budget_met else "[bold red]NOT met[/bold red]"
         con.print(f"accuracy budget {_pct(result.budget)}: {state} ({escape(result.method)})")
+        for t in result.tried:
+            con.print(f"  {t['precision']}: drop {_pct(t['accuracy_drop'])}{' ✓' if t['meets_budget'] else ''}")
     for w in result.warnings:
         style = "bold red" if "SLOWER" in w else "yellow"
         con.print(f"[{style}]⚠ {escape(w)}[/{style}]")

@@ -10,8 +10,12 @@ Dispatch by the model's format and the requested stack:
   fed from the source model; the float model on the same stack is converted too, for comparison.
 
 Every result reports size, accuracy on the test split and batch-1 latency against the float
-parent, and says loudly when the quantised model is slower. ``max_accuracy_drop`` turns on the
-mixed-precision search (ONNX) — an unmet budget raises ``BudgetNotMet`` carrying the best result.
+parent (interleaved timing), and says loudly when the quantised model is slower.
+
+``max_accuracy_drop`` holds the result to a test-split budget: ORT runs the mixed-precision search
+(sensitive layers kept float), OpenVINO runs NNCF accuracy control, LiteRT walks a precision
+ladder (int8 → int16x8 → weights-only int8, as its converters offer; they cannot keep single
+layers float). An unmet budget raises ``BudgetNotMet`` carrying the best result found.
 """
 
 from __future__ import annotations
@@ -60,6 +64,7 @@ class QuantizeResult:
     mixed_precision: MixedPrecisionResult | None = None  # ORT layer-exclusion search
     budget: float | None = None  # max accuracy drop asked for (fraction)
     budget_met: bool | None = None  # None: no budget asked
+    tried: list[dict[str, Any]] = field(default_factory=list)  # precision ladder (stacks without layer exclusion)
     options: dict[str, Any] = field(default_factory=dict)
     kind: str = "quantize"
 
@@ -93,6 +98,8 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
         result = _quantize_ort(source, precision, dataset, out_path, budget, options or {}, max_float_layers)
     elif budget is not None and stack == "openvino" and precision == "int8":
         result = _quantize_openvino_budget(source, dataset, out_path, budget, options or {})
+    elif budget is not None and stack == "tflite" and precision == "int8":
+        result = _quantize_ladder(source, dataset, out_path, stack, budget, options or {})
     else:
         if budget is not None:
             raise UnsupportedError(f"--max-accuracy-drop is not supported for stack {stack!r} {precision} yet",
@@ -226,6 +233,50 @@ def _quantize_converter(source: Artifact, precision: str, data: Dataset, out: Pa
                           size_bytes=quant.size_bytes(), float_size_bytes=parent.size_bytes(), accuracy=acc,
                           float_accuracy=float_acc, accuracy_drop=drop, warnings=warnings,
                           options={"precision": precision, **extra})
+
+
+# Stacks whose converters cannot keep single layers in float fall back along this ladder, most
+# compressed first: full int8, int16 activations, then weights-only int8 (float activations).
+_LADDER = ("int8", "int16x8", "int8-dynamic")
+
+
+def _quantize_ladder(source: Artifact, data: Dataset, out: Path, stack: str, budget: float,
+                     extra: dict[str, Any]) -> QuantizeResult:
+    """The first precision on the ladder whose measured test-split drop fits ``budget`` (else the best)."""
+    import shutil
+
+    from edgeport.convert.planner import plan_paths
+
+    offered = {q for p in plan_paths(source.format, STACKS[stack]) if not p.missing() for q in p.steps[-1].precisions}
+    steps = [p for p in _LADDER if p in offered]
+    if "int8" not in steps:
+        raise UnsupportedError(f"no {stack} converter path from {source.format.value} produces int8",
+                               fix=f"it produces: {', '.join(sorted(offered)) or 'nothing'}")
+    tried: list[dict[str, Any]] = []
+    best: QuantizeResult | None = None
+    for precision in steps:
+        cand_out = out if precision == "int8" else out.with_name(f"{out.stem}.{precision}{out.suffix}")
+        r = _quantize_converter(source, precision, data, cand_out, stack, extra)
+        meets = r.accuracy_drop is not None and r.accuracy_drop <= budget + 1e-9
+        tried.append({"precision": precision, "accuracy": r.accuracy, "accuracy_drop": r.accuracy_drop,
+                      "size_bytes": r.size_bytes, "meets_budget": meets, "path": str(r.artifact.path)})
+        if best is None or (r.accuracy_drop is not None and best.accuracy_drop is not None
+                            and r.accuracy_drop < best.accuracy_drop - 1e-9):
+            best = r
+        if meets:
+            best = r
+            break
+    assert best is not None  # int8 is always on the ladder (checked by the caller's precision)
+    if best.artifact.path != out:  # the chosen model lives at OUT
+        shutil.copy2(best.artifact.path, out)
+        best.artifact = dataclasses.replace(best.artifact, path=out)
+    best.precision = str(best.options.get("precision", "int8"))
+    best.budget, best.tried = budget, tried
+    best.budget_met = any(t["meets_budget"] and t["precision"] == best.precision for t in tried)
+    if best.precision != "int8":
+        best.warnings.append(f"int8 missed the {budget:.2%} budget on {stack}: fell back to {best.precision} "
+                             f"({stack} converters cannot keep single layers in float)")
+    return best
 
 
 def _quantize_openvino_budget(source: Artifact, data: Dataset, out: Path, budget: float,
