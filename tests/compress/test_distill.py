@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from edgeport.compress.distill import DistillOptions, digits_student, distill
 from edgeport.errors import ConfigError
+from edgeport.report.schema import to_json
 
 
 def test_distilled_student_is_smaller_and_accurate(tmp_path, digits_data):
@@ -23,6 +26,7 @@ def test_distilled_student_is_smaller_and_accurate(tmp_path, digits_data):
     assert art.step.kind == "train" and art.step.name == "distill" and art.step.options["temperature"] == 4.0
     assert art.parent is not None and art.parent.path.name == "student.teacher.onnx"
     assert art.step.metrics["accuracy"] == pytest.approx(r.student.accuracy)
+    assert json.loads(json.dumps(to_json(r)))["student"]["params"] == r.student.params
 
 
 def test_bad_distill_options(tmp_path, digits_data):

@@ -2,10 +2,13 @@
 
 from __future__ import annotations
 
+import json
+
 import pytest
 
 from edgeport.compress.prune import PruneOptions, prune, prune_structured
 from edgeport.errors import ConfigError, UnsupportedError
+from edgeport.report.schema import to_json
 
 
 @pytest.fixture(scope="module")
@@ -31,6 +34,7 @@ def test_structured_pruning_halves_params_and_keeps_accuracy(tmp_path, digits_mo
     convs = [m for m in pruned if type(m).__name__ == "Conv2d"]
     assert [c.out_channels for c in convs] == [8, 16, 16]
     assert len(r.layers) == 4
+    assert json.loads(json.dumps(to_json(r)))["after"]["params"] == r.after.params  # a schema-serialisable result
 
 
 def test_unstructured_sparsity_does_not_shrink_the_dense_file(tmp_path, digits_module, digits_data):
