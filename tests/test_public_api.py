@@ -12,6 +12,7 @@ PUBLIC_API = {
     "BenchmarkConfig",
     "BenchmarkResult",
     "CheckFailed",
+    "Constraints",
     "ConversionError",
     "Dataset",
     "EdgeportError",
@@ -20,6 +21,8 @@ PUBLIC_API = {
     "ProfileResult",
     "QuantParams",
     "Step",
+    "StudyOptions",
+    "StudyResult",
     "TensorSpec",
     "Tolerance",
     "__version__",
@@ -27,7 +30,9 @@ PUBLIC_API = {
     "detect_format",
     "load_artifact",
     "load_dataset",
+    "load_recipe",
     "profile",
+    "run_study",
 }
 
 

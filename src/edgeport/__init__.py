@@ -14,6 +14,7 @@ if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` 
     from edgeport.core.formats import Format, detect_format
     from edgeport.core.tensors import QuantParams, TensorSpec
     from edgeport.data.datasets import Dataset, load_dataset
+    from edgeport.study import Constraints, StudyOptions, StudyResult, load_recipe, run_study
     from edgeport.errors import (
         CheckFailed,
         ConversionError,
@@ -29,6 +30,7 @@ __all__ = [
     "BenchmarkConfig",
     "BenchmarkResult",
     "CheckFailed",
+    "Constraints",
     "ConversionError",
     "Dataset",
     "EdgeportError",
@@ -37,6 +39,8 @@ __all__ = [
     "ProfileResult",
     "QuantParams",
     "Step",
+    "StudyOptions",
+    "StudyResult",
     "TensorSpec",
     "Tolerance",
     "__version__",
@@ -44,7 +48,9 @@ __all__ = [
     "detect_format",
     "load_artifact",
     "load_dataset",
+    "load_recipe",
     "profile",
+    "run_study",
 ]
 
 # public name -> module defining it. Add new public names here (and to __all__), not as eager imports.
@@ -53,6 +59,7 @@ _LAZY = {
     "BenchmarkConfig": "edgeport.bench.harness",
     "BenchmarkResult": "edgeport.bench.harness",
     "CheckFailed": "edgeport.errors",
+    "Constraints": "edgeport.study",
     "ConversionError": "edgeport.errors",
     "Dataset": "edgeport.data.datasets",
     "EdgeportError": "edgeport.errors",
@@ -61,13 +68,17 @@ _LAZY = {
     "ProfileResult": "edgeport.analysis.profile",
     "QuantParams": "edgeport.core.tensors",
     "Step": "edgeport.core.artifact",
+    "StudyOptions": "edgeport.study",
+    "StudyResult": "edgeport.study",
     "TensorSpec": "edgeport.core.tensors",
     "Tolerance": "edgeport.verify.tolerance",
     "benchmark": "edgeport.bench.harness",
     "detect_format": "edgeport.core.formats",
     "load_artifact": "edgeport.core.artifact",
     "load_dataset": "edgeport.data.datasets",
+    "load_recipe": "edgeport.study",
     "profile": "edgeport.analysis.profile",
+    "run_study": "edgeport.study",
 }
 
 
