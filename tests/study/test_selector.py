@@ -85,3 +85,16 @@ def test_selector_runs_standalone_without_edgeport(tmp_path: Path) -> None:
     out = subprocess.run([sys.executable, "-I", "-S", "edgeport_select.py", "manifest.json"], cwd=tmp_path,
                          capture_output=True, text=True, check=True)
     assert json.loads(out.stdout)["variant"] == "cpu"
+
+
+def test_package_cli_from_a_study_directory_and_bad_reference(tmp_path: Path) -> None:
+    """``edgeport package`` reads a study's report.json; a wrong reference is one clear line, exit 2."""
+    from typer.testing import CliRunner
+
+    from edgeport.cli.main import app
+
+    runner = CliRunner()
+    bad = runner.invoke(app, ["package", str(tmp_path / "nowhere"), "--out", str(tmp_path / "pkg")])
+    assert bad.exit_code == 2
+    assert "no study found" in bad.output and "Traceback" not in bad.output
+    assert not (tmp_path / "pkg").exists()
