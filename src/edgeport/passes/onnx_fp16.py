@@ -45,8 +45,16 @@ class OnnxFp16(Pass):
                                   "node_block_list": list(options.node_block_list) or None}
         if options.op_block_list is not None:
             kwargs["op_block_list"] = list(options.op_block_list)
-        converted = float16.convert_float_to_float16(model, **kwargs)
+        import warnings
+
+        with warnings.catch_warnings(record=True) as caught:  # one summary line instead of one per weight
+            warnings.simplefilter("always")
+            converted = float16.convert_float_to_float16(model, **kwargs)
         save_model(converted, out)
+        clamped = [w for w in caught if "truncated" in str(w.message)]
+        if clamped:
+            return {"warnings": [f"{len(clamped)} weight values outside the float16 range were clamped "
+                                 f"(e.g. {str(clamped[0].message)[:80]})"]}
         return {}
 
     def post_check(self, produced: Path, artifact: Artifact, options: PassOptions) -> list[str]:
