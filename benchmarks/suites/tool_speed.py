@@ -111,6 +111,7 @@ def run(ctx: Context) -> SuiteResult:
                 wall, _ = timed_subprocess([*_edgeport_cmd(), "optimize", "--out", str(out), "--fresh", "--json"], 1,
                                            timeout=3600, cwd=ctx.work_dir, env=env)
                 demo.add(what="edgeport optimize", seconds=wall, runs=1, note="built-in digits example, defaults")
+                suite.target("demo study wall time", wall, 180.0, " s")
             except Exception as exc:
                 suite.skip("demo study (edgeport optimize)", one_line(exc))
         suite.tables.append(demo)

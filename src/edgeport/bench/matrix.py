@@ -10,8 +10,8 @@ from pathlib import Path
 from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, UnsupportedError
-from edgeport.runtimes.base import Runtime, RuntimeOptions, runtimes_for
+from edgeport.errors import ConfigError
+from edgeport.runtimes.base import Runtime, RuntimeOptions
 
 __all__ = ["PROVIDERS", "BenchMatrix", "bench_matrix", "runtime_options"]
 
@@ -46,24 +46,11 @@ def runtime_options(cls: type[Runtime], threads: int | None, provider: str | Non
 
 
 def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runtime]]:
-    from edgeport.runtimes import RUNTIMES
+    from edgeport.runtimes.base import runtime_class_for
 
     if names:
-        classes = [RUNTIMES.get(n) for n in names]
-        for cls in classes:
-            if artifact.format not in cls.formats:
-                accepted = ", ".join(sorted(f.value for f in cls.formats))
-                raise UnsupportedError(f"runtime {cls.name!r} cannot run {artifact.format.value} models",
-                                       fix=f"it runs: {accepted}; convert the model first (edgeport convert)")
-        return classes
-    candidates = [c for c in runtimes_for(artifact.format) if c.runnable_here]
-    available = [c for c in candidates if c.available()]
-    if not available:
-        if candidates:
-            candidates[0]._require()
-        raise UnsupportedError(f"no runtime runs {artifact.format.value} models on this host",
-                               fix="convert the model to ONNX first (edgeport convert MODEL --to onnx)")
-    return available[:1]
+        return [runtime_class_for(artifact, n) for n in names]
+    return [runtime_class_for(artifact)]
 
 
 def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), threads: Sequence[int | None] = (None,),

@@ -23,7 +23,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import FeedError, UnsupportedError
 
-__all__ = ["Runtime", "RuntimeOptions", "open_runtime", "runtimes_for"]
+__all__ = ["Runtime", "RuntimeOptions", "open_runtime", "runtime_class_for", "runtimes_for"]
 
 
 @dataclass(frozen=True)
@@ -196,22 +196,31 @@ def runtimes_for(fmt: Format) -> list[type[Runtime]]:
     return sorted(RUNTIMES.select(lambda cls: fmt in cls.formats), key=lambda c: (c.priority, c.name))
 
 
-def open_runtime(artifact: Artifact, runtime: str | None = None,
-                 options: RuntimeOptions | None = None) -> Runtime:
-    """Create (not yet opened) the named runtime, or the first available one for the format."""
+def runtime_class_for(artifact: Artifact, runtime: str | None = None) -> type[Runtime]:
+    """The named runtime (checked against the artifact's format), or the first available one for it."""
     from edgeport.runtimes import RUNTIMES
 
     if runtime is not None:
         cls = RUNTIMES.get(runtime)
-    else:
-        candidates = [c for c in runtimes_for(artifact.format) if c.runnable_here]
-        available = [c for c in candidates if c.available()]
-        if not available:
-            if candidates:
-                candidates[0]._require()
-            raise UnsupportedError(f"no runtime runs {artifact.format.value} models on this host",
-                                   fix="convert the model to ONNX or TFLite first")
-        cls = available[0]
+        if artifact.format not in cls.formats:
+            accepted = ", ".join(sorted(f.value for f in cls.formats))
+            raise UnsupportedError(f"runtime {cls.name!r} cannot run {artifact.format.value} models",
+                                   fix=f"it runs: {accepted}; convert the model first (edgeport convert)")
+        return cls
+    candidates = [c for c in runtimes_for(artifact.format) if c.runnable_here]
+    available = [c for c in candidates if c.available()]
+    if not available:
+        if candidates:
+            candidates[0]._require()
+        raise UnsupportedError(f"no runtime runs {artifact.format.value} models on this host",
+                               fix="convert the model first (edgeport convert MODEL --to onnx)")
+    return available[0]
+
+
+def open_runtime(artifact: Artifact, runtime: str | None = None,
+                 options: RuntimeOptions | None = None) -> Runtime:
+    """Create (not yet opened) the named runtime, or the first available one for the format."""
+    cls = runtime_class_for(artifact, runtime)
     if options is None:
         options = cls.Options()
     elif not isinstance(options, cls.Options):
