@@ -109,7 +109,7 @@ def _pareto_plot(ok: list[dict[str, Any]], front: list[str], picks: set[str]) ->
     return {"data": traces, "layout": {"xaxis": {"title": {"text": "median latency (ms, log)"}, "type": "log"},
                                        "yaxis": {"title": {"text": "accuracy (or agreement with source)"},
                                                  "range": _quality_range(ok)},
-                                       "margin": {"t": 20}, "legend": {"orientation": "h"}}}
+                                       "margin": {"t": 40}, "legend": {"orientation": "h", "y": 1.12}}}
 
 
 def _quality_range(ok: list[dict[str, Any]]) -> list[float]:
