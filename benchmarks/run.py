@@ -61,14 +61,23 @@ def main(argv: list[str] | None = None) -> int:
     start = time.perf_counter()
     before = cond.capture(None)
     results: list[SuiteResult] = []
+    interrupted = False
     try:
         for module in modules:
             if only and module.NAME not in only:
+                continue
+            if interrupted:  # Ctrl-C: keep what was measured, list what was not
+                results.append(SuiteResult(module.NAME, getattr(module, "TITLE", module.NAME),
+                                           error="not run: the benchmark run was interrupted"))
                 continue
             ctx.log(f"[bench] {module.NAME} …")
             t0 = time.perf_counter()
             try:
                 result = module.run(ctx)
+            except KeyboardInterrupt:
+                interrupted = True
+                result = SuiteResult(module.NAME, getattr(module, "TITLE", module.NAME),
+                                     error="interrupted while running")
             except Exception as exc:  # one broken suite must not lose the others' numbers
                 result = SuiteResult(module.NAME, getattr(module, "TITLE", module.NAME), error=one_line(exc))
                 result.notes.append("traceback tail: " + traceback.format_exc().strip().splitlines()[-1][:300])
@@ -87,7 +96,8 @@ def main(argv: list[str] | None = None) -> int:
     doc = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "edgeport_version": __version__,
            "date": dt.date.today().isoformat(),
            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),
-           "mode": "smoke" if args.smoke else "full", "threads": threads, "wall_s": time.perf_counter() - start,
+           "mode": ("smoke" if args.smoke else "full") + (" (interrupted)" if interrupted else ""),
+           "threads": threads, "wall_s": time.perf_counter() - start,
            "loaded": loaded, "conditions": to_json(after), "suites": suites}
     paths = write_results(doc, out_dir)
     ctx.log(f"[bench] wrote {paths['latest']}, {paths['dated'].name}, {paths['markdown'].name}"
