@@ -93,6 +93,8 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if doc.get("mode") == "smoke":
         lines += ["> **Smoke run** (one model, few iterations): checks the runner works; not a performance record.",
                   ""]
+    if "interrupted" in str(doc.get("mode")):
+        lines += ["> **Interrupted run**: the suites marked 'not run' below have no numbers in this record.", ""]
     if doc.get("loaded"):
         lines += ["> **⚠ Measured on a loaded machine** — at least one table was taken while other processes kept "
                   "the CPU busy; those numbers are not comparable with a quiet machine's.", ""]
