@@ -24,7 +24,7 @@ from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.errors import DatasetError
 
-__all__ = ["Candidate", "ModelUnderTest", "build_candidates", "measure_model"]
+__all__ = ["Candidate", "ModelUnderTest", "build_candidates", "measure_model", "model_under_test"]
 
 ALWAYS = ("torch", "onnxruntime")
 # runtimes whose numbers are not representative without extra work (reason recorded when skipped)
@@ -58,6 +58,20 @@ class Candidate:
 
 
 _LOG: list[Callable[[str], None]] = [print]
+
+
+def model_under_test(ctx: Context, name: str) -> ModelUnderTest:
+    """``digits`` (trained, real test data) or a zoo reference model exported at 224 (seeded, no data)."""
+    if name == "digits":
+        from edgeport.data.examples import digits, digits_model_path
+
+        return ModelUnderTest(name="digits", pt2=digits_model_path(ctx.work_dir / "digits"), data=digits(),
+                              accuracy=True)
+    from edgeport.data import zoo
+
+    path = ctx.work_dir / name / f"{name}.pt2"
+    zoo.export_pt2(getattr(zoo, name)(calibrate_bn=True), (1, 3, 224, 224), path, dynamic_batch=False)
+    return ModelUnderTest(name=name, pt2=path, data=None, accuracy=False)
 
 
 def _label(runtime: str) -> str:

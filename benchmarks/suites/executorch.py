@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model
+from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
 
 NAME = "executorch"
 TITLE = "ExecuTorch: XNNPACK fp32 vs int8, delegated vs portable operators"
@@ -20,19 +20,6 @@ ORDER = 41
 
 MODELS = ("digits", "mobilenet_v2", "resnet18")
 PORTABLE_MODELS = ("digits",)  # portable-only programs of the 224² models take seconds per run
-
-
-def _model(ctx: Context, name: str) -> ModelUnderTest:
-    if name == "digits":
-        from edgeport.data.examples import digits, digits_model_path
-
-        return ModelUnderTest(name="digits", pt2=digits_model_path(ctx.work_dir / "digits"), data=digits(),
-                              accuracy=True)
-    from edgeport.data import zoo
-
-    path = ctx.work_dir / name / f"{name}.pt2"
-    zoo.export_pt2(getattr(zoo, name)(calibrate_bn=True), (1, 3, 224, 224), path, dynamic_batch=False)
-    return ModelUnderTest(name=name, pt2=path, data=None, accuracy=False)
 
 
 def _candidates(ctx: Context, model: ModelUnderTest) -> list[Candidate]:
@@ -82,7 +69,7 @@ def run(ctx: Context) -> SuiteResult:
         return suite
     for name in MODELS:
         try:
-            model = _model(ctx, name)
+            model = model_under_test(ctx, name)
             cands = _candidates(ctx, model)
         except Exception as exc:  # one model failing must not lose the others' numbers
             suite.skip(name, one_line(exc))

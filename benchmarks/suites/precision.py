@@ -10,7 +10,7 @@ calibrated on synthetic inputs (no accuracy column) — their latency and size a
 from __future__ import annotations
 
 from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model
+from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
 
 NAME = "precision"
 TITLE = "Precision × stack (edgeport quantize): size, latency at 1/2 threads, digits accuracy"
@@ -18,19 +18,6 @@ ORDER = 45
 
 MODELS = ("digits", "mobilenet_v2", "resnet18")
 STACK_LABELS = {"ort": "ONNX Runtime", "tflite": "LiteRT", "openvino": "OpenVINO", "executorch": "ExecuTorch"}
-
-
-def _model(ctx: Context, name: str) -> ModelUnderTest:
-    if name == "digits":
-        from edgeport.data.examples import digits, digits_model_path
-
-        return ModelUnderTest(name="digits", pt2=digits_model_path(ctx.work_dir / "digits"), data=digits(),
-                              accuracy=True)
-    from edgeport.data import zoo
-
-    path = ctx.work_dir / name / f"{name}.pt2"
-    zoo.export_pt2(getattr(zoo, name)(calibrate_bn=True), (1, 3, 224, 224), path, dynamic_batch=False)
-    return ModelUnderTest(name=name, pt2=path, data=None, accuracy=False)
 
 
 def _runtime_for(artifact: object) -> str:
@@ -84,7 +71,7 @@ def run(ctx: Context) -> SuiteResult:
     suite = SuiteResult(NAME, TITLE)
     for name in (("digits",) if ctx.smoke else MODELS):
         try:
-            model = _model(ctx, name)
+            model = model_under_test(ctx, name)
         except Exception as exc:  # noqa: BLE001 - a model that cannot be built is skipped, not fatal
             suite.skip(name, one_line(exc))
             continue
