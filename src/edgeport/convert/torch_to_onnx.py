@@ -6,12 +6,13 @@ program's module. Weights are kept inside the ``.onnx`` file (no ``.onnx.data`` 
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from pathlib import Path
 
 from edgeport.convert import CONVERTERS
 from edgeport.convert.base import ConvertOptions, Converter
-from edgeport.core.artifact import Artifact, load_artifact
+from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.errors import ConversionError
@@ -83,11 +84,6 @@ class TorchToOnnx(Converter):
         inputs = tuple(
             s if src is None else type(s)(s.name, s.dtype, s.shape, src.layout, s.quant)
             for s, src in zip(result.inputs, [*specs, *([None] * len(result.inputs))]))
-        return artifact.derive(out, Format.ONNX, step=artifact.step or _dummy_step(), inputs=inputs,
-                               outputs=result.outputs, metadata={"opset": options.opset, "exporter": exporter})
-
-
-def _dummy_step():  # noqa: ANN202 - the parent process records the real step
-    from edgeport.core.artifact import Step
-
-    return Step("convert", "torch-to-onnx")
+        return artifact.derive(out, Format.ONNX, step=Step("convert", self.name, dataclasses.asdict(options)),
+                               inputs=inputs, outputs=result.outputs,
+                               metadata={"opset": options.opset, "exporter": exporter})
