@@ -24,9 +24,13 @@ from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.errors import DatasetError
 
-__all__ = ["Candidate", "ModelUnderTest", "build_candidates", "measure_model", "model_under_test"]
+__all__ = ["DEPTH_MODELS", "Candidate", "ModelUnderTest", "build_candidates", "measure_model", "model_under_test",
+           "run_per_model"]
 
 ALWAYS = ("torch", "onnxruntime")
+# models of the per-stack "in depth" suites: ResNet-18 on every stack's fp32 and int8 is in reference_models,
+# and repeating it per stack would double the suite's run time for rows it already has
+DEPTH_MODELS = ("digits", "mobilenet_v2")
 # runtimes whose numbers are not representative without extra work (reason recorded when skipped)
 NOT_REPRESENTATIVE = {"tvm": "untuned TVM modules are not representative (ResNet-18 ≈ 1.8 s); "
                              "measured only when tuning records exist"}
@@ -322,3 +326,26 @@ def profile_macs(onnx: Path) -> int | None:
     except ImportError:
         return None
     return int(profile(onnx).macs)
+
+
+def run_per_model(ctx: Context, suite: SuiteResult, models: tuple[str, ...],
+                  candidates: Callable[[Context, ModelUnderTest], list[Candidate]],
+                  describe: Callable[[list[Candidate], ModelUnderTest], Table] | None = None) -> None:
+    """The per-stack suites' loop: per model, build its candidates, record what they are, measure them interleaved.
+
+    A model whose candidates cannot be built is listed as skipped with the reason; the others still run.
+    """
+    for name in models:
+        try:
+            model = model_under_test(ctx, name)
+            cands = candidates(ctx, model)
+            detail = describe(cands, model) if describe is not None and cands else None
+        except Exception as exc:  # one model failing must not lose the others' numbers
+            suite.skip(name, one_line(exc))
+            continue
+        if detail is not None:
+            with measured(detail, 1):  # a description, not a timing: the conditions still say when it was made
+                pass
+            suite.tables.append(detail)
+        if cands:
+            measure_model(ctx, model, cands, suite)

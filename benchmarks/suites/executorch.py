@@ -11,14 +11,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
+from benchmarks.lib import Context, SuiteResult, Table
+from benchmarks.stacks import DEPTH_MODELS, Candidate, ModelUnderTest, run_per_model
 
 NAME = "executorch"
 TITLE = "ExecuTorch: XNNPACK fp32 vs int8, delegated vs portable operators"
 ORDER = 41
 
-MODELS = ("digits", "mobilenet_v2", "resnet18")
+MODELS = DEPTH_MODELS
 PORTABLE_MODELS = ("digits",)  # portable-only programs of the 224² models take seconds per run
 
 
@@ -67,18 +67,7 @@ def run(ctx: Context) -> SuiteResult:
     if ctx.smoke:
         suite.skip("ExecuTorch", "smoke mode measures PyTorch eager and ONNX Runtime only")
         return suite
-    for name in MODELS:
-        try:
-            model = model_under_test(ctx, name)
-            cands = _candidates(ctx, model)
-        except Exception as exc:  # one model failing must not lose the others' numbers
-            suite.skip(name, one_line(exc))
-            continue
-        table = _delegation(cands, model)
-        with measured(table, 1):
-            pass
-        suite.tables.append(table)
-        measure_model(ctx, model, cands, suite)
+    run_per_model(ctx, suite, MODELS, _candidates, _delegation)
     suite.notes.append("programs have a static batch of 1 (ExecuTorch plans memory for it); threads set the "
                        "process-wide ExecuTorch thread pool")
     return suite

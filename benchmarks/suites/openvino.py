@@ -12,14 +12,14 @@ from __future__ import annotations
 
 from typing import Any
 
-from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
+from benchmarks.lib import Context, SuiteResult, Table
+from benchmarks.stacks import DEPTH_MODELS, Candidate, ModelUnderTest, run_per_model
 
 NAME = "openvino"
 TITLE = "OpenVINO: f32 vs bf16 hint vs NNCF int8 (PTQ, accuracy control), actual precisions recorded"
 ORDER = 40
 
-MODELS = ("digits", "mobilenet_v2", "resnet18")
+MODELS = DEPTH_MODELS
 ACCURACY_CONTROL_DROP = 0.005
 
 
@@ -75,18 +75,7 @@ def run(ctx: Context) -> SuiteResult:
     if ctx.smoke:
         suite.skip("OpenVINO", "smoke mode measures PyTorch eager and ONNX Runtime only")
         return suite
-    for name in MODELS:
-        try:
-            model = model_under_test(ctx, name)
-            cands = _candidates(ctx, model)
-        except Exception as exc:  # one model failing must not lose the others' numbers
-            suite.skip(name, one_line(exc))
-            continue
-        what = _what_ran(cands, model)
-        with measured(what, 1):
-            pass
-        suite.tables.append(what)
-        measure_model(ctx, model, cands, suite)
+    run_per_model(ctx, suite, MODELS, _candidates, _what_ran)
     suite.notes.append("f32 is edgeport's default hint (verification fidelity); bf16 is the plugin's default on "
                        "this CPU class and changes numerics (digits: max |Δ| ≈ 0.05, top-1 unchanged)")
     return suite

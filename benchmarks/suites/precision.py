@@ -10,13 +10,13 @@ calibrated on synthetic inputs (no accuracy column) — their latency and size a
 from __future__ import annotations
 
 from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
+from benchmarks.stacks import DEPTH_MODELS, Candidate, ModelUnderTest, measure_model, model_under_test
 
 NAME = "precision"
 TITLE = "Precision × stack (edgeport quantize): size, latency at 1/2 threads, digits accuracy"
 ORDER = 45
 
-MODELS = ("digits", "mobilenet_v2", "resnet18")
+MODELS = DEPTH_MODELS
 STACK_LABELS = {"ort": "ONNX Runtime", "tflite": "LiteRT", "openvino": "OpenVINO", "executorch": "ExecuTorch"}
 
 

@@ -10,14 +10,14 @@ int8 ≈ 3.2 ms with XNNPACK; builtin kernels about 3× slower.
 
 from __future__ import annotations
 
-from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
+from benchmarks.lib import Context, SuiteResult, Table
+from benchmarks.stacks import DEPTH_MODELS, Candidate, ModelUnderTest, run_per_model
 
 NAME = "tflite"
 TITLE = "LiteRT: fp32 with XNNPACK on/off and static int8 (litert-torch), file contents recorded"
 ORDER = 45
 
-MODELS = ("digits", "mobilenet_v2", "resnet18")
+MODELS = DEPTH_MODELS
 
 
 def _candidates(ctx: Context, model: ModelUnderTest) -> list[Candidate]:
@@ -72,18 +72,7 @@ def run(ctx: Context) -> SuiteResult:
     if ctx.smoke:
         suite.skip("LiteRT", "smoke mode measures PyTorch eager and ONNX Runtime only")
         return suite
-    for name in MODELS:
-        try:
-            model = model_under_test(ctx, name)
-            cands = _candidates(ctx, model)
-            contents = _contents(cands, model)
-        except Exception as exc:  # one model failing must not lose the others' numbers
-            suite.skip(name, one_line(exc))
-            continue
-        with measured(contents, 1):
-            pass
-        suite.tables.append(contents)
-        measure_model(ctx, model, cands, suite)
+    run_per_model(ctx, suite, MODELS, _candidates, _contents)
     suite.notes.append("fp32-builtin runs the same file as fp32 with LiteRT's builtin kernels "
                        "(BUILTIN_WITHOUT_DEFAULT_DELEGATES): the XNNPACK speed-up is the ratio of the two rows")
     return suite

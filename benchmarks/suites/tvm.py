@@ -15,7 +15,7 @@ import hashlib
 import os
 
 from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
-from benchmarks.stacks import Candidate, ModelUnderTest, measure_model
+from benchmarks.stacks import Candidate, ModelUnderTest, measure_model, model_under_test
 
 NAME = "tvm"
 TITLE = "TVM: MetaSchedule-tuned module vs ONNX Runtime fp32 (only models with tuning records)"
@@ -23,19 +23,6 @@ ORDER = 42
 
 MODELS = ("digits", "mobilenet_v2", "resnet18")
 TUNE_ENV = "EDGEPORT_BENCH_TVM_TUNE_S"
-
-
-def _model(ctx: Context, name: str) -> ModelUnderTest:
-    if name == "digits":
-        from edgeport.data.examples import digits, digits_model_path
-
-        return ModelUnderTest(name="digits", pt2=digits_model_path(ctx.work_dir / "digits"), data=digits(),
-                              accuracy=True)
-    from edgeport.data import zoo
-
-    path = ctx.work_dir / name / f"{name}.pt2"
-    zoo.export_pt2(getattr(zoo, name)(calibrate_bn=True), (1, 3, 224, 224), path, dynamic_batch=False)
-    return ModelUnderTest(name=name, pt2=path, data=None, accuracy=False)
 
 
 def _has_records(onnx_path: os.PathLike[str], batch: int = 1) -> bool:
@@ -86,7 +73,7 @@ def run(ctx: Context) -> SuiteResult:
                                                    ("records", "tuning records"), ("budget_s", "tuned now (s)")])
     for name in MODELS:
         try:
-            model = _model(ctx, name)
+            model = model_under_test(ctx, name)
             cands = _candidates(ctx, model, suite, tune_s)
         except Exception as exc:  # one model failing must not lose the others' numbers
             suite.skip(name, one_line(exc))

@@ -22,13 +22,22 @@ class Constraints:
 
 @dataclass(frozen=True)
 class BenchSettings:
+    """How long each candidate is timed: until ``min_runs`` and ``min_seconds`` have both passed,
+    stopping at ``max_runs`` or after ``max_seconds`` — whichever comes first.
+
+    ``max_seconds`` keeps a candidate that is far slower than the rest (an untuned TVM module of a
+    224² CNN runs ≈ 1.8 s per inference) from costing minutes: it still gets a median from the
+    runs that fit, and its sample count is in the report.
+    """
+
     warmup_runs: int = 5
     min_runs: int = 30
     min_seconds: float = 0.3
     max_runs: int = 2000
+    max_seconds: float = 10.0
 
 
-QUICK_BENCH = BenchSettings(warmup_runs=2, min_runs=10, min_seconds=0.05, max_runs=200)
+QUICK_BENCH = BenchSettings(warmup_runs=2, min_runs=10, min_seconds=0.05, max_runs=200, max_seconds=5.0)
 
 
 @dataclass(frozen=True)

@@ -61,6 +61,10 @@ class StudyResult:
 
 ProgressHook = Callable[[str, int, int], None]
 
+# Without --data the study verifies on random inputs: they measure agreement with the source, not
+# accuracy, and more of them add little but time (a slow candidate runs every one of them).
+SYNTHETIC_SAMPLES = 16
+
 
 def _resolve_inputs(options: StudyOptions) -> tuple[Artifact, Dataset, str]:
     if options.model is None:
@@ -74,8 +78,9 @@ def _resolve_inputs(options: StudyOptions) -> tuple[Artifact, Dataset, str]:
         data = load_dataset(options.data)
         note = "" if data.has_labels else "the dataset has no labels: quality is top-1 agreement with the source"
         return model, data, note
-    data = random_dataset(model.inputs, count=64)
-    return model, data, "no --data given: verified on random inputs, no accuracy; pass real data for a real study"
+    data = random_dataset(model.inputs, count=SYNTHETIC_SAMPLES)
+    return model, data, (f"no --data given: verified on {SYNTHETIC_SAMPLES} random inputs, no accuracy; "
+                         "pass real data for a real study")
 
 
 def study_fingerprint(model: Artifact, data: Dataset, options: StudyOptions) -> str:
@@ -209,7 +214,7 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
         stage = "bench"
         s = options.bench
         cfg = BenchmarkConfig(warmup_runs=s.warmup_runs, min_runs=s.min_runs, min_duration_s=s.min_seconds,
-                              max_runs=s.max_runs)
+                              max_runs=s.max_runs, max_duration_s=s.max_seconds)
         bench = benchmark(art, runtime=variant.runtime, options=rt_options, data=data.split("test"), config=cfg)
         lat = bench.latency_ms
         cand.latency_ms = {"median": lat.median, "p90": lat.p90, "p99": lat.p99, "mean": lat.mean,
