@@ -8,10 +8,11 @@ import tempfile
 from pathlib import Path
 from typing import Any
 
-__all__ = ["render_markdown", "write_results"]
+__all__ = ["PICK_MARK", "headline_rows", "render_markdown", "write_results"]
 
 SCHEMA = "edgeport/benchmark-suite"
 SCHEMA_VERSION = 1
+PICK_MARK = "★ pick"  # marks edgeport's recommended variant in a model table
 
 
 def _write_atomic(path: Path, text: str) -> None:
@@ -87,6 +88,56 @@ def _table(t: dict[str, Any]) -> list[str]:
     return lines + [""]
 
 
+def headline_rows(doc: dict[str, Any]) -> list[dict[str, Any]]:
+    """edgeport's pick against the fastest row of every other stack, per model table that has a pick row.
+
+    ``vs_fastest`` compares with every row (int8 paths included, even ones whose accuracy was not
+    checked); ``vs_fastest_fp32`` with the fastest float32 default of any stack.
+    """
+    out: list[dict[str, Any]] = []
+    for suite in doc.get("suites", []):
+        for table in suite.get("tables", []):
+            rows = [r for r in table.get("rows", []) if isinstance(r.get("median_ms"), (int, float))]
+            pick = next((r for r in rows if PICK_MARK in str(r.get("stack", ""))), None)
+            others = [r for r in rows if r is not pick]
+            if pick is None or not others:
+                continue
+            fastest = min(others, key=lambda r: r["median_ms"])
+            fp32 = [r for r in others if r.get("precision") in ("fp32", "f32")]
+            fastest_fp32 = min(fp32, key=lambda r: r["median_ms"]) if fp32 else None
+            threads = (table.get("conditions") or {}).get("threads")
+            out.append({
+                "suite": suite.get("name"), "model": table["title"].split(":")[0], "threads": threads,
+                "pick": f"{pick.get('how')} ({pick.get('precision')})", "pick_ms": pick["median_ms"],
+                "pick_accuracy": pick.get("accuracy"),
+                "fastest": f"{fastest.get('stack')} {fastest.get('precision')}", "fastest_ms": fastest["median_ms"],
+                "fastest_accuracy": fastest.get("accuracy"),
+                "vs_fastest": pick["median_ms"] / fastest["median_ms"],
+                "fastest_fp32": None if fastest_fp32 is None else fastest_fp32.get("stack"),
+                "vs_fastest_fp32": None if fastest_fp32 is None else pick["median_ms"] / fastest_fp32["median_ms"]})
+    return out
+
+
+def _headline(doc: dict[str, Any]) -> list[str]:
+    rows = headline_rows(doc)
+    if not rows:
+        return []
+    lines = ["## edgeport's pick vs every stack", "",
+             "| model | threads | edgeport's pick | pick ms | accuracy | fastest other row | its ms | its accuracy "
+             "| pick / fastest | fastest fp32 stack | pick / fastest fp32 |", "|" + "---|" * 11]
+    for r in rows:
+        lines.append(" | ".join(["", r["model"], _fmt("", r["threads"]), _fmt("", r["pick"]),
+                                 _fmt("", r["pick_ms"]), _fmt("accuracy", r["pick_accuracy"]),
+                                 _fmt("", r["fastest"]), _fmt("", r["fastest_ms"]),
+                                 _fmt("accuracy", r["fastest_accuracy"]), _fmt("ratio", r["vs_fastest"]),
+                                 _fmt("", r["fastest_fp32"]), _fmt("ratio", r["vs_fastest_fp32"]), ""]).strip())
+    lines += ["", "Ratios below 1.00× mean the pick is faster. The pick is what `edgeport optimize` recommends "
+              "for the host (the `study` suite); it must verify against the source, so a row it did not "
+              "build (e.g. an int8 calibrated on synthetic inputs) can be faster and still not be a "
+              "candidate. Medians of interleaved blocks, measured side by side in one table.", ""]
+    return lines
+
+
 def render_markdown(doc: dict[str, Any]) -> str:
     c = doc.get("conditions") or {}
     lines = [f"# edgeport benchmark results — {doc['date']}", ""]
@@ -98,6 +149,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
     if doc.get("loaded"):
         lines += ["> **⚠ Measured on a loaded machine** — at least one table was taken while other processes kept "
                   "the CPU busy; those numbers are not comparable with a quiet machine's.", ""]
+    for u in doc.get("updates", []):
+        lines += [f"> Suites re-run on {u['created']} inside this record: {', '.join(u['suites']) or 'none'}"
+                  + (f" (failed, old numbers kept: {', '.join(u['failed_kept_old'])})" if u.get("failed_kept_old")
+                     else "") + ".", ""]
     lines += [f"edgeport {doc.get('edgeport_version')} · Python {c.get('python')} · {c.get('os')} · "
               f"{c.get('cpu_model')} ({' '.join(c.get('isa_flags') or [])}), {c.get('cores')} cores · "
               f"wall {doc.get('wall_s', 0):.0f} s", ""]
@@ -109,8 +164,10 @@ def render_markdown(doc: dict[str, Any]) -> str:
             met = "—" if t["met"] is None else ("✓" if t["met"] else "✗")
             lines.append(f"| {t['name']} | {value} | {t['target']} | {met} |")
         lines.append("")
+    lines += _headline(doc)
     for s in doc["suites"]:
-        lines += [f"## {s['title']}", "", f"_suite `{s['name']}`, {s['seconds']:.1f} s_", ""]
+        rerun = f", re-run {s['rerun']}" if s.get("rerun") else ""
+        lines += [f"## {s['title']}", "", f"_suite `{s['name']}`, {s['seconds']:.1f} s{rerun}_", ""]
         if s.get("error"):
             lines += [f"**suite failed:** `{s['error']}`", ""]
         for t in s.get("tables", []):

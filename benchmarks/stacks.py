@@ -17,6 +17,7 @@ from pathlib import Path
 from typing import Any
 
 from benchmarks.lib import Context, SuiteResult, Table, measured, one_line, ratio
+from benchmarks.report import PICK_MARK
 
 from edgeport.bench.harness import BenchmarkConfig, PreparedBenchmark, interleaved
 from edgeport.core.artifact import Artifact, load_artifact
@@ -308,7 +309,7 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
         for (i, cand, _, inputs), res in zip(opened, results):
             gops = 2 * model.macs / (res.median_ms / 1e3) / 1e9 if model.macs else None
             peak = peaks.get(f"{'int8' if cand.precision.startswith('int8') else 'fp32'}@{threads}")
-            table.add(stack=cand.stack + (" ★ pick" if cand.pick else ""), precision=cand.precision,
+            table.add(stack=cand.stack + (f" {PICK_MARK}" if cand.pick else ""), precision=cand.precision,
                       median_ms=res.median_ms, p99_ms=res.p99_ms, ratio=ratio(res.median_ms, pick or best),
                       accuracy=accuracy.get(i), gops=gops,
                       peak_fraction=None if gops is None or not peak else gops / peak,

@@ -1,0 +1,49 @@
+"""RESULTS.md's headline: edgeport's pick against the fastest row of every other stack."""
+
+from __future__ import annotations
+
+import sys
+from pathlib import Path
+
+import pytest
+
+ROOT = Path(__file__).resolve().parents[2]
+if str(ROOT) not in sys.path:
+    sys.path.insert(0, str(ROOT))
+
+from benchmarks.report import PICK_MARK, headline_rows, render_markdown  # noqa: E402
+
+
+def _table(threads: int, rows: list[dict]) -> dict:
+    return {"title": f"digits: batch 1, {threads} thread", "columns": [["stack", "stack"]], "rows": rows,
+            "conditions": {"threads": threads}, "notes": []}
+
+
+def _doc(tables: list[dict]) -> dict:
+    return {"date": "2026-01-01", "mode": "full", "suites": [
+        {"name": "digits", "title": "Digits", "seconds": 1.0, "tables": tables, "targets": [], "notes": [],
+         "skipped": [], "error": None}]}
+
+
+def test_headline_compares_the_pick_with_the_fastest_other_row_and_fastest_fp32():
+    rows = [{"stack": "ONNX Runtime", "precision": "fp32", "median_ms": 0.20, "accuracy": 0.986},
+            {"stack": "LiteRT (XNNPACK)", "precision": "fp32", "median_ms": 0.10, "accuracy": 0.986},
+            {"stack": "ExecuTorch (XNNPACK)", "precision": "int8", "median_ms": 0.08, "accuracy": 0.97},
+            {"stack": f"edgeport pick {PICK_MARK}", "precision": "int8", "median_ms": 0.06, "accuracy": 0.986,
+             "how": "tflite-int8@litert-t1"},
+            {"stack": "broken row", "precision": "fp32", "median_ms": None}]
+    (row,) = headline_rows(_doc([_table(1, rows)]))
+    assert row["model"] == "digits" and row["threads"] == 1
+    assert row["fastest"] == "ExecuTorch (XNNPACK) int8"
+    assert row["vs_fastest"] == pytest.approx(0.06 / 0.08)
+    assert row["fastest_fp32"] == "LiteRT (XNNPACK)"
+    assert row["vs_fastest_fp32"] == pytest.approx(0.06 / 0.10)
+    md = render_markdown(_doc([_table(1, rows)]))
+    assert "## edgeport's pick vs every stack" in md
+    assert "tflite-int8@litert-t1 (int8)" in md and "0.75×" in md and "0.60×" in md
+
+
+def test_tables_without_a_pick_row_have_no_headline():
+    rows = [{"stack": "ONNX Runtime", "precision": "fp32", "median_ms": 0.2}]
+    assert headline_rows(_doc([_table(2, rows)])) == []
+    assert "pick vs every stack" not in render_markdown(_doc([_table(2, rows)]))
