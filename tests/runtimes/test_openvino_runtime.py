@@ -127,3 +127,18 @@ def test_listed_for_doctor_and_bench():
 
     assert "openvino" in RUNTIMES.names() and OpenVINORuntime.available()
     assert OpenVINORuntime.version()
+
+
+def test_read_only_feeds_and_outputs_that_outlive_the_next_run(ir, digits_data, reference):
+    """Inputs are shared with OpenVINO without a copy where they can be and outputs copied out of the request:
+    a read-only batch still runs, and a result is not overwritten by the next call."""
+    from edgeport.runtimes.openvino import OpenVINOOptions
+
+    test = digits_data.split("test")
+    (name,) = test.inputs
+    first = np.ascontiguousarray(test.inputs[name][:5])
+    first.setflags(write=False)
+    with open_runtime(ir, "openvino", OpenVINOOptions(threads=1)) as rt:
+        (out1,) = rt.run({name: first}).values()
+        rt.run({name: np.ascontiguousarray(test.inputs[name][5:9])})
+        np.testing.assert_allclose(out1, reference[:5], atol=1e-4)

@@ -116,6 +116,7 @@ class OpenVINORuntime(Runtime):
     options: OpenVINOOptions
     _compiled: Any
     _request: Any
+    _tensor: Any
 
     def _config(self) -> dict[str, Any]:
         opts = self.options
@@ -152,7 +153,7 @@ class OpenVINORuntime(Runtime):
                                fix="check the device name and that the model's operators are supported") from exc
         self._request = self._compiled.create_infer_request()
         self._ins, self._outs = _specs(self._compiled)
-        self._out_ports = list(self._compiled.outputs)
+        self._tensor = ov.Tensor
 
     def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
         by_name = {s.name: s for s in self.artifact.inputs}
@@ -165,16 +166,24 @@ class OpenVINORuntime(Runtime):
         return tuple(ins), self._outs
 
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
+        # Inputs are wrapped without a copy where writeable (``prepare`` made them contiguous, in the
+        # port's dtype) and outputs copied once out of the request's buffers: on a model that runs in
+        # tens of µs, ``infer(dict)`` with its OVDict result costs ≈ 20 µs more per call than this.
+        request, tensor = self._request, self._tensor
         try:
-            result = self._request.infer(feeds)
+            for i, spec in enumerate(self._ins):
+                arr = feeds[spec.name]  # OpenVINO refuses to share a read-only buffer: that one is copied
+                request.set_input_tensor(i, tensor(arr, shared_memory=arr.flags.writeable))
+            request.infer()
         except Exception as exc:
             raise BackendError(f"OpenVINO failed running {self.artifact.path.name}: "
                                f"{' '.join(str(exc).split())[:300]}", fix="check the input data") from exc
-        return {spec.name: np.array(result[port]) for spec, port in zip(self._outs, self._out_ports)}
+        return {spec.name: request.get_output_tensor(i).data.copy() for i, spec in enumerate(self._outs)}
 
     def _release(self) -> None:
         self._request = None
         self._compiled = None
+        self._tensor = None
 
     # ---- what actually ran --------------------------------------------------------------------
     def actual_precision(self) -> str:
