@@ -3,6 +3,7 @@
     python benchmarks/run.py            # full suite → benchmarks/results/{latest.json, YYYY-MM-DD.json, RESULTS.md}
     python benchmarks/run.py --smoke         # one model, few iterations (< 60 s) → benchmarks/results/tmp/
     python benchmarks/run.py --only digits,harness_honesty --out /some/dir
+    python benchmarks/run.py --only tool_speed --update   # re-run suites inside the committed record
 
 Every table records the machine conditions it was measured under; a loaded machine is flagged
 in the JSON (``loaded``) and at the top of RESULTS.md. Commit full runs made on a quiet machine.
@@ -37,6 +38,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="", help="comma-separated suite names")
     p.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     p.add_argument("--keep-work", action="store_true", help="keep the built artifacts (printed path)")
+    p.add_argument("--update", action="store_true",
+                   help="re-run the --only suites and replace them in the existing full record (latest.json); "
+                        "the record lists what was re-run and when, and a suite that fails keeps its old numbers")
     return p.parse_args(argv)
 
 
@@ -52,6 +56,12 @@ def main(argv: list[str] | None = None) -> int:
     work = Path(tempfile.mkdtemp(prefix="edgeport-bench-"))
     ctx = Context.make(smoke=args.smoke, out_dir=out_dir, work_dir=work, threads=threads, only=only,
                        log=lambda msg: print(msg, file=sys.stderr, flush=True))
+    base: dict | None = None
+    if args.update:
+        base = _base_record(out_dir, only, args.smoke)
+        if isinstance(base, str):
+            print(f"error: {base}", file=sys.stderr)
+            return 2
     modules = discover()
     unknown = set(only) - {m.NAME for m in modules}
     if unknown:
@@ -99,10 +109,56 @@ def main(argv: list[str] | None = None) -> int:
            "mode": ("smoke" if args.smoke else "full") + (" (interrupted)" if interrupted else ""),
            "threads": threads, "wall_s": time.perf_counter() - start,
            "loaded": loaded, "conditions": to_json(after), "suites": suites}
+    if base is not None:
+        doc = _merge(base, doc, interrupted)
     paths = write_results(doc, out_dir)
     ctx.log(f"[bench] wrote {paths['latest']}, {paths['dated'].name}, {paths['markdown'].name}"
             + (" — measured on a LOADED machine" if loaded else ""))
     return 1 if any(r.error for r in results) else 0
+
+
+def _base_record(out_dir: Path, only: list[str], smoke: bool) -> dict | str:
+    """The full record ``--update`` re-runs suites of, or why there is none to update."""
+    import json
+
+    if not only:
+        return "--update needs --only SUITE[,SUITE] (the suites to re-run)"
+    if smoke:
+        return "--update replaces suites of a full record; a smoke run cannot"
+    latest = out_dir / "latest.json"
+    try:
+        doc = json.loads(latest.read_text())
+    except FileNotFoundError:
+        return f"{latest}: no record to update; run the full suite first (make bench)"
+    except json.JSONDecodeError as exc:
+        return f"{latest}: not valid JSON ({exc}); run the full suite again (make bench)"
+    if not str(doc.get("mode", "")).startswith("full"):
+        return f"{latest} is a {doc.get('mode')!r} record; --update only re-runs suites of a full record"
+    return doc
+
+
+def _merge(base: dict, new: dict, interrupted: bool) -> dict:
+    """``base`` with the suites of ``new`` that ran without error swapped in (each marked with when)."""
+    fresh = {s["name"]: s for s in new["suites"] if s.get("error") is None}
+    replaced = []
+    suites = []
+    for s in base["suites"]:
+        if s["name"] in fresh:
+            suites.append(dict(fresh.pop(s["name"]), rerun=new["created"]))
+            replaced.append(s["name"])
+        else:
+            suites.append(s)
+    for name, s in fresh.items():  # a suite the base record did not have
+        suites.append(dict(s, rerun=new["created"]))
+        replaced.append(name)
+    kept = [s["name"] for s in new["suites"] if s.get("error") is not None]
+    doc = dict(base, suites=suites, date=new["date"])
+    doc["updates"] = [*base.get("updates", []), {
+        "created": new["created"], "edgeport_version": new["edgeport_version"], "suites": replaced,
+        "failed_kept_old": kept, "wall_s": new["wall_s"], "loaded": new["loaded"], "interrupted": interrupted,
+        "conditions": new["conditions"]}]
+    doc["loaded"] = bool(base.get("loaded")) or bool(new["loaded"] and replaced)
+    return doc
 
 
 if __name__ == "__main__":

@@ -266,6 +266,13 @@ def accuracy_of(cand: Candidate, data: Dataset) -> float | None:
     return float((logits.argmax(1) == test.labels).mean())
 
 
+def _peak_kind(precision: str) -> str:
+    """Which GEMM peak a row is held to: int8 paths the int8 peak, bf16 the bf16 one, the rest fp32."""
+    if precision.startswith("int8"):
+        return "int8"
+    return "bf16" if precision.startswith("bf16") else "fp32"
+
+
 def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], suite: SuiteResult) -> None:
     """One table per thread count: every candidate interleaved; median, p99, ratio to the pick/best."""
     peaks = ctx.shared.get("peak_gops", {})
@@ -308,7 +315,7 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
             table.notes.append("ratio is to edgeport's recommended variant")
         for (i, cand, _, inputs), res in zip(opened, results):
             gops = 2 * model.macs / (res.median_ms / 1e3) / 1e9 if model.macs else None
-            peak = peaks.get(f"{'int8' if cand.precision.startswith('int8') else 'fp32'}@{threads}")
+            peak = peaks.get(f"{_peak_kind(cand.precision)}@{threads}")
             table.add(stack=cand.stack + (f" {PICK_MARK}" if cand.pick else ""), precision=cand.precision,
                       median_ms=res.median_ms, p99_ms=res.p99_ms, ratio=ratio(res.median_ms, pick or best),
                       accuracy=accuracy.get(i), gops=gops,
@@ -317,7 +324,8 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
                       block_medians_ms=res.block_medians_ms, runs=res.stats.count)
         if model.macs:
             table.notes.append(f"GOP/s = 2 × {model.macs / 1e6:.1f} M MACs (edgeport profile, conv/matmul/gemm) "
-                               "/ median; % of peak uses the hardware-limit suite's GEMM peak (int8 rows: int8 peak)")
+                               "/ median; % of peak uses the hardware-limit suite's GEMM peak of the row's precision "
+                               "(int8 and bf16 rows: their own peak, others fp32)")
         suite.tables.append(table)
 
 

@@ -1,7 +1,8 @@
-"""The hardware limit: fp32 and int8 GEMM peak on this host at each thread count.
+"""The hardware limit: fp32, bf16 and int8 GEMM peak on this host at each thread count.
 
-fp32: large ``torch.matmul``. int8: ``torch._int_mm`` (int8 × int8 → int32) and ONNX Runtime's
-``MatMulInteger`` (uint8 × int8 → int32). Each rate is best-of-N (the fastest repetition: a
+fp32: large ``torch.matmul``; bf16: the same on bfloat16 tensors (AVX-512 BF16 where the CPU has
+it). int8: ``torch._int_mm`` (int8 × int8 → int32) and ONNX Runtime's ``MatMulInteger``
+(uint8 × int8 → int32). Each rate is best-of-N (the fastest repetition: a
 peak is an upper bound, and interference only ever slows a run down); the best rate over
 methods and sizes is the peak. One multiply-add counts as 2 operations, so the model suites'
 GOP/s (2 × MACs / latency) compare directly.
@@ -15,7 +16,7 @@ from typing import Any
 from benchmarks.lib import Context, SuiteResult, Table, measured, one_line
 
 NAME = "hardware_limit"
-TITLE = "Hardware limit: GEMM peak (fp32, int8)"
+TITLE = "Hardware limit: GEMM peak (fp32, bf16, int8)"
 ORDER = 10
 
 
@@ -36,6 +37,15 @@ def _torch_fp32(n: int, threads: int, reps: int, min_s: float) -> float:
 
     torch.set_num_threads(threads)
     a, b = torch.randn(n, n), torch.randn(n, n)
+    with torch.no_grad():
+        return _rate(lambda: torch.matmul(a, b), 2.0 * n ** 3, reps, min_s)
+
+
+def _torch_bf16(n: int, threads: int, reps: int, min_s: float) -> float:
+    import torch
+
+    torch.set_num_threads(threads)
+    a, b = torch.randn(n, n, dtype=torch.bfloat16), torch.randn(n, n, dtype=torch.bfloat16)
     with torch.no_grad():
         return _rate(lambda: torch.matmul(a, b), 2.0 * n ** 3, reps, min_s)
 
@@ -76,6 +86,7 @@ def run(ctx: Context) -> SuiteResult:
     sizes = [512] if ctx.smoke else [1024, 2048]
     reps, min_s = (3, 0.05) if ctx.smoke else (10, 1.0)
     methods = {"fp32": [("torch.matmul", _torch_fp32)],
+               "bf16": [("torch.matmul bf16", _torch_bf16)],  # the peak OpenVINO's bf16 hint rows are held to
                "int8": [("torch._int_mm", _torch_int8), ("ORT MatMulInteger", _ort_int8)]}
     peaks: dict[str, float] = {}
     previous = torch.get_num_threads()

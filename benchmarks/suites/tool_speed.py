@@ -84,11 +84,13 @@ def run(ctx: Context) -> SuiteResult:
                 start = time.perf_counter()
                 macs = profile(big).macs
                 times.append(time.perf_counter() - start)
-            wall = statistics.median(times)
-            prof.add(what="edgeport.analysis.profile.profile()", seconds=wall, runs=repeats,
+            first, warm = times[0], statistics.median(times[1:])
+            prof.add(what="edgeport.analysis.profile.profile(), first call in the process", seconds=first, runs=1,
                      note=f"{macs / 1e6:.1f} M MACs (expected {layers * width * width / 1e6:.1f} M)")
+            prof.add(what="edgeport.analysis.profile.profile(), later calls (median)", seconds=warm,
+                     runs=repeats - 1, note="nothing is cached between calls: the file is read again each time")
             label = "profile of the ~100 MB model" if not ctx.smoke else f"profile of a {size_mb:.0f} MB model (smoke)"
-            suite.target(label, wall, 2.0, " s")
+            suite.target(label, first, 2.0, " s", note="first call in the process")
         except Exception as exc:
             suite.skip("profile()", one_line(exc))
         try:

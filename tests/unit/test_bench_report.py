@@ -47,3 +47,26 @@ def test_tables_without_a_pick_row_have_no_headline():
     rows = [{"stack": "ONNX Runtime", "precision": "fp32", "median_ms": 0.2}]
     assert headline_rows(_doc([_table(2, rows)])) == []
     assert "pick vs every stack" not in render_markdown(_doc([_table(2, rows)]))
+
+
+def test_update_swaps_in_rerun_suites_and_keeps_the_old_numbers_of_a_failed_one():
+    from benchmarks.run import _merge
+
+    def suite(name, value, error=None):
+        return {"name": name, "title": name, "seconds": 1.0, "targets": [], "notes": [], "skipped": [],
+                "error": error, "tables": [_table(1, [{"stack": "ONNX Runtime", "median_ms": value}])]}
+
+    base = dict(_doc([]), suites=[suite("digits", 1.0), suite("tool_speed", 2.0), suite("tvm", 3.0)],
+                loaded=False, created="2026-01-01T00:00:00+00:00")
+    new = {"date": "2026-01-02", "created": "2026-01-02T00:00:00+00:00", "edgeport_version": "x", "wall_s": 5.0,
+           "loaded": False, "conditions": {},
+           "suites": [suite("tool_speed", 20.0), suite("tvm", 30.0, error="boom")]}
+    doc = _merge(base, new, interrupted=False)
+    by_name = {s["name"]: s for s in doc["suites"]}
+    assert [s["name"] for s in doc["suites"]] == ["digits", "tool_speed", "tvm"]
+    assert by_name["tool_speed"]["tables"][0]["rows"][0]["median_ms"] == 20.0
+    assert by_name["tool_speed"]["rerun"] == new["created"]
+    assert by_name["tvm"]["tables"][0]["rows"][0]["median_ms"] == 3.0 and "rerun" not in by_name["tvm"]
+    assert doc["updates"][-1]["suites"] == ["tool_speed"] and doc["updates"][-1]["failed_kept_old"] == ["tvm"]
+    md = render_markdown(doc)
+    assert "re-run on 2026-01-02T00:00:00+00:00 inside this record: tool_speed (failed, old numbers kept: tvm)" in md
