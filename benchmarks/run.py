@@ -53,21 +53,22 @@ def main(argv: list[str] | None = None) -> int:
     out_dir = args.out or (RESULTS / "tmp" if args.smoke else RESULTS)
     only = [s.strip() for s in args.only.split(",") if s.strip()]
     threads = [int(t) for t in args.threads.split(",") if t.strip()]
-    work = Path(tempfile.mkdtemp(prefix="edgeport-bench-"))
-    ctx = Context.make(smoke=args.smoke, out_dir=out_dir, work_dir=work, threads=threads, only=only,
-                       log=lambda msg: print(msg, file=sys.stderr, flush=True))
-    base: dict | None = None
-    if args.update:
-        base = _base_record(out_dir, only, args.smoke)
-        if isinstance(base, str):
-            print(f"error: {base}", file=sys.stderr)
-            return 2
     modules = discover()
     unknown = set(only) - {m.NAME for m in modules}
     if unknown:
         print(f"error: unknown suite(s) {sorted(unknown)}; known: {', '.join(m.NAME for m in modules)}",
               file=sys.stderr)
         return 2
+    base: dict | None = None
+    if args.update:
+        try:
+            base = _base_record(out_dir, only, args.smoke)
+        except ValueError as exc:
+            print(f"error: {exc}", file=sys.stderr)
+            return 2
+    work = Path(tempfile.mkdtemp(prefix="edgeport-bench-"))  # only once the arguments are known to be good
+    ctx = Context.make(smoke=args.smoke, out_dir=out_dir, work_dir=work, threads=threads, only=only,
+                       log=lambda msg: print(msg, file=sys.stderr, flush=True))
     start = time.perf_counter()
     before = cond.capture(None)
     results: list[SuiteResult] = []
@@ -117,23 +118,23 @@ def main(argv: list[str] | None = None) -> int:
     return 1 if any(r.error for r in results) else 0
 
 
-def _base_record(out_dir: Path, only: list[str], smoke: bool) -> dict | str:
-    """The full record ``--update`` re-runs suites of, or why there is none to update."""
+def _base_record(out_dir: Path, only: list[str], smoke: bool) -> dict:
+    """The full record ``--update`` re-runs suites of (``ValueError``: why there is none to update)."""
     import json
 
     if not only:
-        return "--update needs --only SUITE[,SUITE] (the suites to re-run)"
+        raise ValueError("--update needs --only SUITE[,SUITE] (the suites to re-run)")
     if smoke:
-        return "--update replaces suites of a full record; a smoke run cannot"
+        raise ValueError("--update replaces suites of a full record; a smoke run cannot")
     latest = out_dir / "latest.json"
     try:
         doc = json.loads(latest.read_text())
     except FileNotFoundError:
-        return f"{latest}: no record to update; run the full suite first (make bench)"
+        raise ValueError(f"{latest}: no record to update; run the full suite first (make bench)") from None
     except json.JSONDecodeError as exc:
-        return f"{latest}: not valid JSON ({exc}); run the full suite again (make bench)"
+        raise ValueError(f"{latest}: not valid JSON ({exc}); run the full suite again (make bench)") from None
     if not str(doc.get("mode", "")).startswith("full"):
-        return f"{latest} is a {doc.get('mode')!r} record; --update only re-runs suites of a full record"
+        raise ValueError(f"{latest} is a {doc.get('mode')!r} record; --update only re-runs suites of a full record")
     return doc
 
 

@@ -27,3 +27,22 @@ def test_study_without_labels_uses_agreement(tmp_path: Path, digits_data, digits
     assert ok and all(c.accuracy is None and c.agreement is not None for c in ok)
     host = result.recommendations[0]
     assert host.key is not None and host.accuracy == result.candidate(host.key).agreement
+
+
+def test_study_without_data_verifies_on_few_random_inputs_and_caps_timing(tmp_path: Path, digits_pt2) -> None:
+    """No --data: 16 random inputs, said in the note; ``max_seconds`` ends timing a candidate that would
+    otherwise run for ten minutes (min_seconds=600)."""
+    from edgeport.store import Store
+    from edgeport.study import StudyOptions, run_study
+    from edgeport.study.options import BenchSettings
+    from edgeport.study.study import SYNTHETIC_SAMPLES
+
+    endless = BenchSettings(warmup_runs=1, min_runs=10**6, min_seconds=600.0, max_runs=10**6, max_seconds=0.5)
+    result = run_study(StudyOptions(model=str(digits_pt2.path), targets=("host",), threads=(1,), formats=("onnx",),
+                                    precisions=("fp32",), runtimes=("onnxruntime",), bench=endless,
+                                    out_dir=str(tmp_path / "out")),
+                       store=Store(tmp_path / "s.db"))
+    assert f"{SYNTHETIC_SAMPLES} random inputs" in result.data_note and result.source["samples"] == SYNTHETIC_SAMPLES
+    (cand,) = result.candidates
+    assert cand.status == "ok" and cand.median_ms is not None
+    assert cand.seconds < 60.0, f"timing was not capped by max_seconds: {cand.seconds:.0f} s"

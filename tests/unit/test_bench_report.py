@@ -70,3 +70,19 @@ def test_update_swaps_in_rerun_suites_and_keeps_the_old_numbers_of_a_failed_one(
     assert doc["updates"][-1]["suites"] == ["tool_speed"] and doc["updates"][-1]["failed_kept_old"] == ["tvm"]
     md = render_markdown(doc)
     assert "re-run on 2026-01-02T00:00:00+00:00 inside this record: tool_speed (failed, old numbers kept: tvm)" in md
+
+
+def test_update_refuses_without_a_full_record_in_one_line_and_writes_nothing(tmp_path, capsys):
+    import json
+
+    from benchmarks.run import main
+
+    assert main(["--update", "--only", "tvm", "--out", str(tmp_path)]) == 2
+    assert "no record to update; run the full suite first (make bench)" in capsys.readouterr().err
+    (tmp_path / "latest.json").write_text(json.dumps({"mode": "smoke", "suites": []}))
+    assert main(["--update", "--only", "tvm", "--out", str(tmp_path)]) == 2
+    assert "only re-runs suites of a full record" in capsys.readouterr().err
+    assert main(["--update", "--out", str(tmp_path)]) == 2
+    err = capsys.readouterr().err
+    assert err.count("\n") == 1 and "--update needs --only" in err
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["latest.json"]
