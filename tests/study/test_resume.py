@@ -34,15 +34,17 @@ def test_killed_study_resumes_without_repeating(tmp_path: Path) -> None:
     out = tmp_path / "out"
     args = ["--formats", "onnx,torch-export", "--runtimes", "onnxruntime,torch", "--threads", "1,2", "--quick",
             "--target", "host", "--out", str(out)]
-    proc = subprocess.Popen([sys.executable, "-m", "edgeport.cli.main", "--store", str(db), "optimize", *args,
-                             "--json"], stdout=subprocess.DEVNULL, stderr=subprocess.PIPE,
-                            env=dict(os.environ, EDGEPORT_STORE=str(db)))
-    deadline = time.time() + 300
-    while time.time() < deadline and len(_rows(db)) < 2 and proc.poll() is None:
-        time.sleep(0.2)
-    assert proc.poll() is None, f"study ended before it could be killed: {proc.stderr.read() if proc.stderr else ''}"
-    proc.send_signal(signal.SIGKILL)
-    proc.wait()
+    log = tmp_path / "stderr.log"
+    with open(log, "wb") as err:  # a file, not a pipe: an unread pipe can fill and stall the child
+        proc = subprocess.Popen([sys.executable, "-m", "edgeport.cli.main", "--store", str(db), "optimize", *args,
+                                 "--json"], stdout=subprocess.DEVNULL, stderr=err,
+                                env=dict(os.environ, EDGEPORT_STORE=str(db)))
+        deadline = time.time() + 300
+        while time.time() < deadline and len(_rows(db)) < 2 and proc.poll() is None:
+            time.sleep(0.2)
+        assert proc.poll() is None, f"study ended before it could be killed: {log.read_text(errors='replace')}"
+        proc.send_signal(signal.SIGKILL)
+        proc.wait()
     before = _rows(db)
     assert len(before) >= 2
 
