@@ -12,6 +12,7 @@
     ├── UnsupportedError               the request is valid but cannot be done  exit 2
     │   └── UnsupportedConversionError no converter path between two formats
     ├── MissingDependencyError         an optional backend is not installed     exit 3
+    ├── PluginError                    an installed plugin entry point is broken exit 2
     ├── ConversionError                a converter failed (names converter + stage) exit 1
     ├── BackendError                   a runtime failed to load or run a model  exit 1
     ├── NotRunnableHere                an artifact that cannot run on this host exit 1
@@ -37,6 +38,7 @@ __all__ = [
     "MissingDependencyError",
     "ModelFileError",
     "NotRunnableHere",
+    "PluginError",
     "UnknownNameError",
     "UnsupportedConversionError",
     "UnsupportedError",
@@ -96,6 +98,10 @@ class MissingDependencyError(EdgeportError):
         super().__init__(
             f"{purpose} needs '{module}'", fix=f'pip install "edgeport[{extra}]"'
         )
+
+
+class PluginError(EdgeportError):
+    exit_code = 2
 
 
 class ConversionError(EdgeportError):

@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-import dataclasses
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -13,10 +12,7 @@ from edgeport.data.datasets import Dataset
 from edgeport.errors import ConfigError
 from edgeport.runtimes.base import Runtime, RuntimeOptions
 
-__all__ = ["PROVIDERS", "BenchMatrix", "bench_matrix", "runtime_options"]
-
-PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider",
-             "tensorrt": "TensorrtExecutionProvider"}
+__all__ = ["BenchMatrix", "bench_matrix", "runtime_options"]
 
 
 @dataclass
@@ -32,17 +28,9 @@ class BenchMatrix:
 
 
 def runtime_options(cls: type[Runtime], threads: int | None, provider: str | None = None) -> RuntimeOptions:
-    """``cls``'s options with ``threads`` (and an ORT execution provider, when asked for)."""
+    """``cls``'s options with ``threads`` (and an execution provider, for runtimes that have them)."""
     options = cls.Options(threads=threads)
-    if provider:
-        names = {f.name for f in dataclasses.fields(options)}
-        if "providers" not in names:
-            raise ConfigError(f"runtime {cls.name!r} has no execution providers", fix="drop --provider")
-        key = provider.strip().lower()
-        full = PROVIDERS.get(key, provider)
-        chain = (full,) if full == PROVIDERS["cpu"] else (full, PROVIDERS["cpu"])
-        options = dataclasses.replace(options, providers=chain)  # type: ignore[call-arg]
-    return options
+    return cls.with_provider(options, provider) if provider else options
 
 
 def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runtime]]:

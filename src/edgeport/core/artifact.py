@@ -1,24 +1,24 @@
 """``Artifact``: a frozen description of a model file and the lineage that produced it.
 
 An artifact never holds a loaded model; runtimes load it. ``load_artifact`` detects the
-format from content and reads the I/O specs with the per-format reader below (each reader
-imports its backend lazily).
+format from content and reads the I/O specs with the reader the format's runtime module
+declares (``Runtime.io_readers``; each reader imports its backend lazily).
 """
 
 from __future__ import annotations
 
 import hashlib
-import importlib
 import shutil
-from collections.abc import Callable, Mapping
+from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
+from edgeport._registry import resolve
 from edgeport.core.formats import Format, detect_format
 from edgeport.core.tensors import TensorSpec
 
-__all__ = ["Artifact", "Step", "load_artifact", "register_io_reader"]
+__all__ = ["Artifact", "Step", "load_artifact"]
 
 
 @dataclass(frozen=True)
@@ -139,35 +139,24 @@ def _spec_dict(s: TensorSpec) -> dict[str, Any]:
     return {"name": s.name, "dtype": s.dtype, "shape": list(s.shape), "layout": s.layout}
 
 
-IOReader = Callable[[Path], "tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...], dict[str, Any]]"]
+def _io_reader(fmt: Format) -> str | None:
+    """The ``module:function`` that reads ``fmt``'s I/O, as its runtime module declares it.
 
-# Format -> "module:function" reading (inputs, outputs, metadata); imported lazily.
-_IO_READERS: dict[Format, str] = {
-    Format.ONNX: "edgeport.graph.onnx_reader:read_io",
-    Format.TORCH_EXPORT: "edgeport.runtimes.torch:read_io",
-    Format.TFLITE: "edgeport.graph.tflite_reader:read_io",
-    Format.SAVED_MODEL: "edgeport.runtimes.tensorflow:read_io",
-    Format.KERAS: "edgeport.runtimes.tensorflow:read_io",
-    Format.OPENVINO: "edgeport.runtimes.openvino:read_io",
-    Format.EXECUTORCH: "edgeport.runtimes.executorch:read_io",
-    Format.TVM: "edgeport.runtimes.tvm:read_io",
-    Format.COREML: "edgeport.runtimes.coreml:read_io",
-}
-
-
-def register_io_reader(fmt: Format, target: str) -> None:
-    """Register the ``module:function`` that reads a format's I/O specs."""
-    _IO_READERS[fmt] = target
+    Which function reads a format is runtime knowledge (``Runtime.io_readers``), and runtimes sit
+    above core. So the lookup is late-bound through the registry mechanism (layer 0), by name, at
+    call time: the runtime registry is consulted only when a model is loaded, the reader module is
+    imported only for its own format, and core never imports a runtime module statically.
+    """
+    reader: str | None = resolve("edgeport.runtimes.base:io_reader_for")(fmt)
+    return reader
 
 
 def load_artifact(path: str | Path, *, format: Format | None = None) -> Artifact:
     """Describe the model at ``path``: detect its format and read its input/output specs."""
     p = Path(path)
     fmt = format or detect_format(p)
-    target = _IO_READERS.get(fmt)
+    target = _io_reader(fmt)
     if target is None:
         return Artifact(path=p, format=fmt, inputs=(), outputs=(), metadata={"io_unknown": True})
-    module, _, func = target.partition(":")
-    reader = getattr(importlib.import_module(module), func)
-    inputs, outputs, meta = reader(p)
+    inputs, outputs, meta = resolve(target)(p)
     return Artifact(path=p, format=fmt, inputs=tuple(inputs), outputs=tuple(outputs), metadata=meta)

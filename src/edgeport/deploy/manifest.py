@@ -18,16 +18,6 @@ __all__ = ["PackageResult", "build_package", "load_study_document"]
 
 MANIFEST_VERSION = 1
 
-# runtime name -> importable modules that can run the variant on a device (any of them)
-RUNTIME_MODULES = {
-    "onnxruntime": ["onnxruntime"],
-    "litert": ["ai_edge_litert", "tflite_runtime", "tensorflow"],
-    "openvino": ["openvino"],
-    "executorch": ["executorch"],
-    "tvm": ["tvm"],
-    "torch": ["torch"],
-    "coreml": ["coremltools"],
-}
 _X86 = ["x86_64", "amd64"]
 
 
@@ -73,20 +63,27 @@ def _sha256(path: Path) -> str:
 
 
 def _requirements(cand: dict[str, Any], study: dict[str, Any]) -> dict[str, Any]:
-    """What the variant needs on the device: runtime, ISA features, architecture, RAM."""
-    req: dict[str, Any] = {"runtime_modules": RUNTIME_MODULES.get(cand["runtime"], [cand["runtime"]])}
+    """What the variant needs on the device: runtime modules, OS, ISA features, architecture, RAM.
+
+    The runtime's module declares the first three (``Runtime.device``); the study's conditions say
+    what a host-bound artifact was built for.
+    """
+    from edgeport.runtimes import RUNTIMES
+
+    runtime = RUNTIMES.get(cand["runtime"])
+    req: dict[str, Any] = {"runtime_modules": list(runtime.deploy_modules())}
     info = cand.get("runtime_info") or {}
     precision = str(info.get("inference_precision") or cand.get("precision"))
     isa: list[str] = []
-    if cand["format"] == "tvm":
+    if runtime.device.host_bound:
         req["arch_required"] = _X86 if study.get("conditions", {}).get("machine", "x86_64") in _X86 else [
             study["conditions"]["machine"]]
         isa.extend(f for f in ("avx512f",) if f in study.get("conditions", {}).get("isa_flags", []))
     if "bf16" in precision:
         isa.append("avx512_bf16")
     req["isa_required"] = isa
-    if cand["format"] == "coreml":
-        req["os_required"] = ["darwin", "ios"]
+    if runtime.device.os:
+        req["os_required"] = list(runtime.device.os)
     rss = cand.get("peak_rss_mb")
     size = cand.get("size_bytes") or 0
     req["min_ram_bytes"] = int(max(size * 2, (rss or 0) * 1e6 * 1.5))

@@ -1,10 +1,12 @@
 """Pick the best valid variant of an edgeport package on the machine this runs on.
 
 Dependency-free (standard library only) so it can ship inside an app next to the models:
-``select(manifest)`` probes the machine (installed runtimes, CPU features such as AVX-512/VNNI
-or NEON, RAM), walks the variants best-first, skips any whose runtime, ISA features or memory
-are missing here, verifies the file's SHA-256 before returning it (a corrupted file is refused),
-and falls back to a CPU variant.
+``select(manifest)`` probes the machine (which runtime modules named by the variants are installed,
+CPU features such as AVX-512/VNNI or NEON, RAM), walks the variants best-first, skips any whose
+runtime, ISA features or memory are missing here, verifies the file's SHA-256 before returning it
+(a corrupted file is refused), and falls back to a CPU variant. The selector keeps no list of
+runtimes: each variant names the modules that run it (``runtime_modules``, written from the
+runtime module's own declaration).
 """
 
 from __future__ import annotations
@@ -15,6 +17,7 @@ import json
 import os
 import platform
 import sys
+from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -32,7 +35,7 @@ class Machine:
     os: str
     cpu_features: frozenset[str]
     ram_bytes: int | None
-    runtimes: frozenset[str]  # importable runtime modules
+    runtimes: frozenset[str]  # the probed runtime modules that are importable here
 
 
 @dataclass
@@ -41,10 +44,6 @@ class Selection:
     path: Path
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (variant id, reason)
     machine: Machine | None = None
-
-
-_RUNTIME_MODULES = ("onnxruntime", "ai_edge_litert", "tflite_runtime", "tensorflow", "openvino", "executorch",
-                    "tvm", "torch", "coremltools", "tensorrt")
 
 
 def _cpu_features() -> frozenset[str]:
@@ -72,10 +71,11 @@ def _ram_bytes() -> int | None:
         return None
 
 
-def probe() -> Machine:
-    """What this machine has: architecture, OS, CPU features, RAM, installed runtimes."""
+def probe(runtime_modules: Iterable[str] = ()) -> Machine:
+    """What this machine has: architecture, OS, CPU features, RAM, and which of ``runtime_modules`` import
+    (found, not imported: probing never loads a runtime)."""
     runtimes = set()
-    for module in _RUNTIME_MODULES:
+    for module in sorted(set(runtime_modules)):
         try:
             if importlib.util.find_spec(module) is not None:
                 runtimes.add(module)
@@ -129,8 +129,8 @@ def select(manifest: str | Path | dict[str, Any], *, machine: Machine | None = N
         root = path.parent
         with open(path, encoding="utf-8") as fh:
             doc = json.load(fh)
-    machine = machine or probe()
     variants = list(doc.get("variants", []))
+    machine = machine or probe(m for v in variants for m in v.get("runtime_modules") or ())
     if target is not None:
         variants = [v for v in variants if v.get("target") == target or v.get("cpu_fallback")]
     ordered = sorted(variants, key=lambda v: (bool(v.get("cpu_fallback")), v.get("rank", 0)))

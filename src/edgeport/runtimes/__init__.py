@@ -5,6 +5,6 @@ from __future__ import annotations
 from edgeport._registry import Registry
 from edgeport.runtimes.base import Runtime
 
-RUNTIMES: Registry[type[Runtime]] = Registry("runtime", __name__)
+RUNTIMES: Registry[type[Runtime]] = Registry("runtime", __name__, base=Runtime)
 
 __all__ = ["RUNTIMES", "Runtime"]

@@ -4,6 +4,13 @@
 backend hook, ``close()`` releases. Quantised I/O is handled here: float feeds for an int8/uint8
 input are quantised with the tensor's scale/zero-point, and quantised outputs are dequantised,
 so callers always see real values (``raw=True`` on ``run`` skips that).
+
+A runtime class is also the one place that knows its runtime: the formats it runs, the packages
+it needs (``requires``/``extra``), the functions that read its formats' I/O (``io_readers``), and
+where its artifacts run off this host (``device``: the names device profiles use for it, the
+modules a deployed device needs). The tables other layers used to keep — format → reader,
+format → device-profile runtime names, runtime → deploy modules — are the functions at the end
+of this module, computed from the registry.
 """
 
 from __future__ import annotations
@@ -12,7 +19,7 @@ import time
 from abc import ABC, abstractmethod
 from collections.abc import Mapping
 from dataclasses import dataclass
-from types import TracebackType
+from types import MappingProxyType, TracebackType
 from typing import Any, ClassVar
 
 import numpy as np
@@ -21,9 +28,10 @@ from edgeport._optional import is_available, require, version_of
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import FeedError, UnsupportedError
+from edgeport.errors import ConfigError, FeedError, UnsupportedError
 
-__all__ = ["Runtime", "RuntimeOptions", "open_runtime", "runtime_class_for", "runtimes_for"]
+__all__ = ["DeviceSupport", "Runtime", "RuntimeOptions", "deploy_modules", "host_bound_reason", "io_reader_for",
+           "open_runtime", "profile_runtimes_for", "runtime_class_for", "runtimes_for"]
 
 
 @dataclass(frozen=True)
@@ -31,6 +39,16 @@ class RuntimeOptions:
     """Options every runtime understands. Runtimes subclass this with their own knobs."""
 
     threads: int | None = None  # None: the runtime's default
+
+
+@dataclass(frozen=True)
+class DeviceSupport:
+    """Where a runtime's artifacts run besides this host: in device profiles and in a deployed package."""
+
+    profile_names: tuple[str, ...] = ()  # runtime names in device profiles (targets/*.toml) that run its formats
+    modules: tuple[str, ...] = ()  # importable modules, any one of which runs its artifacts; () = requires[:1]
+    os: tuple[str, ...] = ()  # ``sys.platform`` prefixes its artifacts run on; () = any
+    host_bound: str = ""  # non-empty: why its artifacts run only on a machine like the one that built them
 
 
 class Runtime(ABC):
@@ -42,6 +60,10 @@ class Runtime(ABC):
     runnable_here: ClassVar[bool] = True  # False: the format can be inspected but not executed on this host
     description: ClassVar[str] = ""
     priority: ClassVar[int] = 100  # lower wins when several runtimes run a format
+    # format -> "module:function" returning (inputs, outputs, metadata) for a file of that format; imported
+    # only when an artifact of the format is loaded (``load_artifact``)
+    io_readers: ClassVar[Mapping[Format, str]] = MappingProxyType({})
+    device: ClassVar[DeviceSupport] = DeviceSupport()
 
     def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None) -> None:
         if artifact.format not in self.formats:
@@ -70,6 +92,16 @@ class Runtime(ABC):
     def _require(cls) -> None:
         for module in cls.requires:
             require(module, cls.extra, f"runtime {cls.name!r}")
+
+    @classmethod
+    def deploy_modules(cls) -> tuple[str, ...]:
+        """Importable modules, any one of which runs this runtime's artifacts on a deployed device."""
+        return cls.device.modules or cls.requires[:1] or (cls.name,)
+
+    @classmethod
+    def with_provider(cls, options: RuntimeOptions, provider: str) -> RuntimeOptions:
+        """``options`` running on the execution provider ``provider``; runtimes without providers refuse."""
+        raise ConfigError(f"runtime {cls.name!r} has no execution providers", fix="drop --provider")
 
     # ---- lifecycle ----------------------------------------------------------------------------
     def open(self) -> Runtime:
@@ -190,10 +222,42 @@ class Runtime(ABC):
         return None
 
 
-def runtimes_for(fmt: Format) -> list[type[Runtime]]:
+def _by_preference() -> list[type[Runtime]]:
     from edgeport.runtimes import RUNTIMES
 
-    return sorted(RUNTIMES.select(lambda cls: fmt in cls.formats), key=lambda c: (c.priority, c.name))
+    return sorted(RUNTIMES, key=lambda c: (c.priority, c.name))
+
+
+def runtimes_for(fmt: Format) -> list[type[Runtime]]:
+    """The runtimes that run ``fmt``, preferred first."""
+    return [cls for cls in _by_preference() if fmt in cls.formats]
+
+
+def io_reader_for(fmt: Format) -> str | None:
+    """The ``module:function`` reading ``fmt``'s I/O specs: the most preferred runtime declaring one."""
+    return next((cls.io_readers[fmt] for cls in _by_preference() if fmt in cls.io_readers), None)
+
+
+def profile_runtimes_for(fmt: Format) -> tuple[str, ...]:
+    """The runtime names device profiles use for runtimes that can load ``fmt`` elsewhere, preferred first."""
+    names: list[str] = []
+    for cls in runtimes_for(fmt):
+        if not cls.device.host_bound:
+            names.extend(n for n in cls.device.profile_names if n not in names)
+    return tuple(names)
+
+
+def host_bound_reason(fmt: Format) -> str:
+    """Why ``fmt``'s artifacts run only on the machine that built them ("" when some runtime carries them off it)."""
+    reasons = [cls.device.host_bound for cls in runtimes_for(fmt)]
+    return reasons[0] if reasons and all(reasons) else ""
+
+
+def deploy_modules(runtime: str) -> tuple[str, ...]:
+    """Importable modules, any one of which runs the named runtime's artifacts on a device."""
+    from edgeport.runtimes import RUNTIMES
+
+    return RUNTIMES.get(runtime).deploy_modules()
 
 
 def runtime_class_for(artifact: Artifact, runtime: str | None = None) -> type[Runtime]:

@@ -28,7 +28,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import Dim, TensorSpec
 from edgeport.errors import ModelFileError, NotRunnableHere
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["CoreMLOpInventory", "CoreMLOptions", "CoreMLRuntime", "inspect_coreml", "load_spec", "read_io"]
 
@@ -211,6 +211,8 @@ class CoreMLRuntime(Runtime):
     formats = frozenset({Format.COREML})
     requires = ("coremltools",)
     extra = "coreml"
+    io_readers = {Format.COREML: "edgeport.runtimes.coreml:read_io"}
+    device = DeviceSupport(profile_names=("coreml",), modules=("coremltools",), os=("darwin", "ios"))
     Options = CoreMLOptions
     runnable_here = ON_APPLE
     not_runnable_reason = "" if ON_APPLE else (f"Core ML is not runnable on this host ({_HOST}): Core ML models "

@@ -18,7 +18,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["ExecuTorchOptions", "ExecuTorchRuntime", "read_io"]
 
@@ -99,6 +99,8 @@ class ExecuTorchRuntime(Runtime):
     formats = frozenset({Format.EXECUTORCH})
     requires = ("executorch", "torch")
     extra = "executorch"
+    io_readers = {Format.EXECUTORCH: "edgeport.runtimes.executorch:read_io"}
+    device = DeviceSupport(profile_names=("executorch",), modules=("executorch",))
     Options = ExecuTorchOptions
     priority = 10
     description = "ExecuTorch runtime (pybindings; XNNPACK delegate, portable kernels elsewhere)"

@@ -20,7 +20,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import QuantParams, TensorSpec
 from edgeport.errors import BackendError, ConfigError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["LiteRTOptions", "LiteRTRuntime"]
 
@@ -55,6 +55,9 @@ class LiteRTRuntime(Runtime):
     formats = frozenset({Format.TFLITE})
     requires = ("ai_edge_litert",)
     extra = "tflite"
+    io_readers = {Format.TFLITE: "edgeport.graph.tflite_reader:read_io"}
+    device = DeviceSupport(profile_names=("litert", "tflite-micro"),
+                           modules=("ai_edge_litert", "tflite_runtime", "tensorflow"))
     Options = LiteRTOptions
     priority = 10
     description = "LiteRT (TFLite) interpreter, XNNPACK CPU delegate by default"

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 from dataclasses import dataclass
 from typing import Any, ClassVar
 
@@ -11,9 +12,9 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, MissingDependencyError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
-__all__ = ["OnnxRuntime", "OnnxRuntimeOptions"]
+__all__ = ["GPU_PROVIDERS", "PROVIDERS", "OnnxRuntime", "OnnxRuntimeOptions"]
 
 _ORT_DTYPES = {
     "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
@@ -22,6 +23,8 @@ _ORT_DTYPES = {
 }
 _OPT_LEVELS = ("disable", "basic", "extended", "all")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
+# short names accepted for an execution provider (``edgeport bench --provider cuda``)
+PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
 
 
 @dataclass(frozen=True)
@@ -38,6 +41,8 @@ class OnnxRuntime(Runtime):
     formats = frozenset({Format.ONNX})
     requires = ("onnxruntime",)
     extra = "onnx"
+    io_readers = {Format.ONNX: "edgeport.graph.onnx_reader:read_io"}
+    device = DeviceSupport(profile_names=("onnxruntime", "onnxruntime-web"), modules=("onnxruntime",))
     Options = OnnxRuntimeOptions
     priority = 10
     description = "ONNX Runtime (CPU by default; CUDA/TensorRT providers where installed)"
@@ -105,6 +110,15 @@ class OnnxRuntime(Runtime):
 
     def _release(self) -> None:
         self._session = None
+
+    @classmethod
+    def with_provider(cls, options: RuntimeOptions, provider: str) -> RuntimeOptions:
+        """``provider`` (a short name or a full ORT provider name) first, the CPU provider as fallback."""
+        if not isinstance(options, OnnxRuntimeOptions):
+            raise TypeError(f"{cls.name} expects {OnnxRuntimeOptions.__name__}, got {type(options).__name__}")
+        full = PROVIDERS.get(provider.strip().lower(), provider.strip())
+        chain = (full,) if full == PROVIDERS["cpu"] else (full, PROVIDERS["cpu"])
+        return dataclasses.replace(options, providers=chain)
 
     def describe(self) -> dict[str, Any]:
         info = super().describe()

@@ -19,7 +19,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, ConfigError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["OpenVINOOptions", "OpenVINORuntime", "read_io"]
 
@@ -110,6 +110,8 @@ class OpenVINORuntime(Runtime):
     formats = frozenset({Format.OPENVINO, Format.ONNX})
     requires = ("openvino",)
     extra = "openvino"
+    io_readers = {Format.OPENVINO: "edgeport.runtimes.openvino:read_io"}
+    device = DeviceSupport(profile_names=("openvino",), modules=("openvino",))
     Options = OpenVINOOptions
     priority = 50  # ONNX Runtime stays the default for .onnx; pick "openvino" by name to run ONNX here
     description = "OpenVINO CPU plugin (IR or ONNX); f32 precision hint by default, records what ran"

@@ -16,7 +16,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, ConfigError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["TensorFlowOptions", "TensorFlowRuntime", "load_signature", "read_io"]
 
@@ -95,6 +95,9 @@ class TensorFlowRuntime(Runtime):
     formats = frozenset({Format.SAVED_MODEL, Format.KERAS})
     requires = ("tensorflow",)
     extra = "tflite"
+    io_readers = {Format.SAVED_MODEL: "edgeport.runtimes.tensorflow:read_io",
+                  Format.KERAS: "edgeport.runtimes.tensorflow:read_io"}
+    device = DeviceSupport(profile_names=("tensorflow",), modules=("tensorflow",))
     Options = TensorFlowOptions
     priority = 50
     description = "TensorFlow eager: SavedModel serving signature or Keras model (reference)"

@@ -12,7 +12,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["TorchRuntime", "load_exported_program", "read_io"]
 
@@ -78,6 +78,8 @@ class TorchRuntime(Runtime):
     formats = frozenset({Format.TORCH_EXPORT})
     requires = ("torch",)
     extra = "torch"
+    io_readers = {Format.TORCH_EXPORT: "edgeport.runtimes.torch:read_io"}
+    device = DeviceSupport(profile_names=("torch",), modules=("torch",))
     Options = TorchOptions
     priority = 10
     description = "PyTorch eager (ExportedProgram.module())"

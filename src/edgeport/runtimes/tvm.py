@@ -30,7 +30,7 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec, spec_from_dict, spec_to_dict
 from edgeport.errors import BackendError, ModelFileError
 from edgeport.runtimes import RUNTIMES
-from edgeport.runtimes.base import Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
 __all__ = ["MANIFEST", "MODULE", "UNTUNED_WARNING", "TvmOptions", "TvmRuntime", "read_io", "read_manifest",
            "write_manifest"]
@@ -101,6 +101,9 @@ class TvmRuntime(Runtime):
     formats = frozenset({Format.TVM})
     requires = ("tvm",)
     extra = "tvm"
+    io_readers = {Format.TVM: "edgeport.runtimes.tvm:read_io"}
+    device = DeviceSupport(modules=("tvm",),
+                           host_bound="a TVM module is compiled for this host's CPU: recompile it for the device")
     Options = TvmOptions
     priority = 10
     description = "Apache TVM Relax VM on the host CPU (compiled module; untuned modules are slow)"

@@ -38,34 +38,25 @@ def load_targets(ids: tuple[str, ...] | list[str]) -> list[StudyTarget]:
     return found
 
 
-# artifact format -> the device runtimes (as named in target profiles) that can load it
-DEVICE_RUNTIMES = {
-    "onnx": ("onnxruntime", "onnxruntime-web"),
-    "tflite": ("litert", "tflite-micro"),
-    "executorch": ("executorch",),
-    "openvino": ("openvino",),
-    "coreml": ("coreml",),
-    "torch-export": ("torch",),
-    "tvm": (),  # compiled for this host's CPU: recompile for another device
-}
-_ANALYSED = ("onnx", "tflite")
-
-
 def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit:
     """Coverage/fit verdict of ``artifact`` on ``target`` (host: it ran here, so it runs)."""
     if target.measured_here:
         ok = cand.status == "ok"
         return TargetFit(target.id, ok, "measured on this host" if ok else f"did not run: {cand.error or cand.status}")
+    from edgeport.analysis.canonical import GRAPH_FORMATS
+    from edgeport.runtimes.base import host_bound_reason, profile_runtimes_for
+
     profile = target.profile
     fmt = artifact.format.value
-    usable = [r for r in DEVICE_RUNTIMES.get(fmt, ()) if r in profile.runtimes]
+    usable = [r for r in profile_runtimes_for(artifact.format) if r in profile.runtimes]
     if not usable:
-        why = ("a TVM module is compiled for this host's CPU" if fmt == "tvm"
-               else f"{target.id} has no runtime for {fmt} (it has {', '.join(profile.runtimes) or 'none'})")
+        why = (host_bound_reason(artifact.format)
+               or f"{target.id} has no runtime for {fmt} (it has {', '.join(profile.runtimes) or 'none'})")
         return TargetFit(target.id, False, why)
-    if fmt not in _ANALYSED:
+    if artifact.format not in GRAPH_FORMATS:
+        analysed = " and ".join(f.value for f in GRAPH_FORMATS)
         return TargetFit(target.id, True, f"{usable[0]} runs {fmt} on {target.id}; operator coverage is analysed "
-                                          "for ONNX and TFLite only", details={"runtime": usable[0]})
+                                          f"for {analysed} only", details={"runtime": usable[0]})
     from edgeport.analysis.compat import analyze
     from edgeport.analysis.memory import fit as memory_fit
     from edgeport.graph import cache as graph_cache
