@@ -7,6 +7,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
+from edgeport._version import __version__
+
 if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` must not pay for numpy
     from edgeport.analysis.profile import ProfileResult, profile
     from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
@@ -22,8 +24,6 @@ if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` 
         MissingDependencyError,
     )
     from edgeport.verify.tolerance import Tolerance
-
-__version__ = "0.1.0"
 
 __all__ = [
     "Artifact",

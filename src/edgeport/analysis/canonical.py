@@ -1,4 +1,4 @@
-"""Canonical operator names (``targets/rules/canonical.toml``) and loading a model as a ``Graph``.
+"""Canonical operator names (``targets/rules/canonical.toml``) and per-node facts the rules need.
 
 ONNX op types and TFLite builtin names map to one canonical name (``Conv``/``CONV_2D`` → ``conv``),
 so each rule table and per-op estimate is written once for both formats.
@@ -9,15 +9,11 @@ from __future__ import annotations
 import tomllib
 from functools import lru_cache
 from pathlib import Path
-from typing import Any
 
 from edgeport.core.formats import Format
-from edgeport.errors import UnsupportedError
 from edgeport.graph.ir import Graph, Node
 
-__all__ = ["GRAPH_FORMATS", "canonical_op", "compute_dtype", "dynamic_axes", "load_graph", "rules_dir"]
-
-GRAPH_FORMATS = (Format.ONNX, Format.TFLITE)
+__all__ = ["canonical_op", "compute_dtype", "dynamic_axes", "rules_dir"]
 
 
 def rules_dir() -> Path:
@@ -93,24 +89,3 @@ def dynamic_axes(graph: Graph, name: str) -> list[int]:
     if graph.format == Format.TFLITE and axes == [0] and t.shape[0] == "batch":
         return []
     return axes
-
-
-def load_graph(model: Any) -> Graph:
-    """A ``Graph`` from a ``Graph``, an ``Artifact`` or a model path (ONNX or TFLite)."""
-    if isinstance(model, Graph):
-        return model
-    from edgeport.core.artifact import Artifact, load_artifact
-
-    art = model if isinstance(model, Artifact) else load_artifact(model)
-    if art.format == Format.ONNX:
-        from edgeport.graph.onnx_reader import read_graph
-
-        return read_graph(art.path)
-    if art.format == Format.TFLITE:
-        from edgeport.graph.tflite_reader import read_graph as read_tflite
-
-        return read_tflite(art.path)
-    covered = ", ".join(f.value for f in GRAPH_FORMATS)
-    raise UnsupportedError(f"{art.path.name}: the operator rules and memory planner cover {covered} models, "
-                           f"not {art.format.value}",
-                           fix="convert the model first (edgeport convert MODEL --to onnx or --to tflite)")

@@ -18,10 +18,11 @@ from typing import Any
 
 import numpy as np
 
-from edgeport.analysis.canonical import canonical_op, compute_dtype, load_graph
+from edgeport.analysis.canonical import canonical_op, compute_dtype
 from edgeport.analysis.rules import NodeCheck, check_node, get_rules
 from edgeport.core.target import Target, get_target
 from edgeport.graph.ir import Graph
+from edgeport.graph.load import load_graph
 
 __all__ = ["CompatReport", "Fallback", "NodePlacement", "Partition", "analyze", "partition_groups"]
 

@@ -15,10 +15,10 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeport.analysis.canonical import load_graph
 from edgeport.analysis.rules import get_rules
 from edgeport.core.target import get_target
 from edgeport.errors import ConfigError, UnsupportedError
+from edgeport.graph.load import load_graph
 
 __all__ = ["DynamicDim", "DynamicReport", "dynamic_report", "fix_dynamic_shapes"]
 

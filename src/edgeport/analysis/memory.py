@@ -37,8 +37,9 @@ from typing import Any
 
 import numpy as np
 
-from edgeport.analysis.canonical import canonical_op, dynamic_axes, load_graph
+from edgeport.analysis.canonical import canonical_op, dynamic_axes
 from edgeport.graph.ir import Graph
+from edgeport.graph.load import load_graph
 
 __all__ = ["ArenaPlan", "FitResult", "MemoryEstimate", "TensorLifetime", "estimate_memory", "fit", "lifetimes",
            "plan_arena"]

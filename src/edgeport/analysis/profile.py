@@ -30,18 +30,23 @@ Subgraphs (If/Loop bodies) are not counted.
 
 from __future__ import annotations
 
+import dataclasses
 import time
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeport.analysis.cost_rules import CostContext, roles_for, rule_for
-from edgeport.core.formats import Format
+from edgeport.core.formats import Format, detect_format
 from edgeport.core.tensors import Dim
-from edgeport.errors import ModelFileError, UnsupportedError
+from edgeport.errors import UnsupportedError
 from edgeport.graph.ir import Graph, TensorInfo
+from edgeport.graph.load import GRAPH_FORMATS, load_graph
 
-__all__ = ["NodeProfile", "OpTypeProfile", "ProfileResult", "TensorSize", "graph_of", "profile"]
+if TYPE_CHECKING:
+    from edgeport.core.artifact import Artifact
+
+__all__ = ["NodeProfile", "OpTypeProfile", "ProfileResult", "TensorSize", "profile", "profile_graph"]
 
 _BITS = {"float32": 32, "float16": 16, "bfloat16": 16, "float64": 64, "int8": 8, "uint8": 8, "int16": 16,
          "uint16": 16, "int32": 32, "uint32": 32, "int64": 64, "uint64": 64, "bool": 8, "int4": 4, "uint4": 4,
@@ -231,57 +236,47 @@ def profile_graph(graph: Graph, *, dims: dict[str, int] | None = None, file_byte
         seconds=time.perf_counter() - start, notes=notes)
 
 
-def graph_of(model: Any) -> tuple[Graph, int | None, str]:
-    """(Graph, file bytes, display name) for a Graph, an Artifact, a path or an ``onnx.ModelProto``.
+def _load(model: Any) -> tuple[Graph, int | None, str]:
+    """(Graph, file bytes, display name) of what ``profile`` was given; the graph comes from ``load_graph``.
 
-    ONNX and TFLite files are read directly; a ``torch.export`` ``.pt2`` is first exported to ONNX
-    in a temporary folder (``convert(..., verify_result=False)``) and profiled there.
+    A ``torch.export`` ``.pt2`` is first exported to ONNX in a temporary folder
+    (``convert(..., verify_result=False)``) and profiled there.
     """
     from edgeport.core.artifact import Artifact, load_artifact
-    from edgeport.core.formats import detect_format
 
     if isinstance(model, Graph):
         return model, None, str(model.metadata.get("path", model.name))
-    if hasattr(model, "graph") and hasattr(model, "opset_import"):
-        from edgeport.graph.onnx_reader import read_graph
-
-        return read_graph(model), model.ByteSize(), model.graph.name or "model"
+    if hasattr(model, "graph") and hasattr(model, "opset_import"):  # onnx.ModelProto
+        return load_graph(model), model.ByteSize(), model.graph.name or "model"
     if isinstance(model, Artifact):
         artifact = model
     else:
         path = Path(model)
-        if not path.exists():
-            raise ModelFileError(f"{path}: no such file or directory", fix="check the path")
-        fmt = detect_format(path)
-        artifact = Artifact(path=path, format=fmt, inputs=(), outputs=()) if fmt is Format.ONNX \
-            or fmt is Format.TFLITE else load_artifact(path, format=fmt)
-    size = artifact.size_bytes()
-    if artifact.format is Format.ONNX:
-        from edgeport.graph.onnx_reader import read_graph
-
-        graph = read_graph(artifact.path)
-        counted = {p.resolve() for p in artifact.side_files()}
-        for name in graph.metadata.get("external_data", ()):  # weights kept beside the model
-            side = (artifact.path.parent / name).resolve()
-            if side.is_file() and side not in counted:
-                counted.add(side)
-                size += side.stat().st_size
-        return graph, size, str(artifact.path)
-    if artifact.format is Format.TFLITE:
-        try:
-            from edgeport.graph.tflite_reader import read_graph as read_tflite
-        except ImportError:
-            raise UnsupportedError(f"{artifact.path}: profiling TFLite models needs the TFLite graph reader, "
-                                   "which this edgeport build lacks",
-                                   fix="convert the model to ONNX and profile that") from None
-        return read_tflite(artifact.path), size, str(artifact.path)
+        fmt = detect_format(path)  # ModelFileError for a missing or unknown file
+        artifact = Artifact(path=path, format=fmt, inputs=(), outputs=()) if fmt in GRAPH_FORMATS \
+            else load_artifact(path, format=fmt)
+    if artifact.format in GRAPH_FORMATS:
+        graph = load_graph(artifact)
+        return graph, _file_bytes(artifact, graph), str(artifact.path)
     if artifact.format is Format.TORCH_EXPORT:
-        return _graph_via_onnx(artifact), size, str(artifact.path)
+        return _graph_via_onnx(artifact), artifact.size_bytes(), str(artifact.path)
     raise UnsupportedError(f"{artifact.path}: profiling {artifact.format.value} models is not supported",
                            fix="profile the ONNX, TFLite or PyTorch .pt2 form of the model")
 
 
-def _graph_via_onnx(artifact: Any) -> Graph:
+def _file_bytes(artifact: Artifact, graph: Graph) -> int:
+    """The model file plus its side files, including external-data files the graph names."""
+    size = artifact.size_bytes()
+    counted = {p.resolve() for p in artifact.side_files()}
+    for name in graph.metadata.get("external_data", ()):  # weights kept beside the model
+        side = (artifact.path.parent / name).resolve()
+        if side.is_file() and side not in counted:
+            counted.add(side)
+            size += side.stat().st_size
+    return size
+
+
+def _graph_via_onnx(artifact: Artifact) -> Graph:
     import tempfile
 
     from edgeport.convert.api import convert
@@ -290,10 +285,9 @@ def _graph_via_onnx(artifact: Any) -> Graph:
     with tempfile.TemporaryDirectory(prefix="edgeport-profile-") as tmp:
         out = Path(tmp) / (artifact.path.stem + ".onnx")
         result = convert(artifact, Format.ONNX, out=out, verify_result=False)
-        graph = read_graph(result.artifact.path)
-    graph.metadata["path"] = str(artifact.path)
-    graph.metadata["profiled_as"] = "onnx (exported with torch.onnx.export)"
-    return graph
+        graph = read_graph(result.artifact.path)  # not load_graph: the file is gone after this block
+    return dataclasses.replace(graph, metadata={**graph.metadata, "path": str(artifact.path),
+                                                "profiled_as": "onnx (exported with torch.onnx.export)"})
 
 
 def profile(model: Any, *, dims: dict[str, int] | None = None) -> ProfileResult:
@@ -303,7 +297,7 @@ def profile(model: Any, *, dims: dict[str, int] | None = None) -> ProfileResult:
     module docstring for exactly what ``macs``, ``flops`` and ``params`` count.
     """
     start = time.perf_counter()
-    graph, file_bytes, name = graph_of(model)
+    graph, file_bytes, name = _load(model)
     result = profile_graph(graph, dims=dims, file_bytes=file_bytes, model=name)
     if "profiled_as" in graph.metadata:
         result.notes.append(f"profiled as {graph.metadata['profiled_as']}")

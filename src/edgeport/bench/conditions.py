@@ -161,7 +161,7 @@ def capture(threads: int | None = None, versions: dict[str, Any] | None = None, 
             threshold: float = LOAD_THRESHOLD, foreign_threshold: float = FOREIGN_THRESHOLD,
             sample_s: float = SAMPLE_S) -> Conditions:
     """Conditions before a run (the ``loaded`` flag is decided here, from other processes' CPU use)."""
-    from edgeport import __version__
+    from edgeport._version import __version__
 
     info = _cpuinfo_fields()
     cores = os.cpu_count() or 1

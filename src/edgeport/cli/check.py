@@ -51,10 +51,10 @@ def register(app: typer.Typer) -> None:
                                          help="Comma-separated target ids (edgeport devices)."),
               targets_dir: Path = TARGETS_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
         """Which nodes run where on each target, partitions, CPU fallbacks, memory fit, estimated latency."""
-        from edgeport.analysis.canonical import load_graph
         from edgeport.analysis.compat import analyze
         from edgeport.analysis.memory import fit
         from edgeport.core.target import get_target
+        from edgeport.graph.load import load_graph
 
         extra = [targets_dir] if targets_dir else None
         tgts = [get_target(t, extra) for t in parse_list(target)]

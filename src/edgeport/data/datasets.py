@@ -3,26 +3,29 @@
 One dataset feeds calibration, verification, accuracy and benchmarks alike. Inputs are
 N-first arrays keyed by model input name (a single-input dataset may use the key ``x``,
 which is matched to the model's only input). Splits are index arrays named ``train``,
-``calibration`` and ``test``.
+``calibration`` and ``test``. Loaders: ``.npz`` files, synthetic inputs, and the built-in
+``digits`` data (``load_dataset("digits")``; the example model trained on it is in ``examples``).
 """
 
 from __future__ import annotations
 
 import os
 import tempfile
-from collections.abc import Iterator, Mapping, Sequence
+from collections.abc import Callable, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import numpy as np
 
+from edgeport._optional import require
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import DatasetError
 
-__all__ = ["Dataset", "load_dataset", "load_npz", "random_dataset"]
+__all__ = ["BUILTIN_DATASETS", "DIGITS_SHAPE", "Dataset", "digits", "load_dataset", "load_npz", "random_dataset"]
 
 SPLITS = ("train", "calibration", "test")
+DIGITS_SHAPE = (1, 1, 8, 8)
 
 
 @dataclass(frozen=True, eq=False)
@@ -178,13 +181,30 @@ def load_npz(path: str | Path) -> Dataset:
     return Dataset(name=p.stem, inputs=arrays, labels=labels, splits=splits, source=str(p), task=task)
 
 
+def digits() -> Dataset:
+    """scikit-learn's 8×8 digits, scaled to [0, 1], NCHW float32, fixed 64/16/20 split."""
+    datasets = require("sklearn.datasets", "torch", "the built-in digits dataset")
+    raw = datasets.load_digits()
+    x = (raw.data.astype(np.float32) / 16.0).reshape(-1, *DIGITS_SHAPE[1:])
+    y = raw.target.astype(np.int64)
+    perm = np.random.default_rng(0).permutation(len(x))
+    n_test = 360
+    test, rest = np.sort(perm[:n_test]), perm[n_test:]
+    calibration = np.sort(rest[:256])
+    return Dataset(name="digits", inputs={"x": x}, labels=y,
+                   splits={"train": np.sort(rest), "calibration": calibration, "test": test},
+                   preprocessing="pixel/16 → [0,1], NCHW 1×8×8", source="builtin:digits",
+                   task="classification")
+
+
+BUILTIN_DATASETS: dict[str, Callable[[], Dataset]] = {"digits": digits}
+
+
 def load_dataset(spec: str | Path | Dataset) -> Dataset:
     """A dataset from a built-in name (``digits``) or an ``.npz`` path."""
     if isinstance(spec, Dataset):
         return spec
     text = str(spec)
-    from edgeport.data.examples import BUILTIN_DATASETS
-
     name = text.removeprefix("builtin:")
     if name in BUILTIN_DATASETS:
         return BUILTIN_DATASETS[name]()

@@ -1,4 +1,4 @@
-"""Built-in examples: scikit-learn's ``digits`` data and a small CNN trained on it.
+"""Built-in example model: a small CNN trained on scikit-learn's ``digits`` (``datasets.digits``).
 
 The CNN trains deterministically in a few seconds on the CPU (seeded, single-threaded) and is
 cached under ``$EDGEPORT_CACHE`` (default ``~/.cache/edgeport``) after the first run, keyed by a
@@ -15,17 +15,15 @@ from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-import numpy as np
-
 from edgeport._optional import require
-from edgeport.data.datasets import Dataset
+from edgeport.data.datasets import DIGITS_SHAPE, Dataset, digits
 
 if TYPE_CHECKING:
     import torch
 
-__all__ = ["BUILTIN_DATASETS", "cache_dir", "digits", "digits_model", "digits_model_path"]
+# ``digits`` (the data the example CNN trains on) lives with the other dataset loaders in ``datasets``
+__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path"]
 
-DIGITS_SHAPE = (1, 1, 8, 8)
 _RECIPE = {"arch": "digits-cnn-v1", "epochs": 40, "batch": 64, "lr": 3e-3, "seed": 0, "wd": 1e-4}
 
 
@@ -33,25 +31,6 @@ def cache_dir() -> Path:
     root = Path(os.environ.get("EDGEPORT_CACHE", Path.home() / ".cache" / "edgeport"))
     root.mkdir(parents=True, exist_ok=True)
     return root
-
-
-def digits() -> Dataset:
-    """scikit-learn's 8×8 digits, scaled to [0, 1], NCHW float32, fixed 64/16/20 split."""
-    datasets = require("sklearn.datasets", "torch", "the built-in digits dataset")
-    raw = datasets.load_digits()
-    x = (raw.data.astype(np.float32) / 16.0).reshape(-1, *DIGITS_SHAPE[1:])
-    y = raw.target.astype(np.int64)
-    perm = np.random.default_rng(0).permutation(len(x))
-    n_test = 360
-    test, rest = np.sort(perm[:n_test]), perm[n_test:]
-    calibration = np.sort(rest[:256])
-    return Dataset(name="digits", inputs={"x": x}, labels=y,
-                   splits={"train": np.sort(rest), "calibration": calibration, "test": test},
-                   preprocessing="pixel/16 → [0,1], NCHW 1×8×8", source="builtin:digits",
-                   task="classification")
-
-
-BUILTIN_DATASETS: dict[str, Callable[[], Dataset]] = {"digits": digits}
 
 
 def _build_cnn() -> torch.nn.Module:

@@ -191,7 +191,7 @@ def read_graph(path: str | Path) -> Graph:
     outputs = [names[j] for j in sub.OutputsAsNumpy()] if sub.OutputsLength() else []
     meta: dict[str, Any] = {"subgraphs": int(model.SubgraphsLength()), "schema_version": int(model.Version()),
                             "description": _text(model.Description()),
-                            "signatures": _signature_keys(model)}
+                            "signatures": _signature_keys(model), "path": str(p)}
     graph = Graph(name=p.stem, format=Format.TFLITE, nodes=nodes, tensors=tensors, inputs=inputs, outputs=outputs,
                   metadata=meta)
     inv = op_inventory(graph)

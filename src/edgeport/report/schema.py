@@ -50,7 +50,7 @@ def to_json(obj: Any) -> Any:
 
 
 def envelope(kind: str, result: Any) -> dict[str, Any]:
-    from edgeport import __version__
+    from edgeport._version import __version__
 
     return {"schema": f"edgeport/{kind}", "schema_version": SCHEMA_VERSION, "edgeport_version": __version__,
             "data": to_json(result)}

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 from typing import Any
 
-from edgeport.report.html import _e, _num, _pct, _table, _td
+from edgeport.report.html_page import esc, num, pct, table, td
 
 __all__ = ["study_sections"]
 
@@ -35,11 +35,11 @@ def study_sections(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     prof = data.get("profile")
     if isinstance(prof, dict) and prof.get("nodes"):
         sections.append('<section><h2>Per-layer MACs and activation memory (source model)</h2>'
-                        f'<p class="note">{_e(_profile_summary(prof))}</p><div id="layers" class="plot"></div>'
+                        f'<p class="note">{esc(_profile_summary(prof))}</p><div id="layers" class="plot"></div>'
                         '</section>')
         plots["layers"] = _layers_plot(prof)
     elif isinstance(prof, dict) and prof.get("error"):
-        sections.append(f'<section><h2>Profile</h2><p class="warn">{_e(prof["error"])}</p></section>')
+        sections.append(f'<section><h2>Profile</h2><p class="warn">{esc(prof["error"])}</p></section>')
     sections.append(_coverage(cands, data.get("targets", {})))
     sections.append(_lineage(cands))
     sections.append(_conditions(data.get("conditions", {})))
@@ -52,32 +52,32 @@ def _recommendations(data: dict[str, Any], by_key: dict[str, Any]) -> str:
         key = r.get("key")
         c = by_key.get(key or "", {})
         if key:
-            lat = _num(r.get("latency_ms"), "{:.4f} ms") if r.get("measured") else (
+            lat = num(r.get("latency_ms"), "{:.4f} ms") if r.get("measured") else (
                 "not measured here" + (f" (estimate {r['estimated_latency_ms']:.3g} ms)"
                                        if r.get("estimated_latency_ms") else ""))
-            rows.append([_td(_e(r["target"])), _td(f"<code>{_e(key)}</code>"), _td(lat),
-                         _td(_pct(r.get("accuracy")), True), _td(_mb(r.get("size_bytes")), True),
-                         _td(_e(c.get("artifact", ""))), _td(_e(r.get("reason")))])
+            rows.append([td(esc(r["target"])), td(f"<code>{esc(key)}</code>"), td(lat),
+                         td(pct(r.get("accuracy")), True), td(_mb(r.get("size_bytes")), True),
+                         td(esc(c.get("artifact", ""))), td(esc(r.get("reason")))])
             classes.append("pick")
         else:
             closest = ", ".join(r.get("closest", [])) or "none"
-            rows.append([_td(_e(r["target"])), _td('<span class="bad">none</span>'), _td("—"), _td("—"), _td("—"),
-                         _td(""), _td(_e(f"{r.get('reason')}; closest: {closest}"))])
+            rows.append([td(esc(r["target"])), td('<span class="bad">none</span>'), td("—"), td("—"), td("—"),
+                         td(""), td(esc(f"{r.get('reason')}; closest: {closest}"))])
             classes.append("")
     cons = data.get("options", {}).get("constraints", {})
     cons_text = ", ".join(f"{k} = {v}" for k, v in cons.items() if v is not None) or "none"
-    note = f'<p class="note">{_e(data.get("data_note"))}</p>' if data.get("data_note") else ""
+    note = f'<p class="note">{esc(data.get("data_note"))}</p>' if data.get("data_note") else ""
     src = data.get("source", {})
     rejected = []
     for r in data.get("recommendations", []):
-        items = "".join(f"<li><code>{_e(x['key'])}</code>: {_e(x['reason'])}</li>" for x in r.get("rejected", []))
-        rejected.append(f"<details><summary>Why the others lost on {_e(r['target'])} "
+        items = "".join(f"<li><code>{esc(x['key'])}</code>: {esc(x['reason'])}</li>" for x in r.get("rejected", []))
+        rejected.append(f"<details><summary>Why the others lost on {esc(r['target'])} "
                         f"({len(r.get('rejected', []))})</summary><ul>{items}</ul></details>")
     return ("<section><h2>Recommendation</h2>"
-            f"<p class=\"note\">Source: {_e(src.get('path'))} ({_e(src.get('format'))}, accuracy "
-            f"{_pct(src.get('accuracy'))} on {_e(src.get('samples'))} test samples). Data: {_e(data.get('data'))}. "
-            f"Constraints: {_e(cons_text)}.</p>{note}"
-            + _table(["target", "pick", "latency (median)", "accuracy", "size", "artifact", "why"], rows, classes)
+            f"<p class=\"note\">Source: {esc(src.get('path'))} ({esc(src.get('format'))}, accuracy "
+            f"{pct(src.get('accuracy'))} on {esc(src.get('samples'))} test samples). Data: {esc(data.get('data'))}. "
+            f"Constraints: {esc(cons_text)}.</p>{note}"
+            + table(["target", "pick", "latency (median)", "accuracy", "size", "artifact", "why"], rows, classes)
             + "".join(rejected) + "</section>")
 
 
@@ -139,25 +139,25 @@ def _fidelity(cands: list[dict[str, Any]], picks: set[str], pareto: set[str], so
         lat = c.get("latency_ms", {})
         tags = (" ★" if c["key"] in picks else "") + (" ◆" if c["key"] in pareto else "")
         rows.append([
-            _td(f"<code>{_e(c['key'])}</code>{tags}"), _td(f'<span class="{cls}">{_e(status)}</span>'),
-            _td(_mb(c.get("size_bytes")), True), _td(_pct(c.get("accuracy")), True),
-            _td(_num(None if c.get("accuracy_delta") is None else c["accuracy_delta"] * 100, "{:+.2f} pt"), True),
-            _td(_pct(c.get("agreement")), True), _td(_num(c.get("max_abs")), True), _td(_num(c.get("cosine"), "{:.6f}"), True),
-            _td("∞" if (c.get("snr_db") or 0) >= 1e9 else _num(c.get("snr_db"), "{:.1f}"), True), _td(_num(lat.get("median"), "{:.4f}"), True),
-            _td(_num(lat.get("p99"), "{:.4f}"), True),
-            _td(_e(c.get("error") or "; ".join(c.get("verification_failures", [])[:2])))])
+            td(f"<code>{esc(c['key'])}</code>{tags}"), td(f'<span class="{cls}">{esc(status)}</span>'),
+            td(_mb(c.get("size_bytes")), True), td(pct(c.get("accuracy")), True),
+            td(num(None if c.get("accuracy_delta") is None else c["accuracy_delta"] * 100, "{:+.2f} pt"), True),
+            td(pct(c.get("agreement")), True), td(num(c.get("max_abs")), True), td(num(c.get("cosine"), "{:.6f}"), True),
+            td("∞" if (c.get("snr_db") or 0) >= 1e9 else num(c.get("snr_db"), "{:.1f}"), True), td(num(lat.get("median"), "{:.4f}"), True),
+            td(num(lat.get("p99"), "{:.4f}"), True),
+            td(esc(c.get("error") or "; ".join(c.get("verification_failures", [])[:2])))])
         classes.append("pick" if c["key"] in picks else "")
     return ("<section><h2>Fidelity matrix and measurements</h2>"
-            f"<p class=\"note\">Every variant ran the same {_e(source.get('samples'))} real test samples as the "
+            f"<p class=\"note\">Every variant ran the same {esc(source.get('samples'))} real test samples as the "
             "source; ★ recommended, ◆ Pareto-optimal. Latency: host, batch 1, ms.</p>"
-            + _table(["variant", "status", "size", "accuracy", "Δ acc", "top-1 agree", "max |err|", "cosine",
+            + table(["variant", "status", "size", "accuracy", "Δ acc", "top-1 agree", "max |err|", "cosine",
                       "SNR dB", "median", "p99", "error / divergence"], rows, classes) + "</section>")
 
 
 def _profile_summary(prof: dict[str, Any]) -> str:
     macs = prof.get("macs") or prof.get("total_macs")
     params = prof.get("params") or prof.get("param_count")
-    return f"{_num(macs, '{:,}')} MACs, {_num(params, '{:,}')} parameters"
+    return f"{num(macs, '{:,}')} MACs, {num(params, '{:,}')} parameters"
 
 
 def _layers_plot(prof: dict[str, Any]) -> dict[str, Any]:
@@ -183,19 +183,19 @@ def _coverage(cands: list[dict[str, Any]], targets: dict[str, Any]) -> str:
     ids = list(targets) or sorted({t for c in builds.values() for t in c["targets"]})
     rows = []
     for build, c in builds.items():
-        cells = [_td(f"<code>{_e(build)}</code>")]
+        cells = [td(f"<code>{esc(build)}</code>")]
         for t in ids:
             fit = c["targets"].get(t)
             if fit is None:
-                cells.append(_td("—"))
+                cells.append(td("—"))
                 continue
             est = f" · est. {fit['estimated_latency_ms']:.3g} ms" if fit.get("estimated_latency_ms") else ""
             cls = "ok" if fit.get("ok") else "bad"
-            cells.append(_td(f'<span class="{cls}">{"✓" if fit.get("ok") else "✗"}</span> {_e(fit.get("verdict"))}{est}'))
+            cells.append(td(f'<span class="{cls}">{"✓" if fit.get("ok") else "✗"}</span> {esc(fit.get("verdict"))}{est}'))
         rows.append(cells)
     return ("<section><h2>Target coverage</h2><p class=\"note\">Operator coverage, partitions and memory fit per "
             "device profile; latencies on devices not at hand are estimates from the profile.</p>"
-            + _table(["build", *ids], rows) + "</section>")
+            + table(["build", *ids], rows) + "</section>")
 
 
 def _lineage(cands: list[dict[str, Any]]) -> str:
@@ -206,14 +206,14 @@ def _lineage(cands: list[dict[str, Any]]) -> str:
     rows = []
     for build, chain in seen.items():
         steps = " → ".join(
-            f"{_e(item['format'])}" + (f" <span class=\"note\">[{_e(item['step']['kind'])} "
-                                       f"{_e(item['step']['name'])}]</span>" if item.get("step") else "")
+            f"{esc(item['format'])}" + (f" <span class=\"note\">[{esc(item['step']['kind'])} "
+                                       f"{esc(item['step']['name'])}]</span>" if item.get("step") else "")
             for item in chain)
-        rows.append([_td(f"<code>{_e(build)}</code>"), _td(steps), _td(_e(chain[-1]["path"]))])
-    return "<section><h2>Lineage</h2>" + _table(["build", "steps", "artifact"], rows) + "</section>"
+        rows.append([td(f"<code>{esc(build)}</code>"), td(steps), td(esc(chain[-1]["path"]))])
+    return "<section><h2>Lineage</h2>" + table(["build", "steps", "artifact"], rows) + "</section>"
 
 
 def _conditions(cond: dict[str, Any]) -> str:
-    rows = [[_td(_e(k)), _td(_e(v if not isinstance(v, (list, dict)) else ", ".join(map(str, v))
+    rows = [[td(esc(k)), td(esc(v if not isinstance(v, (list, dict)) else ", ".join(map(str, v))
                                 if isinstance(v, list) else v))] for k, v in cond.items()]
-    return "<section><h2>Measurement conditions</h2>" + _table(["field", "value"], rows) + "</section>"
+    return "<section><h2>Measurement conditions</h2>" + table(["field", "value"], rows) + "</section>"

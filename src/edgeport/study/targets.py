@@ -59,10 +59,10 @@ def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit
                                           f"for {analysed} only", details={"runtime": usable[0]})
     from edgeport.analysis.compat import analyze
     from edgeport.analysis.memory import fit as memory_fit
-    from edgeport.graph import cache as graph_cache
+    from edgeport.graph.load import load_graph
 
     try:
-        graph = graph_cache.graph_of(artifact)
+        graph = load_graph(artifact)
         compat = analyze(graph, profile)
         fits = memory_fit(graph, profile)
     except Exception as exc:  # noqa: BLE001 - a model the rules cannot read is a verdict, not a crash

@@ -141,9 +141,9 @@ def infer_precision(artifact: Artifact) -> str:
             return "fp16"
     if artifact.format is Format.TFLITE:
         try:
-            from edgeport.graph.tflite_reader import read_graph
+            from edgeport.graph.load import load_graph
 
-            tensors = read_graph(artifact.path).tensors.values()
+            tensors = load_graph(artifact).tensors.values()
         except Exception:  # an unreadable model fails later with a proper error
             return "fp32"
         dtypes = {t.dtype for t in tensors}
