@@ -2,9 +2,6 @@
 
 from __future__ import annotations
 
-from edgeport._registry import Registry
-from edgeport.runtimes.base import Runtime
-
-RUNTIMES: Registry[type[Runtime]] = Registry("runtime", __name__, base=Runtime)
+from edgeport.runtimes.base import RUNTIMES, Runtime
 
 __all__ = ["RUNTIMES", "Runtime"]

@@ -25,6 +25,7 @@ from typing import Any, ClassVar
 import numpy as np
 
 from edgeport._optional import is_available, require, version_of
+from edgeport._registry import Registry
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
@@ -222,9 +223,12 @@ class Runtime(ABC):
         return None
 
 
-def _by_preference() -> list[type[Runtime]]:
-    from edgeport.runtimes import RUNTIMES
+# Every runtime module in this package registers here (``edgeport.runtimes`` re-exports it). It lives
+# beside the base class so the lookups below need no import of the package that imports this module.
+RUNTIMES: Registry[type[Runtime]] = Registry("runtime", "edgeport.runtimes", base=Runtime)
 
+
+def _by_preference() -> list[type[Runtime]]:
     return sorted(RUNTIMES, key=lambda c: (c.priority, c.name))
 
 
@@ -255,15 +259,11 @@ def host_bound_reason(fmt: Format) -> str:
 
 def deploy_modules(runtime: str) -> tuple[str, ...]:
     """Importable modules, any one of which runs the named runtime's artifacts on a device."""
-    from edgeport.runtimes import RUNTIMES
-
     return RUNTIMES.get(runtime).deploy_modules()
 
 
 def runtime_class_for(artifact: Artifact, runtime: str | None = None) -> type[Runtime]:
     """The named runtime (checked against the artifact's format), or the first available one for it."""
-    from edgeport.runtimes import RUNTIMES
-
     if runtime is not None:
         cls = RUNTIMES.get(runtime)
         if artifact.format not in cls.formats:

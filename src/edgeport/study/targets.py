@@ -43,7 +43,7 @@ def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit
     if target.measured_here:
         ok = cand.status == "ok"
         return TargetFit(target.id, ok, "measured on this host" if ok else f"did not run: {cand.error or cand.status}")
-    from edgeport.analysis.canonical import GRAPH_FORMATS
+    from edgeport.graph.load import GRAPH_FORMATS
     from edgeport.runtimes.base import host_bound_reason, profile_runtimes_for
 
     profile = target.profile
