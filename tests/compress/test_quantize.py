@@ -8,7 +8,8 @@ import json
 import pytest
 
 from edgeport.compress.measure import SLOWER_MARGIN, accuracy_on
-from edgeport.compress.quantize import PRECISIONS, QuantizeResult, converters_for, quantize
+from edgeport.compress.quantize import PRECISIONS, QuantizeResult, quantize
+from edgeport.compress.stacks import converters_for
 from edgeport.errors import BudgetNotMet, ConfigError, UnsupportedError
 from edgeport.report.schema import envelope
 

@@ -7,7 +7,7 @@ import pytest
 from edgeport import load_artifact
 from edgeport.report.schema import to_json
 from edgeport.verify.fidelity import fidelity
-from edgeport.verify.sensitivity import layer_sensitivity, quantized_layer_snr
+from edgeport.compress.sensitivity import layer_sensitivity, quantized_layer_snr
 
 
 def test_fidelity_matrix_rows_and_columns(digits_pt2, digits_onnx, digits_data, planted):
@@ -72,7 +72,7 @@ def test_compress_adapter_ranks_like_the_result(digits_onnx, digits_data):
     from edgeport.compress.mixed import default_sensitivity
 
     fn, source = default_sensitivity()
-    assert source.startswith("edgeport.verify.sensitivity")
+    assert source.startswith("edgeport.compress.sensitivity")
     ranked = fn(digits_onnx, digits_data, None)
     scores = [x.score for x in ranked]
     assert len(ranked) == 5 and scores == sorted(scores, reverse=True) and all(0 < s < 0.1 for s in scores)

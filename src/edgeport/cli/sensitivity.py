@@ -25,7 +25,7 @@ def register(app: typer.Typer) -> None:
         from edgeport.cli._verify_render import render_sensitivity
         from edgeport.core.artifact import load_artifact
         from edgeport.data.datasets import load_dataset
-        from edgeport.verify.sensitivity import layer_sensitivity, quantized_layer_snr
+        from edgeport.compress.sensitivity import layer_sensitivity, quantized_layer_snr
 
         art = load_artifact(model)
         dataset = load_dataset(data)

@@ -1,6 +1,10 @@
 """Compression under an accuracy budget: quantisation per stack, mixed precision, QAT, pruning,
 distillation. Every result reports size, accuracy on the test split and measured latency.
 
+All quantisation lives here: ``quantize`` (one vocabulary over every stack), ``stacks`` (which
+stack makes which precision, read from the converters' and passes' declarations), ``mixed``
+(layers kept float under a budget), ``sensitivity`` (per-layer ranking) and ``qat``.
+
 No ML framework is imported here; each function imports its backend when called.
 """
 

@@ -3,8 +3,8 @@ accuracy drop on the test split fits the budget.
 
 The search is greedy by per-layer sensitivity: rank the quantisable layers (most sensitive
 first), then quantise everything except the top-k layers for k = 0, 1, … and stop at the first
-configuration whose measured drop fits. Sensitivity comes from a ``SensitivityFn``; the default is
-the verifier's (``edgeport.verify.sensitivity``), which quantises one layer at a time and measures
+configuration whose measured drop fits. Sensitivity comes from a ``SensitivityFn``; the default
+(``edgeport.compress.sensitivity.calibration_ranking``) quantises one layer at a time and measures
 on the *calibration* split — the test split only judges the budget.
 """
 
@@ -17,22 +17,14 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-
+from edgeport.compress.sensitivity import LayerSensitivity
 from edgeport.core.artifact import Artifact
 from edgeport.data.datasets import Dataset
 
-__all__ = ["FloatLayer", "LayerSensitivity", "MixedPrecisionResult", "SearchStep", "SensitivityFn",
+__all__ = ["FloatLayer", "MixedPrecisionResult", "SearchStep", "SensitivityFn",
            "default_sensitivity", "parse_budget", "search_onnx"]
 
 _EPS = 1e-9
-
-
-@dataclass
-class LayerSensitivity:
-    node: str
-    op_type: str
-    score: float  # higher = quantising this layer hurts more
-    metric: str
 
 
 @dataclass
@@ -84,10 +76,10 @@ def parse_budget(text: str | float) -> float:
 
 
 def default_sensitivity() -> tuple[SensitivityFn, str]:
-    """The verifier's per-layer sensitivity (``edgeport.verify.sensitivity.compress_sensitivity``)."""
-    from edgeport.verify.sensitivity import compress_sensitivity
+    """One layer quantised at a time, measured on the calibration split (``compress.sensitivity``)."""
+    from edgeport.compress.sensitivity import calibration_ranking
 
-    return compress_sensitivity, "edgeport.verify.sensitivity (one layer quantised at a time, calibration split)"
+    return calibration_ranking, "edgeport.compress.sensitivity (one layer quantised at a time, calibration split)"
 
 
 def _quantised_node_names(artifact: Artifact, opts: Any) -> set[str]:

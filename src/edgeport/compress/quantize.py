@@ -1,19 +1,23 @@
 """``quantize``: one vocabulary (int8 | fp16 | int16x8) over every stack's quantiser.
 
-Dispatch by the model's format and the requested stack:
+Dispatch by the requested stack (``edgeport.compress.stacks``; default: the model's own, ``ort``
+for PyTorch) and precision, from what the passes and converters declare:
 
-* ``ort`` (ONNX models, the default for ONNX and PyTorch inputs): the ONNX Runtime passes —
-  int8 → static QDQ per-channel (the fast ORT path; dynamic int8 is slow for conv nets on CPU),
-  int16x8 → static QDQ with int16 activations, fp16 → onnxconverter-common.
-* ``tflite`` / ``openvino`` / ``executorch``: the registered converter to that format whose
-  ``precisions`` include the request (LiteRT int8/int16x8, NNCF int8, ExecuTorch PT2E int8),
-  fed from the source model; the float model on the same stack is converted too, for comparison.
+* a pass whose ``sweeps`` make the precision within the stack's format runs on the float model in
+  that format (converted first when the source is another format), with the options the sweep
+  point declares — ``ort``: int8 → static QDQ per-channel (the fast ORT path; dynamic int8 is slow
+  for conv nets on CPU), int16x8 → static QDQ with int16 activations, fp16 → onnxconverter-common;
+  ``openvino``: int8 → NNCF. ``options={"method": PASS}`` picks another pass of that format.
+* otherwise the registered converter into that format whose ``precisions`` include the request
+  (LiteRT int8/int16x8, ExecuTorch PT2E int8, OpenVINO/Core ML fp16), fed from the source model;
+  the float model on the same stack is converted too, for comparison.
 
 Every result reports size, accuracy on the test split and batch-1 latency against the float
 parent (interleaved timing), and says loudly when the quantised model is slower.
 
-``max_accuracy_drop`` holds the result to a test-split budget: ORT runs the mixed-precision search
-(sensitive layers kept float), OpenVINO runs NNCF accuracy control, LiteRT walks a precision
+``max_accuracy_drop`` holds the result to a test-split budget: ORT static quantisation runs the
+mixed-precision search (sensitive layers kept float), a pass whose options take
+``max_accuracy_drop`` controls accuracy itself (OpenVINO: NNCF accuracy control), LiteRT walks a precision
 ladder (int8 → int16x8 → weights-only int8, as its converters offer; they cannot keep single
 layers float). An unmet budget raises ``BudgetNotMet`` carrying the best result found.
 """
@@ -27,19 +31,13 @@ from typing import Any
 
 from edgeport.compress.measure import Latency, accuracy_on, compare_latency, slower_warning
 from edgeport.compress.mixed import MixedPrecisionResult, parse_budget
+from edgeport.compress.stacks import PRECISIONS, STACKS, default_stack, pass_point
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.errors import BudgetNotMet, ConfigError, UnsupportedError
 
 __all__ = ["PRECISIONS", "STACKS", "QuantizeResult", "quantize"]
-
-PRECISIONS = ("int8", "fp16", "int16x8")
-STACKS = {"ort": Format.ONNX, "tflite": Format.TFLITE, "openvino": Format.OPENVINO,
-          "executorch": Format.EXECUTORCH}
-_ORT_PASSES = {"int8": ("onnx-quantize-static", {}),
-               "int16x8": ("onnx-quantize-static", {"activation_type": "int16", "weight_type": "int8"}),
-               "fp16": ("onnx-fp16", {})}
 
 
 @dataclass
@@ -87,17 +85,17 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
                           fix="pass --data digits or an .npz with x, y")
     dataset = load_dataset(data) if not isinstance(data, Dataset) else data
     source = model if isinstance(model, Artifact) else load_artifact(model)
-    stack = stack or _default_stack(source.format)
-    if stack not in STACKS:
-        raise ConfigError(f"unknown stack {stack!r}", fix=f"use one of: {', '.join(STACKS)}")
+    stack = stack or default_stack(source.format)
+    known = dict(STACKS)
+    if stack not in known:
+        raise ConfigError(f"unknown stack {stack!r}", fix=f"use one of: {', '.join(known)}")
     budget = parse_budget(max_accuracy_drop) if max_accuracy_drop is not None else None
-    target = STACKS[stack]
+    target = known[stack]
     out_path = Path(out) if out is not None else source.path.with_name(
         f"{source.path.stem}.{precision}{target.suffix}")
-    if stack == "ort":
-        result = _quantize_ort(source, precision, dataset, out_path, budget, options or {}, max_float_layers)
-    elif budget is not None and stack == "openvino" and precision == "int8":
-        result = _quantize_openvino_budget(source, dataset, out_path, budget, options or {})
+    extra = dict(options or {})
+    if "method" in extra or pass_point(target, precision) is not None:
+        result = _quantize_pass(source, precision, dataset, out_path, stack, budget, extra, max_float_layers)
     elif budget is not None and stack == "tflite" and precision == "int8":
         result = _quantize_ladder(source, dataset, out_path, stack, budget, options or {})
     else:
@@ -122,65 +120,68 @@ def _fmt(x: float | None) -> str:
     return "n/a" if x is None else f"{x:.2%}"
 
 
-def _default_stack(fmt: Format) -> str:
-    for name, f in STACKS.items():
-        if f is fmt:
-            return name
-    return "ort"  # PyTorch and others go through ONNX
-
-
-def _as_onnx(source: Artifact, data: Dataset, out: Path) -> Artifact:
-    """The float ONNX parent (converted once next to the output when the model is not ONNX)."""
-    if source.format is Format.ONNX:
+def _float_parent(source: Artifact, fmt: Format, data: Dataset, out: Path) -> Artifact:
+    """The float model in ``fmt`` (converted once next to the output when the source is another format)."""
+    if source.format is fmt:
         return source
     from edgeport.convert.api import convert
 
-    return convert(source, Format.ONNX, out=out.with_name(f"{out.stem}.float.onnx"), data=data).artifact
+    return convert(source, fmt, out=out.with_name(f"{out.stem}.float{fmt.suffix}"), data=data,
+                   options={"precision": "fp32"}).artifact
 
 
-def _quantize_ort(source: Artifact, precision: str, data: Dataset, out: Path, budget: float | None,
-                  extra: dict[str, Any], max_float_layers: int | None = None) -> QuantizeResult:
+def _quantize_pass(source: Artifact, precision: str, data: Dataset, out: Path, stack: str, budget: float | None,
+                   extra: dict[str, Any], max_float_layers: int | None = None) -> QuantizeResult:
+    """The pass that makes ``precision`` within the stack's format, on the float model in that format."""
     from edgeport.passes import PASSES
-
-    parent = _as_onnx(source, data, out)
-    pass_name, defaults = _ORT_PASSES[precision]
-    if "method" in extra:  # e.g. {"method": "onnx-quantize-dynamic"} or a QOperator static config
-        pass_name = extra["method"]
-    pass_cls = PASSES.get(pass_name)
-    opts_dict = {**defaults, **{k: v for k, v in extra.items() if k != "method"}}
     from edgeport.passes.base import coerce_options
 
-    opts = coerce_options(pass_cls.Options, opts_dict, f"pass {pass_name!r}")
+    fmt = STACKS[stack]
+    found = pass_point(fmt, precision)
+    if "method" in extra:  # e.g. {"method": "onnx-quantize-dynamic"} or a QOperator static config
+        pass_cls, defaults = PASSES.get(str(extra["method"])), {}
+    else:
+        assert found is not None
+        pass_cls, defaults = found.pass_cls, dict(found.point.options)
+    opts = coerce_options(pass_cls.Options, {**defaults, **{k: v for k, v in extra.items() if k != "method"}},
+                          f"pass {pass_cls.name!r}")
+    controls_accuracy = "max_accuracy_drop" in {f.name for f in dataclasses.fields(pass_cls.Options)}
+    if budget is not None and not (_searches_layers(pass_cls) or controls_accuracy):
+        raise UnsupportedError(f"--max-accuracy-drop needs static quantisation (layers kept float) or a pass "
+                               f"with accuracy control, not {pass_cls.name}",
+                               fix="use --precision int8 or int16x8")
+    parent = _float_parent(source, fmt, data, out)
     mixed: MixedPrecisionResult | None = None
-    if budget is not None:
-        if pass_name != "onnx-quantize-static":
-            raise UnsupportedError(f"--max-accuracy-drop needs static quantisation, not {pass_name}",
-                                   fix="use --precision int8 or int16x8")
+    method = pass_cls.name
+    if budget is None:
+        artifact = pass_cls().apply(parent, out, opts, data)
+    elif _searches_layers(pass_cls):
         from edgeport.compress.mixed import search_onnx
 
         artifact, mixed = search_onnx(parent, data, budget, out, opts, max_float_layers=max_float_layers)
-    else:
+    else:  # the pass controls accuracy itself (NNCF accuracy control)
+        opts = dataclasses.replace(opts, max_accuracy_drop=budget)
         artifact = pass_cls().apply(parent, out, opts, data)
+        method = f"{pass_cls.name} (accuracy control)"
     m = dict(artifact.step.metrics) if artifact.step else {}
-    warnings = list(artifact.metadata.get("warnings", []))
-    return QuantizeResult(model=str(source.path), precision=precision, stack="ort", method=pass_name,
+    drop = m.get("accuracy_drop")
+    if budget is None:
+        met = None
+    else:
+        met = mixed.met if mixed is not None else drop is not None and drop <= budget + 1e-9
+    return QuantizeResult(model=str(source.path), precision=precision, stack=stack, method=method,
                           artifact=artifact, float_model=str(parent.path), size_bytes=artifact.size_bytes(),
                           float_size_bytes=parent.size_bytes(), accuracy=m.get("accuracy"),
-                          float_accuracy=m.get("parent_accuracy"), accuracy_drop=m.get("accuracy_drop"),
-                          warnings=warnings, mixed_precision=mixed, options=dataclasses.asdict(opts),
-                          budget=budget, budget_met=None if mixed is None else mixed.met)
+                          float_accuracy=m.get("parent_accuracy"), accuracy_drop=drop,
+                          warnings=list(artifact.metadata.get("warnings", [])), mixed_precision=mixed,
+                          options=dataclasses.asdict(opts), budget=budget, budget_met=met)
 
 
-def converters_for(stack: str, precision: str, source: Format | None = None) -> list[Any]:
-    """Registered converters into ``stack``'s format that produce ``precision`` (reachable from ``source``)."""
-    from edgeport.convert import CONVERTERS
-    from edgeport.convert.planner import plan_paths
+def _searches_layers(pass_cls: type[Any]) -> bool:
+    """The mixed-precision search drives ORT static quantisation (it keeps layers float by name)."""
+    from edgeport.passes.onnx_quantize_static import OnnxQuantizeStatic
 
-    target = STACKS[stack]
-    if source is not None:
-        return list({p.steps[-1] for p in plan_paths(source, target) if precision in p.steps[-1].precisions
-                     and not p.missing()})
-    return [c for c in CONVERTERS if c.target is target and precision in c.precisions]
+    return issubclass(pass_cls, OnnxQuantizeStatic)
 
 
 def _quantize_converter(source: Artifact, precision: str, data: Dataset, out: Path, stack: str,
@@ -277,33 +278,6 @@ def _quantize_ladder(source: Artifact, data: Dataset, out: Path, stack: str, bud
         best.warnings.append(f"int8 missed the {budget:.2%} budget on {stack}: fell back to {best.precision} "
                              f"({stack} converters cannot keep single layers in float)")
     return best
-
-
-def _quantize_openvino_budget(source: Artifact, data: Dataset, out: Path, budget: float,
-                              extra: dict[str, Any]) -> QuantizeResult:
-    """OpenVINO int8 under a budget: fp32 IR, then the NNCF accuracy-control pass (test split)."""
-    from edgeport.convert.api import convert
-    from edgeport.passes import PASSES
-
-    pass_cls = PASSES.get("openvino-quantize")
-    if source.format is Format.OPENVINO:
-        parent = source
-    else:
-        parent = convert(source, Format.OPENVINO, out=out.with_name(f"{out.stem}.float.xml"), data=data,
-                         options={"precision": "fp32"}).artifact
-    artifact = pass_cls().apply(parent, out, {**extra, "max_accuracy_drop": budget}, data)
-    m = dict(artifact.step.metrics) if artifact.step else {}
-    drop = m.get("accuracy_drop")
-    result = QuantizeResult(model=str(source.path), precision="int8", stack="openvino",
-                            method=f"{pass_cls.name} (NNCF accuracy control)", artifact=artifact,
-                            float_model=str(parent.path), size_bytes=artifact.size_bytes(),
-                            float_size_bytes=parent.size_bytes(), accuracy=m.get("accuracy"),
-                            float_accuracy=m.get("parent_accuracy"), accuracy_drop=drop,
-                            warnings=list(artifact.metadata.get("warnings", [])),
-                            options={**extra, "max_accuracy_drop": budget})
-    result.budget = budget
-    result.budget_met = drop is not None and drop <= budget + 1e-9
-    return result
 
 
 def _try_accuracy(artifact: Artifact, data: Dataset, warnings: list[str]) -> float | None:

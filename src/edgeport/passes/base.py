@@ -4,6 +4,11 @@
 it (it loads and runs), renames it into place, measures it against its parent on the dataset's
 test split (size, accuracy, agreement) and returns a child artifact whose lineage step
 ``Step("pass", name, options, seconds, metrics)`` carries those numbers.
+
+A pass declares the points it offers to sweeps in ``sweeps`` (``Sweep``: the precision its result
+has with those options). The study builds every default point of every installed pass, and
+``quantize`` finds the pass that makes a precision within a format there, so neither lists pass
+names: a new pass module with a ``sweeps`` joins both.
 """
 
 from __future__ import annotations
@@ -25,7 +30,7 @@ from edgeport.data.datasets import Dataset
 from edgeport.errors import ConfigError, UnsupportedError
 from edgeport.verify.tolerance import Tolerance
 
-__all__ = ["Pass", "PassOptions", "coerce_options"]
+__all__ = ["Pass", "PassOptions", "Sweep", "coerce_options", "sweep"]
 
 log = logging.getLogger("edgeport.passes")
 
@@ -33,6 +38,24 @@ log = logging.getLogger("edgeport.passes")
 @dataclass(frozen=True)
 class PassOptions:
     """Options every pass understands; passes subclass with their own knobs."""
+
+
+@dataclass(frozen=True)
+class Sweep:
+    """One point a pass offers: with ``options`` its result has ``precision``.
+
+    ``default`` points are built by every study; the others (slow or niche, e.g. int16 activations)
+    only when a study's ``precisions`` names them, and ``quantize`` offers all of them.
+    """
+
+    precision: str
+    options: tuple[tuple[str, Any], ...] = ()  # (option name, value), sorted by name
+    default: bool = True
+
+
+def sweep(precision: str, *, default: bool = True, **options: Any) -> Sweep:
+    """``Sweep(precision, sorted options, default)`` from keyword options."""
+    return Sweep(precision, tuple(sorted(options.items())), default)
 
 
 def coerce_options(cls: type[Any], options: Any, owner: str) -> Any:
@@ -58,6 +81,7 @@ class Pass(ABC):
     Options: ClassVar[type[PassOptions]] = PassOptions
     needs_data: ClassVar[bool] = False  # calibration data required
     precision: ClassVar[str] = "fp32"  # precision of the result (picks the verification tolerance)
+    sweeps: ClassVar[tuple[Sweep, ...]] = ()  # the points it offers to the study and to quantize
     description: ClassVar[str] = ""
 
     # ---- availability -------------------------------------------------------------------------
@@ -78,7 +102,14 @@ class Pass(ABC):
     def describe(cls) -> dict[str, Any]:
         return {"name": cls.name, "formats": sorted(f.value for f in cls.formats), "extra": cls.extra,
                 "needs_data": cls.needs_data, "available": cls.available(), "description": cls.description,
-                "options": [f.name for f in dataclasses.fields(cls.Options)]}
+                "options": [f.name for f in dataclasses.fields(cls.Options)],
+                "sweeps": [{"precision": s.precision, "options": dict(s.options), "default": s.default}
+                           for s in cls.sweeps]}
+
+    @classmethod
+    def sweep_options(cls, point: Sweep) -> PassOptions:
+        """``point``'s options as this pass's typed options (a ConfigError names a wrong field)."""
+        return coerce_options(cls.Options, dict(point.options), f"pass {cls.name!r} sweep {point.precision}")
 
     def tolerance(self, options: PassOptions) -> Tolerance:
         return Tolerance.for_precision(self.precision_of(options))

@@ -15,7 +15,7 @@ from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.passes import PASSES
 from edgeport.passes._onnx import check_onnx, load_model, save_model
-from edgeport.passes.base import Pass, PassOptions
+from edgeport.passes.base import Pass, PassOptions, sweep
 
 __all__ = ["OnnxFp16", "OnnxFp16Options"]
 
@@ -35,6 +35,7 @@ class OnnxFp16(Pass):
     extra = "onnx"
     Options = OnnxFp16Options
     precision = "fp16"
+    sweeps = (sweep("fp16"),)
     description = "float16 weights and compute (onnxconverter-common), float32 I/O kept"
 
     def _apply(self, artifact: Artifact, out: Path, options: OnnxFp16Options, data: Dataset | None) -> dict[str, Any]:

@@ -16,7 +16,7 @@ from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.passes import PASSES
 from edgeport.passes._onnx import check_onnx, ensure_node_names, load_model, save_model
-from edgeport.passes.base import Pass, PassOptions
+from edgeport.passes.base import Pass, PassOptions, sweep
 from edgeport.passes.onnx_quantize_static import preprocess_model, quant_type
 
 __all__ = ["OnnxQuantizeDynamic", "OnnxQuantizeDynamicOptions"]
@@ -40,6 +40,8 @@ class OnnxQuantizeDynamic(Pass):
     extra = "onnx"
     Options = OnnxQuantizeDynamicOptions
     precision = "int8"
+    # Swept on purpose although it is usually slower on conv nets: the study measures it and says so.
+    sweeps = (sweep("int8-dynamic"),)
     description = "ORT dynamic int8 (weights offline, activations at run time; slow for conv nets on CPU)"
 
     def _apply(self, artifact: Artifact, out: Path, options: OnnxQuantizeDynamicOptions,

@@ -8,6 +8,8 @@ within budget; the result records how many weight layers stayed float.
 
 from __future__ import annotations
 
+import contextlib
+import io
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -17,7 +19,7 @@ from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
 from edgeport.passes import PASSES
-from edgeport.passes.base import Pass, PassOptions
+from edgeport.passes.base import Pass, PassOptions, sweep
 from edgeport.verify.tolerance import Tolerance
 
 __all__ = ["OpenVINOQuantize", "OpenVINOQuantizeOptions"]
@@ -42,6 +44,7 @@ class OpenVINOQuantize(Pass):
     Options = OpenVINOQuantizeOptions
     needs_data = True
     precision = "int8"
+    sweeps = (sweep("int8"),)  # NNCF defaults; accuracy control is quantize's budget, not a sweep point
     description = "NNCF int8 PTQ of an OpenVINO IR (calibrated); optional accuracy control with a max top-1 drop"
 
     def tolerance(self, options: PassOptions) -> Tolerance:
@@ -71,6 +74,7 @@ class OpenVINOQuantize(Pass):
                                 fast_bias_correction=options.fast_bias_correction, model_type=options.model_type,
                                 max_accuracy_drop=options.max_accuracy_drop)
         validation = data.split(options.validation_split) if options.max_accuracy_drop is not None else None
-        quantized, meta = quantize_int8(model, artifact.inputs, data.split("calibration"), settings, validation)
+        with contextlib.redirect_stdout(io.StringIO()):  # NNCF draws rich progress bars on stdout
+            quantized, meta = quantize_int8(model, artifact.inputs, data.split("calibration"), settings, validation)
         save_ir(ov, quantized, out, compress_to_fp16=False)
         return meta

@@ -1,9 +1,14 @@
 """Candidate variants: how to build an artifact (format × precision) and how to run it (runtime × threads).
 
 Builds come from what is installed: every format the planner reaches from the source that some
-runtime here can run, at every precision its last converter offers, plus every in-format pass
-(quantisation, fp16, …) registered for those formats. New converters, passes and runtimes join
-the study without an edit here.
+runtime here can run, at every precision its last converter offers, plus every point an installed
+pass declares in ``Pass.sweeps`` for those formats (applied to that format's fp32 build). New
+converters, passes and runtimes join the study without an edit here.
+
+When a pass point and a converter make the same build (same format, precision and options), the
+pass makes it: it starts from the fp32 build the study makes anyway, so it costs one conversion
+less. Points that need calibration data are left out without data; points a pass marks
+``default=False`` are built only when ``precisions`` names them.
 """
 
 from __future__ import annotations
@@ -54,6 +59,7 @@ class Variant:
 def _reachable_formats(source: Format) -> dict[Format, list[Any]]:
     """Format -> the converter plans that reach it (available ones only)."""
     from edgeport.convert.planner import plan_paths
+    from edgeport.errors import UnsupportedConversionError
 
     result: dict[Format, list[Any]] = {}
     for fmt in Format:
@@ -61,7 +67,7 @@ def _reachable_formats(source: Format) -> dict[Format, list[Any]]:
             continue
         try:
             plans = [p for p in plan_paths(source, fmt) if not p.missing()]
-        except Exception:  # noqa: BLE001 - no path to this format
+        except UnsupportedConversionError:  # no path to this format
             continue
         if plans:
             result[fmt] = plans
@@ -88,41 +94,33 @@ def enumerate_builds(source: Format, *, have_data: bool, formats: list[str] | No
             if needs and not have_data:
                 continue
             builds.append(Build(fmt.value, precision, needs_data=needs))
-    builds.extend(_pass_builds({Format(b.format) for b in builds}, have_data))
+    float_formats = {Format(b.format) for b in builds if b.precision == "fp32" and not b.pass_name}
+    builds.extend(_pass_builds(float_formats, have_data, set(precisions or ())))
     if formats:
         builds = [b for b in builds if b.format in formats]
     if precisions:
         builds = [b for b in builds if b.precision in precisions]
     unique: dict[str, Build] = {}
     for b in builds:
-        unique.setdefault(b.key, b)
+        if b.pass_name or b.key not in unique:  # a pass point replaces the converter's same build
+            unique[b.key] = b
     return list(unique.values())
 
 
-# In-format passes the study sweeps by default: (pass name, precision label, options).
-# ORT's dynamic int8 is kept on purpose: the study measures it and shows when it is slower than fp32.
-STUDY_PASSES: tuple[tuple[str, str, dict[str, Any]], ...] = (
-    ("onnx-quantize-static", "int8", {"quant_format": "qdq", "per_channel": True}),
-    ("onnx-quantize-dynamic", "int8-dynamic", {}),
-    ("onnx-fp16", "fp16", {}),
-)
-
-
-def _pass_builds(formats: set[Format], have_data: bool) -> list[Build]:
+def _pass_builds(formats: set[Format], have_data: bool, asked: set[str]) -> list[Build]:
+    """Every point the installed passes declare for ``formats`` (which have an fp32 build)."""
     from edgeport.passes import PASSES
 
-    known = set(PASSES.names())
     builds = []
-    for name, precision, options in STUDY_PASSES:
-        if name not in known:
-            continue
-        cls = PASSES.get(name)
+    for cls in PASSES:
         if not cls.available() or (cls.needs_data and not have_data):
             continue
-        for fmt in sorted(cls.formats, key=lambda f: f.value):
-            if fmt in formats:
-                builds.append(Build(fmt.value, precision, pass_name=name,
-                                    pass_options=tuple(sorted(options.items())), needs_data=cls.needs_data))
+        for point in cls.sweeps:
+            if not point.default and point.precision not in asked:
+                continue
+            for fmt in sorted(cls.formats & formats, key=lambda f: f.value):
+                builds.append(Build(fmt.value, point.precision, pass_name=cls.name, pass_options=point.options,
+                                    needs_data=cls.needs_data))
     return builds
 
 

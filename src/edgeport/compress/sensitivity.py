@@ -8,12 +8,15 @@ Two methods, both returning ``SensitivityResult`` with ``layers`` sorted most se
 - ``quantized_layer_snr``: per-layer SNR of an already quantised model against its float source
   (from the localisation trace); ``snr_drop`` is the error each layer added to its input's.
 
-Compression uses ``result.keep_float(...)`` / ``result.most_sensitive(k)`` to pick the layers to
-leave in float.
+Each layer is one ``LayerSensitivity``: ``score`` ranks it (higher = quantising it hurts more) and
+``metric`` says what the score is. The mixed-precision search (``edgeport.compress.mixed``) keeps
+the top-ranked layers in float; ``result.keep_float(...)`` / ``result.most_sensitive(k)`` pick them
+by hand.
 """
 
 from __future__ import annotations
 
+import dataclasses
 import tempfile
 import time
 from collections.abc import Sequence
@@ -29,19 +32,28 @@ from edgeport.errors import UnsupportedError
 from edgeport.verify import metrics
 from edgeport.verify.align import align_inputs
 
-__all__ = ["LayerSensitivity", "SensitivityResult", "compress_sensitivity", "layer_sensitivity",
+__all__ = ["LayerSensitivity", "SensitivityResult", "calibration_ranking", "layer_sensitivity",
            "quantized_layer_snr"]
 
 DEFAULT_OPS = ("Conv", "MatMul", "Gemm")
 
 
+_ONE_AT_A_TIME = "relative L2 output error, only this layer quantised"
+_ADDED_NOISE = "noise-to-signal ratio this layer added"
+
+
 @dataclass
 class LayerSensitivity:
+    """How much quantising one layer costs. ``score`` ranks layers (higher = more sensitive); ``metric``
+    names what it measures. The measured fields are filled by the method that made the ranking."""
+
     node: str
     op_type: str
-    snr_db: float  # model-output SNR (one-at-a-time) or this layer's own SNR (per-layer-snr)
-    cosine: float
-    max_abs: float
+    score: float
+    metric: str
+    snr_db: float | None = None  # model-output SNR (one-at-a-time) or this layer's own SNR (per-layer-snr)
+    cosine: float | None = None
+    max_abs: float | None = None
     top1_agreement: float | None = None
     accuracy: float | None = None
     accuracy_drop: float | None = None  # float accuracy - accuracy (positive = worse)
@@ -72,7 +84,7 @@ class SensitivityResult:
         keep = []
         for x in self.layers:
             bad_acc = max_accuracy_drop is not None and x.accuracy_drop is not None and x.accuracy_drop > max_accuracy_drop
-            if x.snr_db < min_snr_db or bad_acc:
+            if (x.snr_db is not None and x.snr_db < min_snr_db) or bad_acc:
                 keep.append(x.node)
         return keep
 
@@ -151,11 +163,13 @@ def layer_sensitivity(model: Artifact | str | Path, data: Dataset, *, op_types: 
             value = _run(load_artifact(out), test)
             acc = metrics.accuracy(value, test.labels) if test.labels is not None else None
             snr = metrics.snr_db(ref, value)
+            snr = snr if np.isfinite(snr) else 999.0
             result.layers.append(LayerSensitivity(
-                node=name, op_type=op, snr_db=snr if np.isfinite(snr) else 999.0, cosine=metrics.cosine(ref, value),
+                node=name, op_type=op, score=float(10.0 ** (-snr / 20.0)), metric=_ONE_AT_A_TIME,
+                snr_db=snr, cosine=metrics.cosine(ref, value),
                 max_abs=metrics.max_abs(ref, value), top1_agreement=metrics.topk_agreement(ref, value, 1),
                 accuracy=acc, accuracy_drop=None if acc is None or float_acc is None else float_acc - acc))
-    result.layers.sort(key=lambda x: (x.snr_db, -(x.accuracy_drop or 0.0)))
+    result.layers.sort(key=lambda x: (-x.score, -(x.accuracy_drop or 0.0)))
     for i, x in enumerate(result.layers, 1):
         x.rank = i
     result.notes.append(f"each layer quantised alone: ORT static QDQ {activation_type}/{weight_type}, calibrated on {calib.count} "
@@ -199,9 +213,10 @@ def quantized_layer_snr(float_model: Artifact | str | Path, quantized_model: Art
         added = nsr - prev_nsr
         prev, prev_nsr = x.snr_db, nsr
         if op_types is None or x.op_type in op_types:
-            layers.append(LayerSensitivity(node=x.test_node, op_type=x.op_type, snr_db=x.snr_db, cosine=x.cosine,
-                                           max_abs=x.max_abs, snr_drop=drop, added_noise=added))
-    layers.sort(key=lambda x: -(x.added_noise or 0.0))
+            layers.append(LayerSensitivity(node=x.test_node, op_type=x.op_type, score=added, metric=_ADDED_NOISE,
+                                           snr_db=x.snr_db, cosine=x.cosine, max_abs=x.max_abs, snr_drop=drop,
+                                           added_noise=added))
+    layers.sort(key=lambda x: -x.score)
     for i, x in enumerate(layers, 1):
         x.rank = i
     return SensitivityResult(model=str(ref.path), dataset=data.name, method="per-layer-snr", samples=loc.samples,
@@ -209,19 +224,15 @@ def quantized_layer_snr(float_model: Artifact | str | Path, quantized_model: Art
                              notes=[loc.summary()])
 
 
-def compress_sensitivity(artifact: Artifact, data: Dataset, options: object = None) -> list:  # type: ignore[type-arg]
-    """Adapter for ``edgeport.compress.mixed``: one-at-a-time ranking measured on the *calibration* split.
+def calibration_ranking(artifact: Artifact, data: Dataset, options: object = None) -> list[LayerSensitivity]:
+    """The mixed-precision search's ranking: ``layer_sensitivity`` measured on the *calibration* split
+    (the test split only judges the budget), most sensitive first.
 
-    Returns ``compress.mixed.LayerSensitivity`` items, most sensitive first; ``score`` is the relative
-    L2 output error (10^(-SNR/20)) of quantising that layer alone. ``options`` may carry
-    ``per_channel``, ``activation_type`` and ``weight_type`` (the static-quantisation options).
+    ``options`` may carry ``per_channel``, ``activation_type`` and ``weight_type`` (the static
+    quantisation options the search will use).
     """
-    from edgeport.compress.mixed import LayerSensitivity as MixedLayer
-
     result = layer_sensitivity(artifact, data, test_split="calibration",
                                per_channel=bool(getattr(options, "per_channel", False)),
                                activation_type=str(getattr(options, "activation_type", "int8")),
                                weight_type=str(getattr(options, "weight_type", "int8")))
-    return [MixedLayer(x.node, x.op_type, float(10.0 ** (-x.snr_db / 20.0)),
-                       "relative L2 output error, only this layer quantised (calibration split; edgeport.verify)")
-            for x in result.layers]
+    return [dataclasses.replace(x, metric=f"{x.metric} (calibration split)") for x in result.layers]
