@@ -109,6 +109,14 @@ HALF = _pass("fake-half", {Format.ONNX}, (sweep("fp16"),))
 SIMPLIFY = _pass("fake-simplify", {Format.ONNX}, ())  # declares no sweep: never a build
 NNCF = _pass("fake-nncf", {Format.OPENVINO}, (sweep("int8"),), needs_data=True)
 
+def _use_runtimes(monkeypatch: pytest.MonkeyPatch, registry: object) -> None:
+    """The registry lives in runtimes.base (re-exported by the package): swap both names."""
+    import edgeport.runtimes.base
+
+    monkeypatch.setattr(edgeport.runtimes, "RUNTIMES", registry)
+    monkeypatch.setattr(edgeport.runtimes.base, "RUNTIMES", registry)
+
+
 RUNTIMES = (_runtime("fake-torch", {Format.TORCH_EXPORT}), _runtime("fake-ort", {Format.ONNX}),
             _runtime("fake-litert", {Format.TFLITE}), _runtime("fake-ov", {Format.OPENVINO, Format.ONNX}),
             _runtime("fake-tvm", {Format.TVM}, runnable_here=False))
@@ -125,7 +133,7 @@ def installed(monkeypatch: pytest.MonkeyPatch):
     monkeypatch.setattr(edgeport.convert, "CONVERTERS",
                         FakeRegistry(TorchToOnnx, OnnxToTflite, OnnxToOpenvino, OnnxToTvm))
     monkeypatch.setattr(edgeport.passes, "PASSES", passes)
-    monkeypatch.setattr(edgeport.runtimes, "RUNTIMES", FakeRegistry(*RUNTIMES))
+    _use_runtimes(monkeypatch, FakeRegistry(*RUNTIMES))
     return passes
 
 
@@ -185,7 +193,7 @@ def test_unavailable_passes_and_runtimes_make_no_builds(installed: FakeRegistry,
     import edgeport.runtimes
 
     installed.register(_pass("fake-missing", {Format.ONNX}, (sweep("int4"),), requires=("no_such_module_xyz",)))
-    monkeypatch.setattr(edgeport.runtimes, "RUNTIMES", FakeRegistry(
+    _use_runtimes(monkeypatch, FakeRegistry(
         *[r for r in RUNTIMES if r.name != "fake-ov"],
         _runtime("fake-ov", {Format.OPENVINO, Format.ONNX}, requires=("no_such_module_xyz",))))
     builds = enumerate_builds(Format.TORCH_EXPORT, have_data=True)
