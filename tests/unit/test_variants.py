@@ -192,12 +192,12 @@ def test_unavailable_passes_and_runtimes_make_no_builds(installed: FakeRegistry,
                                                         ) -> None:
     import edgeport.runtimes
 
-    installed.register(_pass("fake-missing", {Format.ONNX}, (sweep("int4"),), requires=("no_such_module_xyz",)))
+    installed.register(_pass("fake-missing", {Format.ONNX}, (sweep("bf16"),), requires=("no_such_module_xyz",)))
     _use_runtimes(monkeypatch, FakeRegistry(
         *[r for r in RUNTIMES if r.name != "fake-ov"],
         _runtime("fake-ov", {Format.OPENVINO, Format.ONNX}, requires=("no_such_module_xyz",))))
     builds = enumerate_builds(Format.TORCH_EXPORT, have_data=True)
-    assert "int4" not in {b.precision for b in builds}
+    assert "bf16" not in {b.precision for b in builds}
     assert "openvino" not in {b.format for b in builds}  # no runtime runs it here, so no pass on it either
 
 

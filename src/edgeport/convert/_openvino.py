@@ -261,8 +261,3 @@ class OpenVINOConverter(Converter):
         return artifact.derive(out, Format.OPENVINO, step=Step("convert", self.name), inputs=inputs,
                                outputs=written.outputs, metadata=meta)
 
-    @classmethod
-    def tolerance_for(cls, options: ConvertOptions) -> Tolerance:
-        if options.precision == "fp16":
-            return Tolerance.for_precision("fp16")
-        return super().tolerance_for(options)

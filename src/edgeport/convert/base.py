@@ -15,6 +15,7 @@ from typing import Any, ClassVar
 from edgeport._optional import is_available, require
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
+from edgeport.core.precision import Precision
 from edgeport.data.datasets import Dataset
 from edgeport.verify.tolerance import Tolerance
 
@@ -58,12 +59,11 @@ class Converter(ABC):
 
     @classmethod
     def tolerance_for(cls, options: ConvertOptions) -> Tolerance:
-        """Verification tolerance for this conversion (looser for reduced precisions)."""
-        if options.precision == "fp32":
+        """Verification tolerance for this conversion: the converter's own at fp32, else its precision's."""
+        precision = Precision.parse(options.precision)
+        if precision is Precision.FP32:
             return cls.default_tolerance
-        if options.precision == "fp16":
-            return Tolerance.for_precision("fp16")
-        return Tolerance.for_precision("int8")
+        return Tolerance.for_precision(precision)
 
     def convert(self, artifact: Artifact, out: Path, options: ConvertOptions,
                 calibration: Dataset | None = None) -> Artifact:

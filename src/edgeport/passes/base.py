@@ -26,6 +26,7 @@ from typing import Any, ClassVar
 from edgeport._optional import is_available, require
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
+from edgeport.core.precision import Precision
 from edgeport.data.datasets import Dataset
 from edgeport.errors import ConfigError, UnsupportedError
 from edgeport.verify.tolerance import Tolerance
@@ -54,8 +55,8 @@ class Sweep:
 
 
 def sweep(precision: str, *, default: bool = True, **options: Any) -> Sweep:
-    """``Sweep(precision, sorted options, default)`` from keyword options."""
-    return Sweep(precision, tuple(sorted(options.items())), default)
+    """``Sweep(precision, sorted options, default)`` from keyword options (the precision checked by name)."""
+    return Sweep(Precision.parse(precision).value, tuple(sorted(options.items())), default)
 
 
 def coerce_options(cls: type[Any], options: Any, owner: str) -> Any:

@@ -39,7 +39,7 @@ class OnnxQuantizeDynamic(Pass):
     requires = ("onnx", "onnxruntime")
     extra = "onnx"
     Options = OnnxQuantizeDynamicOptions
-    precision = "int8"
+    precision = "int8-dynamic"  # int8 weights, activations quantised at run time
     # Swept on purpose although it is usually slower on conv nets: the study measures it and says so.
     sweeps = (sweep("int8-dynamic"),)
     description = "ORT dynamic int8 (weights offline, activations at run time; slow for conv nets on CPU)"

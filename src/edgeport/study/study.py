@@ -28,6 +28,7 @@ from edgeport.study.options import StudyOptions
 from edgeport.study.recommend import Recommendation, recommend
 from edgeport.study.pareto import Point, pareto_front
 from edgeport.study.variants import Variant, enumerate_builds, enumerate_variants
+from edgeport.verify.tolerance import Tolerance
 
 __all__ = ["StudyResult", "run_study"]
 
@@ -201,7 +202,7 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
     rt_options = rt_cls.Options(threads=variant.threads)
     stage = "verify"
     try:
-        tolerance = _tolerance_for(build.precision)
+        tolerance = Tolerance.for_precision(build.precision)
         ver = verify(model, art, data, tolerance=tolerance, test_runtime=variant.runtime, test_options=rt_options,
                      max_samples=options.max_verify_samples)
         worst = min(ver.outputs, key=lambda o: o.cosine)
@@ -245,11 +246,6 @@ def _add_missing_target_checks(cand: Candidate, targets: list[Any]) -> bool:
     return True
 
 
-def _tolerance_for(precision: str) -> Any:
-    from edgeport.verify.tolerance import Tolerance
-
-    return Tolerance.for_precision("fp32" if precision == "fp32" else ("fp16" if precision in ("fp16", "bf16")
-                                                                        else "int8"))
 
 
 def _one_line(exc: BaseException) -> str:

@@ -15,17 +15,18 @@ from typing import Any
 import numpy as np
 
 from edgeport.core.artifact import Artifact
-from edgeport.core.formats import Format
+from edgeport.core.precision import Precision
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
 from edgeport.errors import InputError
 from edgeport.runtimes.base import RuntimeOptions, open_runtime, run_dataset
 from edgeport.verify import metrics
 from edgeport.verify.align import align_inputs, match_outputs, quant_lines
-from edgeport.verify.tolerance import Tolerance, ToleranceOverrides, infer_output_kind, normalize_precision
+from edgeport.verify.precision import infer_precision
+from edgeport.verify.tolerance import Tolerance, ToleranceOverrides, infer_output_kind
 
 __all__ = ["MIN_STABLE_SAMPLES", "OutputComparison", "SideRun", "VerificationResult", "compare_outputs",
-           "infer_precision", "run_side", "verify"]
+           "infer_precision", "run_side", "verify"]  # infer_precision: re-exported from verify.precision
 
 MIN_STABLE_SAMPLES = 30
 
@@ -115,45 +116,6 @@ def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
     return comp
 
 
-def infer_precision(artifact: Artifact) -> str:
-    """``fp32`` / ``fp16`` / ``int8`` for an artifact: lineage options, metadata, then the model itself."""
-    node: Artifact | None = artifact
-    while node is not None:
-        if node.step is not None and node.step.options.get("precision"):
-            return normalize_precision(str(node.step.options["precision"]))
-        if node.metadata.get("precision"):
-            return normalize_precision(str(node.metadata["precision"]))
-        node = None  # only the artifact's own step says how it was made
-    if any(s.dtype in ("int8", "uint8") for s in (*artifact.inputs, *artifact.outputs)):
-        return "int8"
-    if artifact.format is Format.ONNX:
-        try:
-            from edgeport.graph.onnx_reader import load_onnx
-
-            model = load_onnx(artifact.path, load_external_data=False)
-        except Exception:  # an unreadable model fails later with a proper error
-            return "fp32"
-        ops = {n.op_type for n in model.graph.node}
-        if ops & {"QuantizeLinear", "QLinearConv", "QLinearMatMul", "ConvInteger", "MatMulInteger",
-                  "DynamicQuantizeLinear"}:
-            return "int8"
-        if any(i.data_type == 10 for i in model.graph.initializer):  # FLOAT16
-            return "fp16"
-    if artifact.format is Format.TFLITE:
-        try:
-            from edgeport.graph.load import load_graph
-
-            tensors = load_graph(artifact).tensors.values()
-        except Exception:  # an unreadable model fails later with a proper error
-            return "fp32"
-        dtypes = {t.dtype for t in tensors}
-        if dtypes & {"int8", "uint8", "int16"}:
-            return "int8"  # full-integer or dynamic-range (int8 weights) models
-        if "float16" in dtypes:
-            return "fp16"
-    return "fp32"
-
-
 @dataclass
 class SideRun:
     """One artifact run on the (aligned) dataset."""
@@ -235,7 +197,7 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
     ``localize_samples`` samples: every intermediate tensor of each is held in memory).
     """
     start = time.perf_counter()
-    prec = normalize_precision(precision) if precision else infer_precision(test)
+    prec = Precision.parse(precision) if precision else infer_precision(test)
     subset = data.split(split)
     if max_samples is not None:
         subset = subset.head(max_samples)

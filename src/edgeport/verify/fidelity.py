@@ -14,11 +14,13 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from edgeport.core.artifact import Artifact, load_artifact
+from edgeport.core.precision import Precision
 from edgeport.data.datasets import Dataset
 from edgeport.errors import EdgeportError
 from edgeport.verify import metrics
-from edgeport.verify.compare import MIN_STABLE_SAMPLES, OutputComparison, infer_precision, judge, run_side
-from edgeport.verify.tolerance import Tolerance, ToleranceOverrides, normalize_precision
+from edgeport.verify.compare import MIN_STABLE_SAMPLES, OutputComparison, judge, run_side
+from edgeport.verify.precision import infer_precision
+from edgeport.verify.tolerance import Tolerance, ToleranceOverrides
 
 __all__ = ["FidelityMatrix", "FidelityRow", "fidelity"]
 
@@ -104,7 +106,7 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
             matrix.rows.append(FidelityRow(artifact=str(item), format="?", runtime="", precision="?", output="",
                                            failures=[str(exc)], error=str(exc)))
             continue
-        prec = normalize_precision(precision) if precision else infer_precision(art)
+        prec = Precision.parse(precision) if precision else infer_precision(art)
         row = FidelityRow(artifact=str(art.path), format=art.format.value, runtime="", precision=prec, output="")
         try:
             test = run_side(art, subset, "test", data_layout=layout)

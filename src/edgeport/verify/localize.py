@@ -16,11 +16,13 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgeport.core.artifact import Artifact
+from edgeport.core.precision import Precision
 from edgeport.data.datasets import Dataset
 from edgeport.errors import UnsupportedError
 from edgeport.verify import metrics
 from edgeport.verify.align import align_inputs
-from edgeport.verify.tolerance import Tolerance, normalize_precision
+from edgeport.verify.precision import infer_precision
+from edgeport.verify.tolerance import Tolerance
 from edgeport.verify.trace import Trace, TraceEntry, capture
 
 __all__ = ["LayerError", "Localization", "localize", "pair_traces"]
@@ -202,10 +204,9 @@ def localize(reference: Artifact, test: Artifact, data: Dataset, *, split: str =
              tolerance: Tolerance | None = None, precision: str | None = None,
              max_samples: int = DEFAULT_SAMPLES) -> Localization:
     """Find the first node of ``test`` whose values leave tolerance against ``reference``."""
-    from edgeport.verify.compare import infer_precision
 
     start = time.perf_counter()
-    prec = normalize_precision(precision) if precision else infer_precision(test)
+    prec = Precision.parse(precision) if precision else infer_precision(test)
     tol = tolerance or Tolerance.for_precision(prec)
     floor = tol.layer_snr_floor(prec)
     result = Localization(reference=str(reference.path), test=str(test.path),

@@ -2,7 +2,9 @@
 
 Defaults are task-aware: classifier logits are judged mainly by top-1 agreement, embeddings by
 cosine similarity, regression outputs and dense maps by elementwise relative error. Reduced
-precisions (fp16, int8) loosen the criteria. Every criterion can be overridden (``override``).
+precisions loosen the criteria by their family (``edgeport.core.precision``): reduced floats (fp16,
+bf16) keep loose elementwise bounds, integer precisions are judged by agreement and accuracy. Every
+criterion can be overridden (``override``).
 """
 
 from __future__ import annotations
@@ -10,7 +12,9 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
-__all__ = ["OUTPUT_KINDS", "Tolerance", "ToleranceOverrides", "infer_output_kind", "normalize_precision"]
+from edgeport.core.precision import Precision, PrecisionFamily
+
+__all__ = ["OUTPUT_KINDS", "Tolerance", "ToleranceOverrides", "infer_output_kind"]
 
 OUTPUT_KINDS = ("logits", "embedding", "dense")
 
@@ -34,30 +38,34 @@ class Tolerance:
     min_layer_snr_db: float | None = None  # None: derived from the precision (see layer_snr_floor)
 
     @classmethod
-    def for_precision(cls, precision: str) -> Tolerance:
-        p = normalize_precision(precision)
-        if p == "fp32":
+    def for_precision(cls, precision: str | Precision | None) -> Tolerance:
+        p = Precision.parse(precision)
+        if p.family is PrecisionFamily.FLOAT32:
             return cls()
-        if p == "fp16":
-            return cls(atol=5e-2, rtol=5e-2, min_cosine=0.999, min_top1_agreement=0.98)
+        if p.family is PrecisionFamily.REDUCED_FLOAT:
+            bound = _REDUCED_BOUND[p]
+            return cls(atol=bound, rtol=bound, min_cosine=_REDUCED_COSINE[p], min_top1_agreement=0.98)
         # integer precisions: elementwise error is expected; judge by agreement and accuracy
         return cls(atol=None, rtol=None, min_cosine=0.98, min_top1_agreement=0.95, max_accuracy_drop=0.02)
 
     @classmethod
-    def for_output_kind(cls, kind: str, precision: str = "fp32") -> Tolerance:
+    def for_output_kind(cls, kind: str, precision: str | Precision | None = None) -> Tolerance:
         """The default criteria for one output kind (``logits``/``embedding``/``dense``) at a precision."""
-        p = normalize_precision(precision)
+        p = Precision.parse(precision)
+        family = p.family
         if kind == "embedding":
-            cos = {"fp32": 0.9999, "fp16": 0.999}.get(p, 0.98)
+            cos = {PrecisionFamily.FLOAT32: 0.9999, PrecisionFamily.INTEGER: 0.98}.get(family) \
+                or _REDUCED_COSINE[p]
             return cls(atol=None, rtol=None, min_cosine=cos, min_top1_agreement=None)
         if kind == "dense":
-            if p == "fp32":
+            if family is PrecisionFamily.FLOAT32:
                 return cls(atol=1e-4, rtol=1e-3, min_cosine=None, min_top1_agreement=None)
-            if p == "fp16":
-                return cls(atol=5e-2, rtol=5e-2, min_cosine=None, min_top1_agreement=None)
+            if family is PrecisionFamily.REDUCED_FLOAT:
+                bound = _REDUCED_BOUND[p]
+                return cls(atol=bound, rtol=bound, min_cosine=None, min_top1_agreement=None)
             return cls(atol=None, rtol=None, min_cosine=0.98, min_top1_agreement=None)
         # logits: top-1 agreement first; cosine and a loose elementwise bound catch scale errors
-        if p == "fp32":
+        if family is PrecisionFamily.FLOAT32:
             return cls(atol=1e-3, rtol=1e-2, min_cosine=0.9999, min_top1_agreement=1.0)
         return cls.for_precision(p)
 
@@ -69,11 +77,19 @@ class Tolerance:
             raise TypeError(f"Tolerance has no field(s) {sorted(unknown)}")
         return replace(self, **{k: v for k, v in changes.items() if v is not None})
 
-    def layer_snr_floor(self, precision: str = "fp32") -> float:
+    def layer_snr_floor(self, precision: str | Precision | None = None) -> float:
         """SNR (dB) under which localisation calls an intermediate tensor divergent."""
         if self.min_layer_snr_db is not None:
             return self.min_layer_snr_db
-        return {"fp32": 60.0, "fp16": 30.0}.get(normalize_precision(precision), 15.0)
+        return _LAYER_SNR_FLOOR[Precision.parse(precision).family]
+
+
+# Reduced floats round every tensor: fp16 keeps 11 significant bits, bf16 only 8 (fp32's range), so
+# bf16 gets the looser elementwise bound and cosine.
+_REDUCED_BOUND = {Precision.FP16: 5e-2, Precision.BF16: 1e-1}
+_REDUCED_COSINE = {Precision.FP16: 0.999, Precision.BF16: 0.998}
+_LAYER_SNR_FLOOR = {PrecisionFamily.FLOAT32: 60.0, PrecisionFamily.REDUCED_FLOAT: 30.0,
+                    PrecisionFamily.INTEGER: 15.0}
 
 
 @dataclass(frozen=True)
@@ -92,15 +108,6 @@ class ToleranceOverrides:
 
     def any(self) -> bool:
         return any(getattr(self, f.name) is not None for f in fields(self))
-
-
-def normalize_precision(precision: str | None) -> str:
-    p = (precision or "fp32").lower()
-    if p in ("fp32", "float32", "f32", "float"):
-        return "fp32"
-    if p in ("fp16", "float16", "f16", "bf16", "bfloat16"):
-        return "fp16"
-    return "int8"
 
 
 def infer_output_kind(shape: tuple[int, ...] | list[int], task: str = "classification") -> str:
