@@ -54,6 +54,7 @@ class Variant:
 def _reachable_formats(source: Format) -> dict[Format, list[Any]]:
     """Format -> the converter plans that reach it (available ones only)."""
     from edgeport.convert.planner import plan_paths
+    from edgeport.errors import UnsupportedConversionError
 
     result: dict[Format, list[Any]] = {}
     for fmt in Format:
@@ -61,7 +62,7 @@ def _reachable_formats(source: Format) -> dict[Format, list[Any]]:
             continue
         try:
             plans = [p for p in plan_paths(source, fmt) if not p.missing()]
-        except Exception:  # noqa: BLE001 - no path to this format
+        except UnsupportedConversionError:  # no path to this format
             continue
         if plans:
             result[fmt] = plans
