@@ -26,14 +26,24 @@ PUBLIC_API = {
     "TensorSpec",
     "Tolerance",
     "__version__",
+    "bench",
     "benchmark",
+    "check",
+    "convert",
     "detect_format",
+    "fit",
     "load_artifact",
     "load_dataset",
     "load_recipe",
+    "package",
     "profile",
+    "quantize",
     "run_study",
+    "verify",
 }
+
+# the functions the CLI commands call, by the name the CLI command has
+COMMAND_FUNCTIONS = {"bench", "check", "convert", "fit", "package", "quantize", "verify"}
 
 
 def test_all_is_exactly_the_public_api():
@@ -63,9 +73,35 @@ def test_no_public_name_is_left_out_of_all():
 
 def test_lazy_table_matches_all():
     """Public names load lazily (``edgeport --help`` stays fast): each has an entry in ``_LAZY``."""
+    import importlib
+
     assert set(edgeport._LAZY) | {"__version__"} == set(edgeport.__all__)
-    for name, module in edgeport._LAZY.items():
-        assert getattr(__import__(module, fromlist=[name]), name) is getattr(edgeport, name)
+    for name, where in edgeport._LAZY.items():
+        module, _, attribute = where.partition(":")
+        assert getattr(importlib.import_module(module), attribute or name) is getattr(edgeport, name)
+
+
+def test_command_functions_are_functions_even_after_their_subpackages_load():
+    """``edgeport.convert`` / ``verify`` / ``bench`` share names with subpackages: importing those
+    subpackages (in either order) must not replace the public functions."""
+    import importlib
+    import inspect
+    import subprocess
+    import sys
+
+    for name in COMMAND_FUNCTIONS:
+        assert inspect.isfunction(getattr(edgeport, name)), name
+    importlib.import_module("edgeport.convert.planner")
+    importlib.import_module("edgeport.bench.stats")
+    importlib.import_module("edgeport.verify.metrics")
+    assert all(inspect.isfunction(getattr(edgeport, n)) for n in COMMAND_FUNCTIONS)
+    # a fresh process where the subpackages load before the public names are first looked up
+    code = ("import inspect, edgeport.convert.planner, edgeport.verify.tolerance, edgeport.bench.stats\n"
+            "from edgeport import bench, convert, verify\n"
+            "assert all(inspect.isfunction(f) for f in (bench, convert, verify)), (bench, convert, verify)\n"
+            "assert convert.__module__ == 'edgeport.convert.api' and bench.__name__ == 'bench_matrix'\n")
+    proc = subprocess.run([sys.executable, "-c", code], capture_output=True, text=True, timeout=120)
+    assert proc.returncode == 0, proc.stderr
 
 
 def test_unknown_attribute_is_attribute_error():

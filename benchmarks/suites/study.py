@@ -32,7 +32,7 @@ def _study(ctx: Context, name: str, model: str | None, suite: SuiteResult, table
     wall = time.perf_counter() - start
     host = next(r for r in result.recommendations if r.target == "host")
     qualified = [c for c in result.candidates
-                 if rejection_reason(c, "host", options.constraints, result.source.get("accuracy"), host=True) is None]
+                 if rejection_reason(c, "host", options.constraints, result.source.accuracy, host=True) is None]
     fastest = min((c.median_ms for c in qualified if c.median_ms is not None), default=None)
     ok = sum(c.status == "ok" for c in result.candidates)
     table.add(model=name, wall_s=round(wall, 1), ok=f"{ok}/{len(result.candidates)}", pick=host.key or "none",

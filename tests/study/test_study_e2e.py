@@ -45,7 +45,7 @@ def test_every_installed_stack_is_a_candidate(full_study) -> None:
     assert len(ok) >= 4
     for c in ok:  # real measurements on real data
         assert c.accuracy is not None and c.accuracy > 0.9
-        assert c.latency_ms["median"] > 0 and len(c.latency_samples_ms) > 5
+        assert c.latency_ms.median > 0 and len(c.latency_samples_ms) > 5
         assert c.size_bytes and Path(c.artifact).exists()
     for c in result.candidates:
         if c.status == "failed":
@@ -69,9 +69,9 @@ def test_host_pick_is_the_fastest_variant_meeting_the_constraints(full_study) ->
     host = next(r for r in result.recommendations if r.target == "host")
     assert host.key is not None and host.measured
     qualified = [c for c in result.candidates
-                 if rejection_reason(c, "host", options.constraints, result.source["accuracy"], host=True) is None]
+                 if rejection_reason(c, "host", options.constraints, result.source.accuracy, host=True) is None]
     assert min(c.median_ms for c in qualified) == host.latency_ms
-    assert {r["key"] for r in host.rejected} == {c.key for c in result.candidates} - {host.key}
+    assert {r.key for r in host.rejected} == {c.key for c in result.candidates} - {host.key}
 
 
 def test_unmeasurable_targets_get_checks_but_no_invented_latency(full_study) -> None:
@@ -100,7 +100,7 @@ def test_constraints_change_the_pick_without_re_measuring(full_study) -> None:
     none = run_study(impossible, store=store)
     host = next(r for r in none.recommendations if r.target == "host")
     assert host.key is None and host.closest and not none.constraints_met
-    assert all("latency" in r["reason"] or "failed" in r["reason"] or "diverged" in r["reason"]
+    assert all("latency" in r.reason or "failed" in r.reason or "diverged" in r.reason
                for r in host.rejected)
 
 

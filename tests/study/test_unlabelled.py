@@ -22,7 +22,7 @@ def test_study_without_labels_uses_agreement(tmp_path: Path, digits_data, digits
                                     runtimes=("onnxruntime",), bench=QUICK_BENCH, out_dir=str(tmp_path / "out")),
                        store=Store(tmp_path / "s.db"))
     assert "no labels" in result.data_note and "agreement" in result.data_note
-    assert result.source["accuracy"] is None
+    assert result.source.accuracy is None
     ok = [c for c in result.candidates if c.status == "ok"]
     assert ok and all(c.accuracy is None and c.agreement is not None for c in ok)
     host = result.recommendations[0]
@@ -42,7 +42,7 @@ def test_study_without_data_verifies_on_few_random_inputs_and_caps_timing(tmp_pa
                                     precisions=("fp32",), runtimes=("onnxruntime",), bench=endless,
                                     out_dir=str(tmp_path / "out")),
                        store=Store(tmp_path / "s.db"))
-    assert f"{SYNTHETIC_SAMPLES} random inputs" in result.data_note and result.source["samples"] == SYNTHETIC_SAMPLES
+    assert f"{SYNTHETIC_SAMPLES} random inputs" in result.data_note and result.source.samples == SYNTHETIC_SAMPLES
     (cand,) = result.candidates
     assert cand.status == "ok" and cand.median_ms is not None
     assert cand.seconds < 60.0, f"timing was not capped by max_seconds: {cand.seconds:.0f} s"

@@ -32,9 +32,10 @@ def edges(monkeypatch: pytest.MonkeyPatch) -> list[type[Converter]]:
         _edge("tflite-onnx", Format.TFLITE, Format.ONNX),  # a back edge: plans must not loop through it
         _edge("onnx-tvm", Format.ONNX, Format.TVM, requires=("edgeport_no_such_module",)),
     ]
-    import edgeport.convert as convert_pkg
+    import importlib
 
-    monkeypatch.setattr(convert_pkg, "CONVERTERS", fakes)
+    # the subpackage, not the public edgeport.convert() function of the same name
+    monkeypatch.setattr(importlib.import_module("edgeport.convert"), "CONVERTERS", fakes)
     return fakes
 
 

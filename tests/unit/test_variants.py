@@ -125,12 +125,13 @@ RUNTIMES = (_runtime("fake-torch", {Format.TORCH_EXPORT}), _runtime("fake-ort", 
 @pytest.fixture
 def installed(monkeypatch: pytest.MonkeyPatch):
     """Replace the three registries; returns the fake pass registry so a test can add a pass."""
-    import edgeport.convert
+    import importlib
+
     import edgeport.passes
     import edgeport.runtimes
 
     passes = FakeRegistry(STATIC, HALF, SIMPLIFY, NNCF)
-    monkeypatch.setattr(edgeport.convert, "CONVERTERS",
+    monkeypatch.setattr(importlib.import_module("edgeport.convert"), "CONVERTERS",
                         FakeRegistry(TorchToOnnx, OnnxToTflite, OnnxToOpenvino, OnnxToTvm))
     monkeypatch.setattr(edgeport.passes, "PASSES", passes)
     _use_runtimes(monkeypatch, FakeRegistry(*RUNTIMES))

@@ -21,6 +21,7 @@ import numpy as np
 from edgeport.analysis.canonical import canonical_op, compute_dtype
 from edgeport.analysis.rules import NodeCheck, check_node, get_rules
 from edgeport.core.target import Target, get_target
+from edgeport.errors import EdgeportError
 from edgeport.graph.ir import Graph
 from edgeport.graph.load import load_graph
 
@@ -148,7 +149,7 @@ def _macs(graph: Graph) -> list[int] | None:
         from edgeport.analysis.profile import profile_graph
 
         prof = profile_graph(graph)
-    except Exception:  # profiling is best effort for the latency estimate
+    except EdgeportError:  # a graph the profiler cannot read has no estimate; a profiler bug is raised
         return None
     by_name = {p.name: p.macs for p in prof.nodes}
     return [int(by_name.get(n.name, 0)) for n in graph.nodes]

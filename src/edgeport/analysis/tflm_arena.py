@@ -8,6 +8,7 @@ behind and trip a check), so a probe must not share the caller's process.
 from __future__ import annotations
 
 import multiprocessing as mp
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -53,7 +54,10 @@ def _probe(model: bytes, size: int, feeds: list[np.ndarray], conn: Any) -> None:
     try:
         conn.send(("ok", run_tflm(model, size, feeds)))
     except Exception as exc:  # too small: TFLM raises RuntimeError
-        conn.send(("fail", str(exc)))
+        from edgeport.errors import raised_in
+
+        # anything not from TFLite Micro is a bug: the parent raises it with this traceback
+        conn.send(("fail", str(exc)) if raised_in("tflite_micro")(exc) else ("bug", traceback.format_exc()))
 
 
 def _try(model: bytes, size: int, feeds: list[np.ndarray]) -> list[np.ndarray] | None:
@@ -62,15 +66,19 @@ def _try(model: bytes, size: int, feeds: list[np.ndarray]) -> list[np.ndarray] |
     p = ctx.Process(target=_probe, args=(model, size, feeds, child))
     p.start()
     child.close()
-    result = None
+    result, status, payload = None, "timeout", None
     if parent.poll(60):
         try:
             status, payload = parent.recv()
             result = payload if status == "ok" else None
         except EOFError:  # the child aborted
-            result = None
+            status, result = "aborted", None
     p.join(60)
     parent.close()
+    if result is None and status == "bug":
+        from edgeport.errors import InternalError
+
+        raise InternalError("the TFLite Micro arena probe failed", traceback=str(payload))
     return result
 
 

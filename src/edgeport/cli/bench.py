@@ -74,10 +74,8 @@ def register(app: typer.Typer) -> None:
                                                                     "cpu, cuda, tensorrt."),
               as_json: bool = JSON_OPTION) -> None:
         """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL."""
-        from edgeport.bench.harness import BenchmarkConfig
-        from edgeport.bench.matrix import bench_matrix
-        from edgeport.core.artifact import load_artifact
-        from edgeport.data.datasets import load_dataset
+        from edgeport import BenchmarkConfig, load_artifact, load_dataset
+        from edgeport import bench as bench_matrix
         from edgeport.errors import ConfigError
 
         artifact = load_artifact(model)

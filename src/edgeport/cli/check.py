@@ -2,7 +2,6 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
@@ -12,20 +11,7 @@ from edgeport.cli._common import JSON_OPTION, emit, parse_list
 from edgeport.cli.devices import TARGETS_DIR_OPTION
 
 
-@dataclass
-class TargetCheck:
-    target: str
-    compat: Any
-    fit: Any
-
-
-@dataclass
-class CheckResult:
-    model: str
-    targets: list[TargetCheck] = field(default_factory=list)
-
-
-def _render(result: CheckResult, con: Any) -> None:
+def _render(result: Any, con: Any) -> None:
     from rich.table import Table
 
     table = Table(title=f"{result.model}: will it run?",
@@ -51,15 +37,7 @@ def register(app: typer.Typer) -> None:
                                          help="Comma-separated target ids (edgeport devices)."),
               targets_dir: Path = TARGETS_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
         """Which nodes run where on each target, partitions, CPU fallbacks, memory fit, estimated latency."""
-        from edgeport.analysis.compat import analyze
-        from edgeport.analysis.memory import fit
-        from edgeport.core.target import get_target
-        from edgeport.graph.load import load_graph
+        from edgeport import check as check_model
 
-        extra = [targets_dir] if targets_dir else None
-        tgts = [get_target(t, extra) for t in parse_list(target)]
-        graph = load_graph(model)
-        result = CheckResult(Path(model).name)
-        for t in tgts:
-            result.targets.append(TargetCheck(t.id, analyze(graph, t), fit(graph, t)))
+        result = check_model(model, parse_list(target), target_dirs=[targets_dir] if targets_dir else None)
         emit(ctx, "check", str(model), result, _render, as_json)

@@ -33,7 +33,7 @@ def register(app: typer.Typer) -> None:
         """Fidelity matrix: errors, cosine, SNR, top-k agreement and accuracy delta of every artifact."""
         from edgeport.cli._verify_render import render_fidelity
         from edgeport.cli.verify import load_data, tolerance_overrides
-        from edgeport.core.artifact import load_artifact
+        from edgeport import load_artifact
         from edgeport.errors import VerificationFailed
         from edgeport.verify.fidelity import fidelity
 

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
                 inplace: bool = typer.Option(False, "--inplace", help="Let Reshape/Squeeze alias their input."),
                 targets_dir: Path = TARGETS_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
         """Tensor-arena and flash estimate (TFLite Micro planner) against a device; what to change if short."""
-        from edgeport.analysis.memory import fit
+        from edgeport import fit
         from edgeport.core.target import get_target
 
         tgt = get_target(device, [targets_dir] if targets_dir else None)

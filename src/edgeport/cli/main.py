@@ -3,6 +3,8 @@
 Each ``edgeport/cli/<command>.py`` defines ``register(app)``; the file name is the registry,
 so a new command needs no edit here. User errors (``EdgeportError``) print one line and exit
 with the error's code (2 input, 1 failed check, 3 missing extra); ``--debug`` shows the traceback.
+Anything else is a bug in edgeport: its traceback is printed (for an ``InternalError`` from a
+child process, the child's) and the exit code is 70, distinct from every user-facing code.
 """
 
 from __future__ import annotations
@@ -10,15 +12,20 @@ from __future__ import annotations
 import importlib
 import pkgutil
 import sys
+import traceback
 from typing import Any
 
 import click
 import typer
 from typer.core import TyperGroup
 
-from edgeport.errors import EdgeportError
+from edgeport.errors import EdgeportError, InternalError
 
-__all__ = ["app", "main"]
+__all__ = ["INTERNAL_ERROR_EXIT", "app", "main"]
+
+INTERNAL_ERROR_EXIT = InternalError.exit_code  # 70, EX_SOFTWARE: a bug in edgeport, not a user error
+_CLI_CONTROL = (typer.exceptions.TyperException, typer.Exit, typer.Abort, click.exceptions.ClickException,
+                click.exceptions.Exit, click.exceptions.Abort)
 
 
 class _Group(TyperGroup):
@@ -30,6 +37,15 @@ class _Group(TyperGroup):
                 raise
             typer.echo(f"error: {type(exc).__name__}: {exc}", err=True)
             ctx.exit(exc.exit_code)
+        except _CLI_CONTROL:  # --help, usage errors, typer.Exit: the CLI framework's own signals
+            raise
+        except Exception as exc:  # a bug in edgeport: show where, and exit with a code no user error uses
+            typer.echo("".join(traceback.format_exception(exc)).rstrip(), err=True)
+            if isinstance(exc, InternalError) and exc.traceback:
+                typer.echo(f"the failing process's traceback:\n{exc.traceback.rstrip()}", err=True)
+            typer.echo(f"internal error: {type(exc).__name__}: {exc}\nthis is a bug in edgeport; please report it "
+                       "with the traceback above", err=True)
+            ctx.exit(INTERNAL_ERROR_EXIT)
 
     def list_commands(self, ctx: click.Context) -> list[str]:
         return sorted(super().list_commands(ctx))

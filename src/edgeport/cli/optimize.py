@@ -1,12 +1,25 @@
-"""``edgeport optimize``: the main job — variants × targets → verified, measured, recommended."""
+"""``edgeport optimize``: the main job — variants × targets → verified, measured, recommended.
+
+Every flag defaults to ``StudyOptions``' own default (one source of truth for the CLI and the API).
+With ``--recipe``, the recipe's values replace those defaults and every flag given on the command
+line replaces the recipe's value for that field (a constraint flag replaces only that constraint).
+"""
 
 from __future__ import annotations
 
+from dataclasses import replace
 from typing import Any
 
 import typer
 
+from edgeport import StudyOptions, load_recipe  # light: the options module only (run_study loads on use)
 from edgeport.cli._common import JSON_OPTION, parse_ints, parse_list
+
+_DEFAULTS = StudyOptions()
+
+
+def _shown(values: tuple[Any, ...]) -> str:
+    return ",".join(map(str, values)) or "all installed"
 
 
 def register(app: typer.Typer) -> None:
@@ -17,36 +30,34 @@ def optimize(
     ctx: typer.Context,
     model: str = typer.Argument(None, help="Model file (.pt2, .onnx, ...). Default: the built-in digits example."),
     data: str = typer.Option(None, "--data", "-d", help="Real data: .npz or a built-in name (digits)."),
-    target: str = typer.Option("host,pixel-8,cortex-m7", "--target", "-t", help="Comma-separated target ids."),
+    target: str = typer.Option(None, "--target", "-t",
+                               help=f"Comma-separated target ids (default: {_shown(_DEFAULTS.targets)})."),
     max_latency_ms: float = typer.Option(None, "--max-latency-ms", help="Latency budget on the host (median)."),
     max_accuracy_drop: str = typer.Option(None, "--max-accuracy-drop", help="e.g. 0.5% (or 0.005)."),
     max_size_mb: float = typer.Option(None, "--max-size-mb", help="Artifact size budget."),
-    threads: str = typer.Option("1,2", "--threads", help="Thread counts to measure."),
-    formats: str = typer.Option("", "--formats", help="Only these formats (e.g. onnx,tflite)."),
-    precisions: str = typer.Option("", "--precisions", help="Only these precisions (e.g. fp32,int8)."),
-    runtimes: str = typer.Option("", "--runtimes", help="Only these runtimes."),
-    recipe: str = typer.Option(None, "--recipe", "-r", help="Recipe file (TOML, [study] table) with these options."),
-    out: str = typer.Option(None, "--out", "-o", help="Output directory [edgeport-out/<model>]."),
+    threads: str = typer.Option(None, "--threads",
+                                help=f"Thread counts to measure (default: {_shown(_DEFAULTS.threads)})."),
+    formats: str = typer.Option(None, "--formats", help="Only these formats (e.g. onnx,tflite) "
+                                                        f"(default: {_shown(_DEFAULTS.formats)})."),
+    precisions: str = typer.Option(None, "--precisions", help="Only these precisions (e.g. fp32,int8) "
+                                                              f"(default: {_shown(_DEFAULTS.precisions)})."),
+    runtimes: str = typer.Option(None, "--runtimes", help=f"Only these runtimes (default: "
+                                                          f"{_shown(_DEFAULTS.runtimes)})."),
+    recipe: str = typer.Option(None, "--recipe", "-r", help="Recipe file (TOML, a \\[study] table); flags given "
+                                                            "beside it override the recipe's values."),
+    out: str = typer.Option(None, "--out", "-o", help="Output directory (default: edgeport-out/<model>)."),
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
     quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build every installed variant, verify it on real data, measure it, and pick one per target."""
-    from dataclasses import replace
-
+    from edgeport import run_study
     from edgeport.errors import BudgetNotMet
-    from edgeport.study.options import QUICK_BENCH, Constraints, StudyOptions, load_recipe, parse_percent
-    from edgeport.study.study import run_study
+    from edgeport.study.options import QUICK_BENCH
 
-    if recipe:
-        options = load_recipe(recipe)
-    else:
-        options = StudyOptions(
-            model=model, data=data, targets=tuple(parse_list(target)),
-            constraints=Constraints(max_latency_ms=max_latency_ms, max_accuracy_drop=parse_percent(max_accuracy_drop),
-                                    max_size_mb=max_size_mb),
-            threads=tuple(parse_ints(threads)), formats=tuple(parse_list(formats)),
-            precisions=tuple(parse_list(precisions)), runtimes=tuple(parse_list(runtimes)), out_dir=out)
+    options = study_options(recipe, model=model, data=data, target=target, max_latency_ms=max_latency_ms,
+                            max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, threads=threads,
+                            formats=formats, precisions=precisions, runtimes=runtimes, out=out)
     if fresh:
         options = replace(options, resume=False)
     if quick:
@@ -59,6 +70,28 @@ def optimize(
     if not result.constraints_met:
         raise BudgetNotMet("no variant meets the constraints on the host",
                            fix=f"closest variants are listed in {result.report_html}; relax a constraint")
+
+
+def study_options(recipe: str | None, *, model: str | None = None, data: str | None = None,
+                  target: str | None = None, max_latency_ms: float | None = None,
+                  max_accuracy_drop: str | None = None, max_size_mb: float | None = None,
+                  threads: str | None = None, formats: str | None = None, precisions: str | None = None,
+                  runtimes: str | None = None, out: str | None = None) -> StudyOptions:
+    """The recipe's options (or the defaults), with each flag that was given (not None) replacing its field."""
+    from edgeport.study.options import parse_percent
+
+    base = load_recipe(recipe) if recipe else StudyOptions()
+    lists = {"targets": target, "formats": formats, "precisions": precisions, "runtimes": runtimes}
+    changes: dict[str, Any] = {k: tuple(parse_list(v)) for k, v in lists.items() if v is not None}
+    changes.update({k: v for k, v in {"model": model, "data": data, "out_dir": out}.items() if v is not None})
+    if threads is not None:
+        changes["threads"] = tuple(parse_ints(threads))
+    limits = {"max_latency_ms": max_latency_ms, "max_size_mb": max_size_mb,
+              "max_accuracy_drop": None if max_accuracy_drop is None else parse_percent(max_accuracy_drop)}
+    limits = {k: v for k, v in limits.items() if v is not None}
+    if limits:
+        changes["constraints"] = replace(base.constraints, **limits)
+    return replace(base, **changes)
 
 
 def _run_with_progress(run: Any, options: Any, ctx: typer.Context, *, quiet: bool) -> Any:

@@ -16,9 +16,9 @@ def package(ctx: typer.Context,
             out: str = typer.Option(..., "--out", "-o", help="Package directory to write."),
             as_json: bool = JSON_OPTION) -> None:
     """Write a deployable package from a finished study."""
-    from edgeport.deploy.manifest import build_package, load_study_document
+    from edgeport import package as make_package
 
-    result = build_package(load_study_document(study, store_from(ctx)), out)
+    result = make_package(study, out, store=store_from(ctx))
 
     def render(res: object, con: object) -> None:
         from rich.table import Table

@@ -102,7 +102,7 @@ def register(app: typer.Typer) -> None:
         FlopCounterMode, whose FLOPs are 2 × MACs); FLOPs add pooling, normalisation,
         elementwise ops, Resize and Softmax.
         """
-        from edgeport.analysis.profile import profile as run_profile
+        from edgeport import profile as run_profile
         from edgeport.cli._common import parse_list
         from edgeport.errors import ConfigError
 

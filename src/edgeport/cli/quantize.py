@@ -98,7 +98,7 @@ def register(app: typer.Typer) -> None:
                  threads: int = typer.Option(1, "--threads", help="Threads for the latency comparison."),
                  as_json: bool = JSON_OPTION) -> None:
         """Quantise MODEL and report size, test accuracy and latency against the float model."""
-        from edgeport.compress.quantize import quantize as run_quantize
+        from edgeport import quantize as run_quantize
         from edgeport.errors import BudgetNotMet
 
         try:

@@ -23,8 +23,7 @@ def register(app: typer.Typer) -> None:
     ) -> None:
         """Rank layers by how much quantising them (alone) hurts the output, most sensitive first."""
         from edgeport.cli._verify_render import render_sensitivity
-        from edgeport.core.artifact import load_artifact
-        from edgeport.data.datasets import load_dataset
+        from edgeport import load_artifact, load_dataset
         from edgeport.compress.sensitivity import layer_sensitivity, quantized_layer_snr
 
         art = load_artifact(model)

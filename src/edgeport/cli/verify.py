@@ -21,7 +21,8 @@ def tolerance_overrides(atol: float | None, rtol: float | None, min_cosine: floa
 
 
 def load_data(spec: str | None, artifact: Any) -> Any:
-    from edgeport.data.datasets import load_dataset, random_dataset
+    from edgeport import load_dataset
+    from edgeport.data.datasets import random_dataset
 
     if spec is None:
         return random_dataset(artifact.inputs, count=64)
@@ -54,9 +55,8 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Run the same real data through REF and TEST and judge every output (exit 1 outside tolerance)."""
-        from edgeport.core.artifact import load_artifact
+        from edgeport import load_artifact, verify
         from edgeport.errors import VerificationFailed
-        from edgeport.verify.compare import verify
 
         from edgeport.cli._verify_render import render_verification
 

@@ -21,8 +21,10 @@ from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, ConversionError, DatasetError
+from edgeport.errors import ConfigError, ConversionError, DatasetError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("openvino")
 
 __all__ = ["NNCFSettings", "OpenVINOConvertOptions", "OpenVINOConverter", "conversion_error", "input_shapes", "name_outputs", "quantize_int8", "save_ir"]
 
@@ -241,6 +243,8 @@ class OpenVINOConverter(Converter):
         except ConversionError:
             raise
         except Exception as exc:  # frontends raise OpConversionFailure, GeneralFailure, RuntimeError...
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise conversion_error(exc, self.name, self.source_label) from exc
         name_outputs(model, artifact.outputs)
         meta: dict[str, Any] = {"precision": options.precision, "weights": "fp16" if options.precision == "fp16"

@@ -3,6 +3,11 @@
 Each step runs as ``python -m edgeport.convert._worker`` with a time limit, so a converter that
 crashes natively or hangs cannot take the caller down; the error names the converter and stage.
 Outputs are written to a temporary name and renamed into place only after the step succeeds.
+
+Every step's options are built and checked (unknown names, wrong value types, precision, data)
+here, before any child starts. A user error in the child comes back as the same ``EdgeportError``
+class; any other exception there is a bug and comes back as ``InternalError`` with the child's
+traceback — never as a one-line ``ConversionError`` that would hide it.
 """
 
 from __future__ import annotations
@@ -15,6 +20,8 @@ import subprocess
 import sys
 import tempfile
 import time
+import types
+import typing
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
@@ -25,10 +32,12 @@ from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import spec_from_dict, spec_to_dict
 from edgeport.data.datasets import Dataset, random_dataset
+from edgeport import errors
 from edgeport.errors import (
     ConfigError,
     ConversionError,
     EdgeportError,
+    InternalError,
     MissingDependencyError,
     UnsupportedConversionError,
 )
@@ -55,8 +64,12 @@ class ConversionResult:
 
 
 def _options_for(conv: type[Converter], options: ConvertOptions | dict[str, Any] | None, last: bool) -> ConvertOptions:
+    """``conv``'s typed options from what the caller gave (only ``dynamic_batch`` carries to an
+    intermediate step); ``ConfigError`` for unknown names, wrong value types or values it refuses."""
     if isinstance(options, conv.Options):
-        return options if last else conv.Options()
+        opts = options if last else conv.Options()
+        _check_values(conv, opts)
+        return opts
     data = dataclasses.asdict(options) if isinstance(options, ConvertOptions) else dict(options or {})
     if not last:
         data = {k: v for k, v in data.items() if k == "dynamic_batch"}
@@ -65,18 +78,53 @@ def _options_for(conv: type[Converter], options: ConvertOptions | dict[str, Any]
     if unknown and last:
         raise ConfigError(f"converter {conv.name!r} has no option(s) {sorted(unknown)}",
                           fix=f"its options are: {', '.join(sorted(names))}")
-    return conv.Options(**{k: v for k, v in data.items() if k in names})
+    try:
+        opts = conv.Options(**{k: v for k, v in data.items() if k in names})
+    except (TypeError, ValueError) as exc:  # a check in the options' __post_init__
+        raise ConfigError(f"converter {conv.name!r}: bad options ({exc})",
+                          fix=f"its options are: {', '.join(sorted(names))}") from exc
+    _check_values(conv, opts)
+    return opts
+
+
+_SIMPLE_TYPES: dict[Any, tuple[type, ...]] = {bool: (bool,), int: (int,), float: (int, float), str: (str,)}
+
+
+def _conforms(value: Any, hint: Any) -> bool:
+    """``value`` fits a simple annotation (bool/int/float/str, optionally ``| None``); other types pass."""
+    if hint in _SIMPLE_TYPES:
+        return isinstance(value, _SIMPLE_TYPES[hint]) and (hint is bool or not isinstance(value, bool))
+    if typing.get_origin(hint) in (typing.Union, types.UnionType):
+        return any(value is None if a is type(None) else _conforms(value, a) for a in typing.get_args(hint))
+    return True
+
+
+def _check_values(conv: type[Converter], opts: ConvertOptions) -> None:
+    hints = typing.get_type_hints(type(opts))
+    for f in dataclasses.fields(opts):
+        value = getattr(opts, f.name)
+        hint = hints.get(f.name, Any)
+        if not _conforms(value, hint):
+            shown = getattr(hint, "__name__", None) or str(hint).replace("typing.", "")
+            raise ConfigError(f"converter {conv.name!r} option {f.name!r} must be {shown}, got {value!r}",
+                              fix=f"give {f.name} a {shown} value (its default: {f.default!r})")
+
+
+def _precheck(conv: type[Converter], options: ConvertOptions, has_calibration: bool) -> None:
+    """What can be refused before a child process starts."""
+    conv.require()
+    if options.precision not in conv.precisions:
+        raise UnsupportedConversionError(f"converter {conv.name!r} does not produce {options.precision}",
+                                         fix=f"it supports: {', '.join(conv.precisions)}")
+    if options.precision in conv.needs_data and not has_calibration:
+        raise ConfigError(f"{conv.name} {options.precision} needs calibration data", fix="pass --data D")
 
 
 def run_step(conv: type[Converter], source: Artifact, out: Path, options: ConvertOptions,
              calibration: Dataset | None = None, *, timeout_s: float | None = None) -> Artifact:
     """Run one converter in a child process; the result is renamed into ``out`` only on success."""
-    conv.require()
-    if options.precision not in conv.precisions:
-        raise UnsupportedConversionError(f"converter {conv.name!r} does not produce {options.precision}",
-                                         fix=f"it supports: {', '.join(conv.precisions)}")
-    if options.precision in conv.needs_data and calibration is None:
-        raise ConfigError(f"{conv.name} {options.precision} needs calibration data", fix="pass --data D")
+    options = _options_for(conv, options, True)
+    _precheck(conv, options, calibration is not None)
     out = Path(out).resolve()
     out.parent.mkdir(parents=True, exist_ok=True)
     limit = timeout_s if timeout_s is not None else conv.timeout_s
@@ -92,6 +140,9 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
             request["calibration"] = str(calibration.save_npz(work_dir / "calibration.npz"))
         reply_path = work_dir / "reply.json"
         env = dict(os.environ, PYTHONUNBUFFERED="1")
+        if env.get("PYTHONPATH"):  # the child runs in work_dir: relative entries must still name the same code
+            env["PYTHONPATH"] = os.pathsep.join(str(Path(e).resolve()) if e else e
+                                                for e in env["PYTHONPATH"].split(os.pathsep))
         start = time.perf_counter()
         try:
             proc = subprocess.run([sys.executable, "-m", "edgeport.convert._worker", str(reply_path)],
@@ -108,18 +159,7 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
                                   fix="the converter crashed natively; try another path (--via) or precision")
         reply = json.loads(reply_path.read_text())
         if not reply["ok"]:
-            if reply.get("type") == "MissingDependencyError":
-                raise MissingDependencyError(f"converter {conv.name!r}", reply.get("module") or "?",
-                                             reply.get("extra") or conv.extra)
-            if reply.get("user_error"):
-                err = EdgeportError(reply["message"], fix=reply.get("fix"))
-                if reply.get("type") == "ConversionError":
-                    err = ConversionError(reply["message"], fix=reply.get("fix"))
-                err.exit_code = int(reply.get("exit_code", 2))
-                raise err
-            raise ConversionError(f"{reply['type']}: {reply['message']}", converter=conv.name,
-                                  stage=reply.get("stage", "convert"),
-                                  fix="run with --debug for the converter's traceback")
+            raise _error_from(reply, conv)
         produced = Path(reply["path"])
         final = out if produced == tmp_out else out.parent / produced.name
         _move(produced, final)
@@ -131,6 +171,28 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
     fmt = Format(reply["format"])
     return source.derive(final, fmt, step=Step("convert", conv.name, dataclasses.asdict(options), seconds),
                          inputs=inputs, outputs=outputs, metadata=reply.get("metadata") or {})
+
+
+def _error_from(reply: dict[str, Any], conv: type[Converter]) -> Exception:
+    """The exception a failed child reply stands for (see ``_worker``)."""
+    kind, name, stage = reply.get("kind"), str(reply.get("type")), str(reply.get("stage") or "convert")
+    if kind == "user":
+        if name == "MissingDependencyError":
+            return MissingDependencyError(f"converter {conv.name!r}", reply.get("module") or "?",
+                                          reply.get("extra") or conv.extra)
+        cls = getattr(errors, name, None)
+        if isinstance(cls, type) and issubclass(cls, EdgeportError) and cls is not MissingDependencyError:
+            err = (ConversionError(reply["message"], fix=reply.get("fix")) if issubclass(cls, ConversionError)
+                   else cls(reply["message"], fix=reply.get("fix")))
+        else:  # a plugin's own EdgeportError subclass
+            err = EdgeportError(reply["message"], fix=reply.get("fix"))
+        err.exit_code = int(reply.get("exit_code", err.exit_code))
+        return err
+    if kind == "interrupted":
+        return ConversionError(f"interrupted ({name}: {reply.get('message')})", converter=conv.name, stage=stage,
+                               fix="the converter stopped its process; try another path (--via) or precision")
+    return InternalError(f"converter {conv.name!r} ({stage}) raised {name}: {reply.get('message')}",
+                         traceback=str(reply.get("traceback") or ""))
 
 
 def _move(src: Path, dst: Path) -> None:
@@ -151,7 +213,12 @@ def convert(model: Artifact | str | Path, to: Format | str, *, out: str | Path |
     target = to if isinstance(to, Format) else Format.parse(to)
     plans = plan_paths(source.format, target)
     if via:
-        plans = [p for p in plans if [s.name for s in p.steps] == via] or plans
+        chosen = [p for p in plans if [s.name for s in p.steps] == list(via)]
+        if not chosen:
+            raise ConfigError(f"via {','.join(via)} is not a converter path from {source.format.value} to "
+                              f"{target.value}", fix="use one of: " + " | ".join(",".join(s.name for s in p.steps)
+                                                                                   for p in plans))
+        plans = chosen
     out_path = Path(out) if out is not None else source.path.with_suffix(target.suffix) \
         if source.path.suffix != target.suffix else source.path.with_name(source.path.stem + "-converted" + target.suffix)
     if source.inputs and data is not None:
@@ -190,10 +257,13 @@ def _run_plan(plan: Plan, source: Artifact, out_path: Path, options: ConvertOpti
               calibration: Dataset | None, timeout_s: float | None) -> tuple[Artifact, list[float]]:
     current = source
     seconds: list[float] = []
-    for i, conv in enumerate(plan.steps):
-        last = i == len(plan.steps) - 1
+    last_index = len(plan.steps) - 1
+    step_options = [_options_for(conv, options, i == last_index) for i, conv in enumerate(plan.steps)]
+    for i, (conv, opts) in enumerate(zip(plan.steps, step_options)):  # refuse what can be refused first
+        _precheck(conv, opts, calibration is not None and i == last_index)
+    for i, (conv, opts) in enumerate(zip(plan.steps, step_options)):
+        last = i == last_index
         step_out = out_path if last else out_path.with_name(f"{out_path.stem}.step{i}{conv.target.suffix}")
-        opts = _options_for(conv, options, last)
         current = run_step(conv, current, step_out, opts, calibration if last else None, timeout_s=timeout_s)
         seconds.append(current.step.seconds if current.step and current.step.seconds else 0.0)
     return current, seconds

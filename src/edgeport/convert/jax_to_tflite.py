@@ -23,9 +23,11 @@ from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, ConversionError
+from edgeport.errors import ConfigError, ConversionError, raised_in
 
 __all__ = ["convert_jax", "save_jax_model"]
+
+_BACKEND = raised_in("jax", "jaxlib", "tensorflow")
 
 
 def save_jax_model(fn: Callable[..., Any], inputs: Sequence[TensorSpec], out_dir: str | Path, *,
@@ -70,6 +72,8 @@ def save_jax_model(fn: Callable[..., Any], inputs: Sequence[TensorSpec], out_dir
             shutil.rmtree(out)
         tmp.replace(out)
     except Exception as exc:  # jax2tf/TF raise many types for unsupported functions
+        if not _BACKEND(exc):
+            raise  # not the backend's failure: a bug keeps its traceback
         shutil.rmtree(tmp, ignore_errors=True)
         raise ConversionError(f"{type(exc).__name__}: {' '.join(str(exc).split())[:300]}", converter="jax2tf",
                               stage="save", fix="check the function traces with jax.jit") from exc

@@ -29,8 +29,10 @@ from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError
+from edgeport.errors import ConfigError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("tensorflow", "keras", "tf_keras")
 
 __all__ = ["KerasToTflite", "SavedModelToTflite", "TfliteConverterOptions", "export_keras_saved_model"]
 
@@ -126,6 +128,8 @@ class _TfliteConverterBase(Converter):
         try:
             return bytes(conv.convert())
         except Exception as exc:  # ConverterError and friends name the failing op in the message
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise unsupported_op_error(self.name, exc) from exc
 
 

@@ -33,8 +33,10 @@ from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, ConversionError
+from edgeport.errors import ConfigError, ConversionError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("onnx2tf", "tensorflow", "keras", "tf_keras", "onnx", "onnx_graphsurgeon", "sng4onnx")
 
 __all__ = ["OnnxToTflite", "OnnxToTfliteOptions", "channels_last"]
 
@@ -158,6 +160,8 @@ class OnnxToTflite(Converter):
         except ConversionError:
             raise
         except Exception as exc:  # onnx2tf raises many types for unsupported graphs
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise unsupported_op_error(self.name, exc) from exc
         finally:
             o2t_main.download_test_image_data, o2t_common.download_test_image_data = saved

@@ -24,8 +24,10 @@ from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, ConversionError, UnsupportedError
+from edgeport.errors import ConfigError, ConversionError, UnsupportedError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("tvm", "tvm_ffi", "onnx")
 
 __all__ = ["OnnxToTvm", "OnnxToTvmOptions", "host_target"]
 
@@ -95,6 +97,8 @@ class OnnxToTvm(Converter):
         try:
             target = tvm.target.Target(target_dict)
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise ConfigError(f"TVM rejects target {target_dict}: {str(exc).strip().splitlines()[-1][:200]}",
                               fix="pass an LLVM CPU name TVM knows as mcpu (e.g. znver4, skylake-avx512)") from exc
 
@@ -105,6 +109,8 @@ class OnnxToTvm(Converter):
                             keep_params_in_input=False)
             mod = relax.transform.DecomposeOpsForInference()(mod)
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise _import_error(exc, self.name) from exc
 
         model_hash = hashlib.sha256(artifact.path.read_bytes()).hexdigest()
@@ -121,6 +127,8 @@ class OnnxToTvm(Converter):
         try:
             executable = tuning.compile_module(mod, target, cache if outcome.tuned else None)
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise ConversionError(str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__,
                                   converter=self.name, stage="compile",
                                   fix="try without tuning records (use_cached_tuning=False)") from exc

@@ -19,8 +19,10 @@ from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError
+from edgeport.errors import ConfigError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("tf2onnx", "tensorflow", "onnx")
 
 __all__ = ["KerasToOnnx", "SavedModelToOnnx", "Tf2OnnxOptions"]
 
@@ -83,6 +85,8 @@ class _Tf2OnnxBase(Converter):
         try:
             tf2onnx.convert.from_function(serving, input_signature=spec, opset=options.opset, output_path=str(tmp))
         except Exception as exc:  # tf2onnx raises ValueError/RuntimeError naming the unsupported op
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             tmp.unlink(missing_ok=True)
             raise unsupported_op_error(self.name, exc) from exc
         tmp.replace(out)

@@ -22,8 +22,10 @@ from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, ConversionError
+from edgeport.errors import ConfigError, ConversionError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("coremltools", "torch")
 
 __all__ = ["TorchToCoreML", "TorchToCoreMLOptions"]
 
@@ -101,6 +103,8 @@ class TorchToCoreML(Converter):
                 used = way
                 break
             except Exception as exc:  # coremltools raises many types; unsupported ops name themselves
+                if not _BACKEND(exc):
+                    raise  # not the backend's failure: a bug keeps its traceback
                 text = str(exc).strip().splitlines()
                 errors.append(f"{way}: {(text[0] if text else type(exc).__name__)[:300]}")
         if model is None:

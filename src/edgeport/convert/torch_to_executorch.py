@@ -25,8 +25,10 @@ from edgeport.core.artifact import Artifact, Step
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, ConversionError, DatasetError
+from edgeport.errors import ConfigError, ConversionError, DatasetError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("torch", "executorch", "torchao")  # failures of the export/lowering stack
 
 __all__ = ["ExecuTorchConvertOptions", "TorchToExecuTorch", "delegation_summary"]
 
@@ -131,6 +133,8 @@ class TorchToExecuTorch(Converter):
         try:
             program = torch.export.export(module, example, dynamic_shapes=dynamic)
         except Exception as exc:  # torch.export raises many types
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise _error(exc, "export", self.name) from exc
         meta: dict[str, Any] = {"precision": options.precision, "delegate": options.delegate,
                                 "batch": "dynamic" if options.dynamic_batch else batch}
@@ -142,6 +146,8 @@ class TorchToExecuTorch(Converter):
         try:
             et_program = edge.to_executorch()
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise _error(exc, "to_executorch", self.name) from exc
         tmp = out.with_name(f".{out.name}.partial")
         try:
@@ -186,6 +192,8 @@ class TorchToExecuTorch(Converter):
         try:
             prepared = prepare_pt2e(program.module(), quantizer)
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise _error(exc, "prepare_pt2e", self.name) from exc
         cal = calibration.head(options.calibration_samples)
         step = options.max_batch if options.dynamic_batch else options.batch_size
@@ -203,6 +211,8 @@ class TorchToExecuTorch(Converter):
             converted = convert_pt2e(prepared)
             quantized = torch.export.export(converted, example, dynamic_shapes=dynamic)
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise _error(exc, "convert_pt2e", self.name) from exc
         return quantized, {"quantization": "pt2e-xnnpack-symmetric", "per_channel": options.per_channel,
                            "calibration_samples": used}
@@ -218,4 +228,6 @@ class TorchToExecuTorch(Converter):
         try:
             return to_edge_transform_and_lower(program, partitioner=partitioners or None)
         except Exception as exc:
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise _error(exc, "to_edge_transform_and_lower", self.name) from exc

@@ -15,8 +15,10 @@ from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConversionError
+from edgeport.errors import ConversionError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("torch", "onnxscript", "onnx", "onnx_ir")
 
 __all__ = ["TorchToOnnx", "TorchToOnnxOptions"]
 
@@ -76,6 +78,8 @@ class TorchToOnnx(Converter):
                                       dynamic_axes=dyn_axes)
                 break
             except Exception as exc:  # exporter failures come in many types
+                if not _BACKEND(exc):
+                    raise  # not the backend's failure: a bug keeps its traceback
                 errors.append(f"{exporter}: {str(exc).strip().splitlines()[0][:300] if str(exc).strip() else type(exc).__name__}")
         else:
             raise ConversionError("; ".join(errors), converter=self.name, stage="export",

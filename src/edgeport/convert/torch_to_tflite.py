@@ -27,8 +27,10 @@ from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError
+from edgeport.errors import ConfigError, raised_in
 from edgeport.verify.tolerance import Tolerance
+
+_BACKEND = raised_in("litert_torch", "torch", "torchao", "tensorflow", "ai_edge_litert", "ai_edge_quantizer")
 
 __all__ = ["TorchToTflite", "TorchToTfliteOptions"]
 
@@ -86,6 +88,8 @@ class TorchToTflite(Converter):
                                 set(idx) if options.channels_last_io else set())
             model.export(str(out))
         except Exception as exc:  # litert-torch raises RuntimeError/ValueError/... for unsupported graphs
+            if not _BACKEND(exc):
+                raise  # not the backend's failure: a bug keeps its traceback
             raise unsupported_op_error(self.name, exc) from exc
         return finish_tflite(artifact, out, input_layouts=layouts, source_names=True, step_name=self.name,
                              metadata={"precision": options.precision, "converter": "litert-torch",

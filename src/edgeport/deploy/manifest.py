@@ -14,7 +14,7 @@ from typing import Any
 
 from edgeport.errors import ConfigError
 
-__all__ = ["PackageResult", "build_package", "load_study_document"]
+__all__ = ["PackageResult", "build_package", "load_study_document", "package"]
 
 MANIFEST_VERSION = 1
 
@@ -50,6 +50,18 @@ def load_study_document(ref: str | Path, store: Any = None) -> dict[str, Any]:
     if doc.get("schema") != "edgeport/study":
         raise ConfigError(f"{path} is not a study report", fix="pass the report.json written by 'edgeport optimize'")
     return dict(doc["data"])
+
+
+def package(study: Any, out_dir: str | Path, *, store: Any = None) -> PackageResult:
+    """Write a deployable package for ``study``: a ``StudyResult``, its JSON data, a run id in ``store``,
+    a report.json path or a study output directory."""
+    import dataclasses
+
+    if dataclasses.is_dataclass(study) and not isinstance(study, type):
+        from edgeport.report.schema import to_json
+
+        study = to_json(study)
+    return build_package(dict(study) if isinstance(study, dict) else load_study_document(study, store), out_dir)
 
 
 def _sha256(path: Path) -> str:

@@ -38,8 +38,9 @@ def study_sections(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
                         f'<p class="note">{esc(_profile_summary(prof))}</p><div id="layers" class="plot"></div>'
                         '</section>')
         plots["layers"] = _layers_plot(prof)
-    elif isinstance(prof, dict) and prof.get("error"):
-        sections.append(f'<section><h2>Profile</h2><p class="warn">{esc(prof["error"])}</p></section>')
+    elif data.get("profile_error") or (isinstance(prof, dict) and prof.get("error")):
+        why = data.get("profile_error") or prof["error"]  # type: ignore[index]
+        sections.append(f'<section><h2>Profile</h2><p class="warn">{esc(why)}</p></section>')
     sections.append(_coverage(cands, data.get("targets", {})))
     sections.append(_lineage(cands))
     sections.append(_conditions(data.get("conditions", {})))

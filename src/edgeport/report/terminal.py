@@ -35,7 +35,7 @@ def render_study(result: Any, con: Any) -> None:
         colour = "green" if c.status == "ok" else "red"
         cands.add_row(c.key + (" ◆" if c.key in result.pareto else ""), f"[{colour}]{c.status}[/{colour}]",
                       _fmt(c.accuracy, "{:.2%}"), _fmt(c.agreement, "{:.2%}"), _fmt(c.max_abs, "{:.2e}"),
-                      _fmt(c.median_ms), _fmt(c.latency_ms.get("p99")),
+                      _fmt(c.median_ms), _fmt(c.latency_ms.p99),
                       _fmt(None if c.size_bytes is None else c.size_bytes / 1e3, "{:.1f}"))
     con.print(cands)
     if result.data_note:

@@ -16,9 +16,11 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, ModelFileError
+from edgeport.errors import BackendError, ModelFileError, map_exceptions, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
+
+_EXECUTORCH_ERRORS = (raised_in("executorch", "torch"), RuntimeError)  # pybindings raise RuntimeError
 
 __all__ = ["ExecuTorchOptions", "ExecuTorchRuntime", "read_io"]
 
@@ -47,11 +49,9 @@ def _import_runtime() -> Any:
 
 def _load_program(path: Path) -> Any:
     et_runtime = _import_runtime()
-    try:
+    with map_exceptions(dict.fromkeys(_EXECUTORCH_ERRORS, ModelFileError), f"{path}: ExecuTorch cannot load the "
+                        "program", fix="re-export the .pte with the installed executorch version"):
         return et_runtime.Runtime.get().load_program(Path(path))
-    except Exception as exc:  # pybindings raise RuntimeError with an error code
-        raise ModelFileError(f"{path}: ExecuTorch cannot load the program ({' '.join(str(exc).split())[:200]})",
-                             fix="re-export the .pte with the installed executorch version") from exc
 
 
 def _names(count: int, base: str) -> list[str]:
@@ -120,13 +120,10 @@ class ExecuTorchRuntime(Runtime):
             pool._unsafe_reset_threadpool(int(self.options.threads))
         if counted:
             self._threads = int(pool._threadpool_get_thread_count())
-        try:
+        with map_exceptions(dict.fromkeys(_EXECUTORCH_ERRORS, BackendError), f"ExecuTorch failed to load "
+                            f"'{METHOD}' of {self.artifact.path.name}",
+                            fix="a kernel or delegate the program needs is missing from this executorch build"):
             self._method = program.load_method(METHOD)
-        except Exception as exc:
-            raise BackendError(f"ExecuTorch failed to load '{METHOD}' of {self.artifact.path.name}: "
-                               f"{' '.join(str(exc).split())[:300]}",
-                               fix="a kernel or delegate the program needs is missing from this executorch build"
-                               ) from exc
         self._program = program
         self._ins, self._outs = _specs_from_meta(program.metadata(METHOD))
         # memory is planned for the largest batch: bigger batches of a dynamic-batch program run in chunks
@@ -158,12 +155,10 @@ class ExecuTorchRuntime(Runtime):
         import torch
 
         args = [torch.from_numpy(np.ascontiguousarray(feeds[s.name])) for s in self._ins]
-        try:
+        with map_exceptions(dict.fromkeys(_EXECUTORCH_ERRORS, BackendError),
+                            f"ExecuTorch failed running {self.artifact.path.name}",
+                            fix="check the input shapes match the program's (planned) shapes"):
             values = self._method.execute(args)
-        except Exception as exc:
-            raise BackendError(f"ExecuTorch failed running {self.artifact.path.name}: "
-                               f"{' '.join(str(exc).split())[:300]}",
-                               fix="check the input shapes match the program's (planned) shapes") from exc
         return {s.name: np.array(v.numpy() if hasattr(v, "numpy") else v)
                 for s, v in zip(self._outs, values)}
 

@@ -10,7 +10,7 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, MissingDependencyError, ModelFileError
+from edgeport.errors import BackendError, MissingDependencyError, ModelFileError, map_exceptions, one_line, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
@@ -74,16 +74,17 @@ class OnnxRuntime(Runtime):
         if missing:
             raise MissingDependencyError(f"execution provider {missing[0]}", "onnxruntime-gpu"
                                          if missing[0] in GPU_PROVIDERS else "onnxruntime", "gpu")
-        try:
+        with map_exceptions({raised_in("onnxruntime"): self._load_error}):  # its own Fail/InvalidGraph/... types
             self._session = ort.InferenceSession(str(self.artifact.path), so, providers=list(opts.providers))
-        except Exception as exc:  # ORT raises its own Fail/InvalidGraph/... types
-            text = str(exc).splitlines()[0][:300]
-            if "protobuf" in text.lower() or "parse" in text.lower() or "invalid_protobuf" in text.lower():
-                raise ModelFileError(f"{self.artifact.path}: ONNX Runtime cannot parse the model ({text})",
-                                     fix="re-export the model; the file may be truncated") from exc
-            raise BackendError(f"ONNX Runtime failed to load {self.artifact.path.name}: {text}",
-                               fix="check the opset/operators are supported by onnxruntime") from exc
         self._output_names = [o.name for o in self._session.get_outputs()]
+
+    def _load_error(self, exc: BaseException) -> BackendError | ModelFileError:
+        text = one_line(exc)
+        if "protobuf" in text.lower() or "parse" in text.lower():
+            return ModelFileError(f"{self.artifact.path}: ONNX Runtime cannot parse the model ({text})",
+                                  fix="re-export the model; the file may be truncated")
+        return BackendError(f"ONNX Runtime failed to load {self.artifact.path.name}: {text}",
+                            fix="check the opset/operators are supported by onnxruntime")
 
     def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
         def spec(arg: Any) -> TensorSpec:
@@ -101,11 +102,9 @@ class OnnxRuntime(Runtime):
         return tuple(ins), tuple(spec(o) for o in self._session.get_outputs())
 
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
-        try:
+        with map_exceptions({raised_in("onnxruntime"): BackendError},
+                            f"ONNX Runtime failed running {self.artifact.path.name}", fix="check the input data"):
             values = self._session.run(self._output_names, feeds)
-        except Exception as exc:
-            raise BackendError(f"ONNX Runtime failed running {self.artifact.path.name}: "
-                               f"{str(exc).splitlines()[0][:300]}", fix="check the input data") from exc
         return dict(zip(self._output_names, values))
 
     def _release(self) -> None:

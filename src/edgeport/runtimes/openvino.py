@@ -17,9 +17,11 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, ConfigError, ModelFileError
+from edgeport.errors import BackendError, ConfigError, ModelFileError, map_exceptions, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
+
+_OPENVINO_ERRORS = (raised_in("openvino"), RuntimeError)  # pybind methods raise RuntimeError from our frame
 
 __all__ = ["OpenVINOOptions", "OpenVINORuntime", "read_io"]
 
@@ -70,12 +72,9 @@ def _specs(model: Any) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
 
 
 def _read_model(core: Any, path: Path) -> Any:
-    try:
+    with map_exceptions(dict.fromkeys(_OPENVINO_ERRORS, ModelFileError), f"{path}: OpenVINO cannot read the model",
+                        fix="re-export the model; keep the .bin beside the .xml"):
         return core.read_model(str(path))
-    except Exception as exc:  # OpenVINO raises RuntimeError subclasses with multi-line messages
-        text = " ".join(str(exc).split())[:300]
-        raise ModelFileError(f"{path}: OpenVINO cannot read the model ({text})",
-                             fix="re-export the model; keep the .bin beside the .xml") from exc
 
 
 def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...], dict[str, Any]]:
@@ -146,13 +145,10 @@ class OpenVINORuntime(Runtime):
         config = self._config()
         core = ov.Core()
         model = _read_model(core, self.artifact.path)
-        try:
+        with map_exceptions(dict.fromkeys(_OPENVINO_ERRORS, BackendError),
+                            f"OpenVINO failed to compile {self.artifact.path.name} for {self.options.device}",
+                            fix="check the device name and that the model's operators are supported"):
             self._compiled = core.compile_model(model, self.options.device, config)
-        except Exception as exc:
-            text = " ".join(str(exc).split())[:300]
-            raise BackendError(f"OpenVINO failed to compile {self.artifact.path.name} for "
-                               f"{self.options.device}: {text}",
-                               fix="check the device name and that the model's operators are supported") from exc
         self._request = self._compiled.create_infer_request()
         self._ins, self._outs = _specs(self._compiled)
         self._tensor = ov.Tensor
@@ -172,14 +168,12 @@ class OpenVINORuntime(Runtime):
         # port's dtype) and outputs copied once out of the request's buffers: on a model that runs in
         # tens of µs, ``infer(dict)`` with its OVDict result costs ≈ 20 µs more per call than this.
         request, tensor = self._request, self._tensor
-        try:
+        with map_exceptions(dict.fromkeys(_OPENVINO_ERRORS, BackendError),
+                            f"OpenVINO failed running {self.artifact.path.name}", fix="check the input data"):
             for i, spec in enumerate(self._ins):
                 arr = feeds[spec.name]  # OpenVINO refuses to share a read-only buffer: that one is copied
                 request.set_input_tensor(i, tensor(arr, shared_memory=arr.flags.writeable))
             request.infer()
-        except Exception as exc:
-            raise BackendError(f"OpenVINO failed running {self.artifact.path.name}: "
-                               f"{' '.join(str(exc).split())[:300]}", fix="check the input data") from exc
         return {spec.name: request.get_output_tensor(i).data.copy() for i, spec in enumerate(self._outs)}
 
     def _release(self) -> None:

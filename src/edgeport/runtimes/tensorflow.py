@@ -14,9 +14,11 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, ConfigError, ModelFileError
+from edgeport.errors import BackendError, ConfigError, ModelFileError, map_exceptions, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
+
+_TF_ERRORS = raised_in("tensorflow", "keras", "tf_keras")
 
 __all__ = ["TensorFlowOptions", "TensorFlowRuntime", "load_signature", "read_io"]
 
@@ -36,11 +38,9 @@ def load_signature(path: Path, key: str | None = None) -> Any:
     from edgeport._optional import require
 
     tf = require("tensorflow", "tflite", "loading a TensorFlow SavedModel")
-    try:
+    with map_exceptions({_TF_ERRORS: ModelFileError}, f"{path}: cannot load SavedModel",  # TF raises many types
+                        fix="save it with tf.saved_model.save(...)"):
         loaded = tf.saved_model.load(str(path))
-    except Exception as exc:  # TF raises many types for a bad directory
-        raise ModelFileError(f"{path}: cannot load SavedModel ({' '.join(str(exc).split())[:200]})",
-                             fix="save it with tf.saved_model.save(...)") from exc
     sigs = dict(loaded.signatures)
     if not sigs:
         raise ModelFileError(f"{path}: SavedModel has no signatures", fix="save it with signatures=...")
@@ -55,11 +55,9 @@ def _keras_model(path: Path) -> Any:
     from edgeport._optional import require
 
     keras = require("keras", "tflite", "loading a Keras model")
-    try:
+    with map_exceptions({_TF_ERRORS: ModelFileError}, f"{path}: cannot load Keras model",
+                        fix="save it with model.save('model.keras')"):
         return keras.saving.load_model(str(path), compile=False)
-    except Exception as exc:
-        raise ModelFileError(f"{path}: cannot load Keras model ({' '.join(str(exc).split())[:200]})",
-                             fix="save it with model.save('model.keras')") from exc
 
 
 def _keras_specs(model: Any) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -126,7 +124,8 @@ class TensorFlowRuntime(Runtime):
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         import tensorflow as tf
 
-        try:
+        with map_exceptions({_TF_ERRORS: BackendError}, f"TensorFlow failed running {self.artifact.path.name}",
+                            fix="check the input data"):  # TF raises InvalidArgumentError and friends
             if self._keras is not None:
                 args = [feeds[s.name] for s in self._specs[0]]
                 result = self._keras(args if len(args) > 1 else args[0], training=False)
@@ -134,9 +133,6 @@ class TensorFlowRuntime(Runtime):
                 return {s.name: np.asarray(v) for s, v in zip(self._specs[1], values)}
             result = self._fn(**{k: tf.constant(v) for k, v in feeds.items()})
             return {k: np.asarray(result[k]) for k in (s.name for s in self._specs[1])}
-        except Exception as exc:  # TF raises InvalidArgumentError and friends
-            raise BackendError(f"TensorFlow failed running {self.artifact.path.name}: "
-                               f"{' '.join(str(exc).split())[:300]}", fix="check the input data") from exc
 
     def _release(self) -> None:
         self._keras = None

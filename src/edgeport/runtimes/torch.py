@@ -10,7 +10,7 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, ModelFileError
+from edgeport.errors import BackendError, ModelFileError, map_exceptions, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
@@ -25,12 +25,9 @@ def load_exported_program(path: Path) -> Any:
     from edgeport._optional import require
 
     torch = require("torch", "torch", "loading a .pt2 PyTorch export")
-    try:
-        return torch.export.load(str(path))
-    except Exception as exc:  # torch raises many types for a bad archive
-        raise ModelFileError(f"{path}: cannot load torch.export archive ({str(exc).splitlines()[0][:200]})",
-                             fix="save the model with torch.export.save(torch.export.export(model, args), path)"
-                             ) from exc
+    with map_exceptions({raised_in("torch"): ModelFileError}, f"{path}: cannot load torch.export archive",
+                        fix="save the model with torch.export.save(torch.export.export(model, args), path)"):
+        return torch.export.load(str(path))  # torch raises many types for a bad archive
 
 
 def _specs_from_program(program: Any) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -102,12 +99,9 @@ class TorchRuntime(Runtime):
         import torch
 
         args = [torch.from_numpy(feeds[s.name]) for s in self._ins]
-        try:
-            with torch.no_grad():
-                result = self._module(*args)
-        except Exception as exc:
-            raise BackendError(f"PyTorch failed running {self.artifact.path.name}: "
-                               f"{str(exc).splitlines()[0][:300]}", fix="check the input data") from exc
+        with map_exceptions({raised_in("torch"): BackendError}, f"PyTorch failed running {self.artifact.path.name}",
+                            fix="check the input data"), torch.no_grad():
+            result = self._module(*args)
         values = result if isinstance(result, (list, tuple)) else [result]
         return {s.name: v.detach().numpy() for s, v in zip(self._outs, values)}
 

@@ -28,9 +28,17 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec, spec_from_dict, spec_to_dict
-from edgeport.errors import BackendError, ModelFileError
+from edgeport.errors import BackendError, ModelFileError, map_exceptions, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
+
+_TVM_ERRORS = raised_in("tvm", "tvm_ffi")
+
+
+def _last_line(exc: BaseException) -> str:
+    """TVM's messages end with the error itself, after its own traceback."""
+    text = str(exc).strip().splitlines()
+    return (text or ["?"])[-1][:300]
 
 __all__ = ["MANIFEST", "MODULE", "UNTUNED_WARNING", "TvmOptions", "TvmRuntime", "read_io", "read_manifest",
            "write_manifest"]
@@ -116,15 +124,13 @@ class TvmRuntime(Runtime):
 
         self._manifest = read_manifest(self.artifact.path)
         self._threads_before, self._threads = _threadpool(self.options.threads)
-        try:
+        with map_exceptions({_TVM_ERRORS: lambda exc: BackendError(  # TVM raises its own error types
+                f"TVM failed to load {self.artifact.path.name}: {_last_line(exc)}",
+                fix="re-run the TVM conversion on this host (modules are host-specific)")}):
             lib = tvm.runtime.load_module(str(self.artifact.path / MODULE))
             self._device = tvm.cpu(0)
             self._vm = relax.VirtualMachine(lib, self._device)
             self._main = self._vm["main"]
-        except Exception as exc:  # TVM raises its own error types
-            text = str(exc).strip().splitlines()
-            raise BackendError(f"TVM failed to load {self.artifact.path.name}: {(text or ['?'])[-1][:300]}",
-                               fix="re-run the TVM conversion on this host (modules are host-specific)") from exc
         self._tensor = getattr(tvm.runtime, "tensor", None) or tvm.nd.array
 
     def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
@@ -134,12 +140,10 @@ class TvmRuntime(Runtime):
 
     def _run(self, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         args = [self._tensor(feeds[s.name], self._device) for s in self._inputs]
-        try:
+        with map_exceptions({_TVM_ERRORS: lambda exc: BackendError(
+                f"TVM failed running {self.artifact.path.name}: {_last_line(exc)}",
+                fix="check the input shapes match the compiled (static) shapes")}):
             result = self._main(*args)
-        except Exception as exc:
-            text = str(exc).strip().splitlines()
-            raise BackendError(f"TVM failed running {self.artifact.path.name}: {(text or ['?'])[-1][:300]}",
-                               fix="check the input shapes match the compiled (static) shapes") from exc
         values = _flatten(result)
         return {s.name: v for s, v in zip(self._outputs, values)}
 

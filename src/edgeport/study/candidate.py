@@ -1,11 +1,17 @@
-"""One study candidate's result: built, verified, measured, checked against targets."""
+"""One study candidate's result: built, verified, measured, checked against targets.
+
+Every field is typed; ``to_json`` (report schema) turns a candidate into the stored document and
+``Candidate.from_json`` reads it back (the resume path), so the two must stay inverse.
+"""
 
 from __future__ import annotations
 
+import dataclasses
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Candidate", "TargetFit"]
+__all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit"]
 
 
 @dataclass
@@ -15,6 +21,48 @@ class TargetFit:
     verdict: str  # one line: "fully delegated to NNAPI", "does not fit: arena 412 KB > 320 KB SRAM", ...
     estimated_latency_ms: float | None = None  # from the device profile: an estimate, never a measurement
     details: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LatencySummary:
+    """A candidate's host latency in ms (every field None until it was measured)."""
+
+    median: float | None = None
+    p90: float | None = None
+    p99: float | None = None
+    mean: float | None = None
+    ci95_low: float | None = None
+    ci95_high: float | None = None
+    cv: float | None = None
+
+    @classmethod
+    def of(cls, stats: Any) -> LatencySummary:
+        """From a benchmark's ``LatencyStats``."""
+        return cls(**{f.name: getattr(stats, f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class LineageStep:
+    """The step that made one artifact of a lineage from the one before it."""
+
+    kind: str  # convert | pass | train | export
+    name: str
+    options: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass
+class LineageEntry:
+    """One artifact in the chain from the source model to the candidate (source first)."""
+
+    path: str
+    format: str
+    step: LineageStep | None = None
+
+    @classmethod
+    def of(cls, artifact: Any) -> LineageEntry:
+        step = artifact.step
+        return cls(str(artifact.path), artifact.format.value,
+                   None if step is None else LineageStep(step.kind, step.name, dict(step.options)))
 
 
 @dataclass
@@ -38,26 +86,42 @@ class Candidate:
     snr_db: float | None = None
     verified: bool = False
     verification_failures: list[str] = field(default_factory=list)
-    latency_ms: dict[str, float] = field(default_factory=dict)  # median, p90, p99, ci_low, ci_high, mean
+    latency_ms: LatencySummary = field(default_factory=LatencySummary)
     latency_samples_ms: list[float] = field(default_factory=list)  # subsample for the distribution plot
     throughput: float | None = None
     load_ms: float | None = None
     peak_rss_mb: float | None = None
     runtime_info: dict[str, Any] = field(default_factory=dict)
-    lineage: list[dict[str, Any]] = field(default_factory=list)
+    lineage: list[LineageEntry] = field(default_factory=list)
     targets: dict[str, TargetFit] = field(default_factory=dict)
     seconds: float = 0.0
 
     @property
     def median_ms(self) -> float | None:
-        return self.latency_ms.get("median")
+        return self.latency_ms.median
 
     def quality(self) -> float | None:
         """Accuracy when labels exist, else agreement with the source."""
         return self.accuracy if self.accuracy is not None else self.agreement
 
     @classmethod
-    def from_json(cls, data: dict[str, Any]) -> Candidate:
-        targets = {k: TargetFit(**v) for k, v in (data.get("targets") or {}).items()}
-        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__ and k != "targets"}
-        return cls(**fields, targets=targets)
+    def from_json(cls, data: Mapping[str, Any]) -> Candidate:
+        """The candidate a stored document describes (the inverse of the report schema's ``to_json``)."""
+        fields = {k: _number(v) if k in _FLOAT_FIELDS else v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["targets"] = {k: TargetFit(**v) for k, v in (data.get("targets") or {}).items()}
+        fields["latency_ms"] = LatencySummary(**{k: _number(v) for k, v in (data.get("latency_ms") or {}).items()
+                                                 if k in LatencySummary.__dataclass_fields__})
+        fields["lineage"] = [LineageEntry(e["path"], e["format"], None if not e.get("step") else LineageStep(
+            e["step"]["kind"], e["step"]["name"], dict(e["step"].get("options") or {})))
+            for e in data.get("lineage") or []]
+        return cls(**fields)
+
+
+_FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(Candidate) if str(f.type).startswith("float"))
+
+
+def _number(value: Any) -> float | None:
+    """A JSON number back to a float (the schema writes non-finite floats as strings)."""
+    if value is None or isinstance(value, (int, float)):
+        return value
+    return float(value)  # "inf", "-inf", "nan"

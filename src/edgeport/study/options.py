@@ -42,9 +42,11 @@ QUICK_BENCH = BenchSettings(warmup_runs=2, min_runs=10, min_seconds=0.05, max_ru
 
 @dataclass(frozen=True)
 class StudyOptions:
+    """What a study does. These defaults are the CLI's too (``edgeport optimize`` reads them)."""
+
     model: str | None = None  # None: the built-in digits example
     data: str | None = None  # .npz path or built-in name; None with the example: digits
-    targets: tuple[str, ...] = ("host",)
+    targets: tuple[str, ...] = ("host", "pixel-8", "cortex-m7")  # measured here, a phone, a microcontroller
     constraints: Constraints = field(default_factory=Constraints)
     threads: tuple[int, ...] = (1, 2)
     formats: tuple[str, ...] = ()  # allowlist; empty: every installed format

@@ -9,7 +9,13 @@ from typing import Any
 from edgeport.study.candidate import Candidate
 from edgeport.study.options import Constraints
 
-__all__ = ["Recommendation", "recommend", "rejection_reason"]
+__all__ = ["Recommendation", "Rejection", "recommend", "rejection_reason"]
+
+
+@dataclass
+class Rejection:
+    key: str
+    reason: str
 
 
 @dataclass
@@ -22,7 +28,7 @@ class Recommendation:
     estimated_latency_ms: float | None = None
     accuracy: float | None = None
     size_bytes: int | None = None
-    rejected: list[dict[str, str]] = field(default_factory=list)
+    rejected: list[Rejection] = field(default_factory=list)
     closest: list[str] = field(default_factory=list)  # when nothing qualifies: the nearest misses
 
 
@@ -60,19 +66,19 @@ def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accura
 
 
 def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Constraints,
-              source: dict[str, Any]) -> list[Recommendation]:
-    source_accuracy = source.get("accuracy")
+              source_accuracy: float | None) -> list[Recommendation]:
+    """One recommendation per target; ``source_accuracy`` is the source model's on the test split."""
     recs = []
     for target in targets:
         host = bool(getattr(target, "measured_here", False))
         qualified: list[Candidate] = []
-        rejected: list[dict[str, str]] = []
+        rejected: list[Rejection] = []
         for c in candidates:
             why = rejection_reason(c, target.id, cons, source_accuracy, host=host)
             if why is None:
                 qualified.append(c)
             else:
-                rejected.append({"key": c.key, "reason": why})
+                rejected.append(Rejection(c.key, why))
         if host:
             qualified.sort(key=lambda c: (c.median_ms or float("inf"), -(c.quality() or 0), c.size_bytes or 0))
         else:
@@ -94,7 +100,7 @@ def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Con
                 why = "same artifact as the pick (host runtime/threads do not apply to this target)"
             else:
                 why = "ranked lower (estimated latency, then quality, then size)"
-            rejected.append({"key": c.key, "reason": why})
+            rejected.append(Rejection(c.key, why))
         fit = pick.targets.get(target.id)
         reason = (f"fastest measured variant within the constraints ({pick.median_ms:.4f} ms median)" if host else
                   f"best deployable variant: {fit.verdict if fit else 'no target check available'}")

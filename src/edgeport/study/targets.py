@@ -11,6 +11,7 @@ from dataclasses import dataclass
 from typing import Any
 
 from edgeport.core.artifact import Artifact
+from edgeport.errors import EdgeportError
 from edgeport.study.candidate import Candidate, TargetFit
 
 __all__ = ["StudyTarget", "check", "load_targets"]
@@ -65,7 +66,7 @@ def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit
         graph = load_graph(artifact)
         compat = analyze(graph, profile)
         fits = memory_fit(graph, profile)
-    except Exception as exc:  # noqa: BLE001 - a model the rules cannot read is a verdict, not a crash
+    except EdgeportError as exc:  # a model the rules cannot read is a verdict; a bug in the rules is not
         return TargetFit(target.id, False, f"cannot analyse: {str(exc).splitlines()[0][:200]}")
     ok = bool(compat.runs) and bool(fits.fits)
     return TargetFit(target.id, ok, f"{compat.verdict}; {fits.verdict}", estimated_latency_ms=compat.est_latency_ms,
