@@ -2,14 +2,17 @@
 
 from __future__ import annotations
 
+from collections.abc import Sequence
+from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
 
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset
+from edgeport.errors import EdgeportError
 from edgeport.study.variants import Build
 
-__all__ = ["build_artifact"]
+__all__ = ["build_artifact", "prebuild"]
 
 
 def build_artifact(build: Build, source: Artifact, data: Dataset, directory: Path,
@@ -54,3 +57,28 @@ def _apply_pass(build: Build, parent: Artifact, data: Dataset, out: Path) -> Art
     cls = PASSES.get(build.pass_name or "")
     options = cls.Options(**dict(build.pass_options))
     return cls().apply(parent, out, options, data if build.needs_data else None, measure=False)
+
+
+def prebuild(builds: Sequence[Build], source: Artifact, data: Dataset, directory: Path,
+             cache: dict[str, Artifact | Exception], workers: int) -> None:
+    """Convert ``builds`` into ``cache`` ahead of the measurements, ``workers`` at a time.
+
+    Each conversion runs in its own child process (mostly spent importing its backend), so on a
+    multi-core machine they overlap well. Only conversions run here: passes run in this process,
+    and nothing is timed until every build has finished, so no benchmark shares the CPU with one.
+    A build that fails with a user error is cached as that error and reported by its candidates.
+    """
+    todo = [b for b in dict.fromkeys(builds) if not b.pass_name and b.key not in cache
+            and not (Format(b.format) is source.format and b.precision == "fp32")]
+    if len(todo) < 2 or workers < 2:
+        return
+
+    def one(build: Build) -> None:
+        try:
+            build_artifact(build, source, data, directory, cache)
+        except EdgeportError:
+            pass  # cached: the candidates of this build are recorded as failed with its reason
+
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="edgeport-build") as pool:
+        for future in [pool.submit(one, b) for b in todo]:
+            future.result()  # an internal bug surfaces here with its traceback

@@ -56,6 +56,7 @@ class StudyOptions:
     bench: BenchSettings = field(default_factory=BenchSettings)
     max_verify_samples: int | None = None
     resume: bool = True
+    build_workers: int | None = None  # conversions run this many at a time before measuring (None: up to 2)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """What identifies the study's candidates for resuming.
@@ -64,7 +65,7 @@ class StudyOptions:
         constraints re-uses every measured candidate; where it writes and whether it resumes don't count.
         """
         data = dataclasses.asdict(self)
-        for key in ("out_dir", "resume", "constraints", "targets"):
+        for key in ("out_dir", "resume", "constraints", "targets", "build_workers"):
             data.pop(key)
         return data
 

@@ -10,6 +10,7 @@ and stops the study with its traceback.
 
 from __future__ import annotations
 
+import os
 import time
 from collections.abc import Callable
 from pathlib import Path
@@ -20,7 +21,7 @@ from edgeport.core.formats import Format
 from edgeport.data.datasets import Dataset, load_dataset, random_dataset
 from edgeport.errors import EdgeportError
 from edgeport.study import targets as target_checks
-from edgeport.study.builds import build_artifact
+from edgeport.study.builds import build_artifact, prebuild
 from edgeport.study.candidate import Candidate, LatencySummary, LineageEntry
 from edgeport.study.fingerprint import backend_versions, study_fingerprint
 from edgeport.study.options import StudyOptions
@@ -78,6 +79,8 @@ def run_study(options: StudyOptions | None = None, *, store: Any = None,
     done = store.candidates(study_id) if options.resume else {}
     candidates: list[Candidate] = []
     artifacts: dict[str, Artifact | Exception] = {}
+    workers = options.build_workers if options.build_workers is not None else min(2, os.cpu_count() or 1)
+    prebuild([v.build for v in variants if v.key not in done], model, data, out_dir / "variants", artifacts, workers)
     resumed = 0
     total = len(variants)
     for i, variant in enumerate(variants):
