@@ -25,25 +25,6 @@ class CheckResult:
     targets: list[TargetCheck] = field(default_factory=list)
 
 
-def _render(result: CheckResult, con: Any) -> None:
-    from rich.table import Table
-
-    table = Table(title=f"{result.model}: will it run?",
-                  caption="latency: estimate from peak MAC/s (not measured)")
-    for col in ("target", "delegated", "partitions", "fallbacks", "fits memory", "latency (est.)"):
-        table.add_column(col)
-    for row in result.targets:
-        c, f = row.compat, row.fit
-        reasons = ", ".join(f"{k} {v}" for k, v in c.fallback_reasons.items()) or "0"
-        ms = c.est_latency_ms
-        lat = "-" if ms is None else (f"{ms:.3g} ms" if ms >= 1 else f"{ms * 1e3:.3g} µs")
-        fits = ("yes" if f.fits else "[red]no[/red]") + f" ({f.arena_bytes / 1024:.1f} KB arena)"
-        table.add_row(row.target, f"{c.delegated_nodes}/{c.total_nodes}", str(c.partitions), reasons, fits, lat)
-    con.print(table)
-    for row in result.targets:
-        con.print(f"[bold]{row.target}[/bold]: {row.compat.verdict}; {row.fit.verdict}")
-
-
 def register(app: typer.Typer) -> None:
     @app.command("check")
     def check(ctx: typer.Context, model: Path = typer.Argument(..., help="ONNX or TFLite model."),
@@ -55,6 +36,7 @@ def register(app: typer.Typer) -> None:
         from edgeport.analysis.compat import analyze
         from edgeport.analysis.memory import fit
         from edgeport.core.target import get_target
+        from edgeport.report.terminal_targets import render_check
 
         extra = [targets_dir] if targets_dir else None
         tgts = [get_target(t, extra) for t in parse_list(target)]
@@ -62,4 +44,4 @@ def register(app: typer.Typer) -> None:
         result = CheckResult(Path(model).name)
         for t in tgts:
             result.targets.append(TargetCheck(t.id, analyze(graph, t), fit(graph, t)))
-        emit(ctx, "check", str(model), result, _render, as_json)
+        emit(ctx, "check", str(model), result, render_check, as_json)

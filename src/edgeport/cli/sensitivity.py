@@ -22,7 +22,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Rank layers by how much quantising them (alone) hurts the output, most sensitive first."""
-        from edgeport.cli._verify_render import render_sensitivity
+        from edgeport.report.terminal_verify import render_sensitivity
         from edgeport.core.artifact import load_artifact
         from edgeport.data.datasets import load_dataset
         from edgeport.verify.sensitivity import layer_sensitivity, quantized_layer_snr
