@@ -150,7 +150,8 @@ def render_quantize(result: QuantizeResult, con: Console) -> None:
 
     table = Table(title=f"{escape(result.model)} → {result.precision} on {result.stack} ({escape(result.method)})")
     for col in ("model", "file", "size", "test accuracy", "median latency (batch 1)"):
-        table.add_column(col, justify="left" if col in ("model", "file") else "right")
+        table.add_column(col, justify="left" if col in ("model", "file") else "right",
+                         overflow="fold" if col == "file" else "ellipsis", no_wrap=col != "file")
     lat, flat = result.latency, result.float_latency
     table.add_row("float", escape(result.float_model), f"{result.float_size_bytes / 1024:.1f} KiB",
                   _pct(result.float_accuracy), "n/a" if flat is None else f"{flat.median_ms:.4g} ms")
