@@ -18,16 +18,21 @@ from pathlib import Path
 SRC = Path(__file__).resolve().parents[1] / "src" / "edgeport"
 
 # The team's layer table (low → high); an import may only go to the same or a lower layer. A module's
-# layer is that of its top-level package or module under ``edgeport``; ``edgeport/__init__.py`` is top.
+# layer is that of the longest entry naming it: a module of a package (``report.terminal``) or the
+# package itself (``report``); ``edgeport/__init__.py`` is top.
+TERMINAL_VIEWS = ("report.terminal", "report.terminal_measure", "report.terminal_targets", "report.terminal_verify")
 LAYER_TABLE: tuple[tuple[str, ...], ...] = (
-    ("errors", "_optional", "_registry", "_version"),
+    ("errors", "_optional", "_registry", "_version", "_quiet"),
     ("core",),
     ("graph", "data", "store", "report"),
     ("runtimes",),
     # analysis sits with convert: profiling a .pt2 goes through its ONNX export (analysis.profile -> convert.api)
     ("analysis", "bench", "verify", "convert", "passes", "deploy"),
     ("compress", "study"),
-    ("cli", "doctor"),
+    # the terminal views render every layer's results for the CLI, which alone calls them; the rest of
+    # report/ (schema, HTML pages) takes plain documents and stays low
+    ("doctor", *TERMINAL_VIEWS),
+    ("cli",),
 )
 LAYERS = {name: level for level, names in enumerate(LAYER_TABLE) for name in names}
 TOP = len(LAYER_TABLE) - 1
@@ -163,7 +168,13 @@ def _shortest_cycle(graph: dict[str, dict[str, Edge]], component: set[str]) -> l
 
 def layer_of(module: str, layers: dict[str, int], top: int) -> int | None:
     parts = module.split(".")
-    return top if len(parts) == 1 else layers.get(parts[1])
+    if len(parts) == 1:
+        return top
+    for end in range(len(parts), 1, -1):  # the longest entry that names the module or a package above it
+        level = layers.get(".".join(parts[1:end]))
+        if level is not None:
+            return level
+    return None
 
 
 def layer_problems(graph: dict[str, dict[str, Edge]], layers: dict[str, int], top: int) -> list[str]:

@@ -120,7 +120,7 @@ def _gpu() -> list[ComponentStatus]:
 
 
 def diagnose() -> DoctorReport:
-    from edgeport import __version__
+    from edgeport._version import __version__
 
     report = DoctorReport(python=platform.python_version(), edgeport=__version__,
                           platform=f"{platform.system()} {platform.machine()}")

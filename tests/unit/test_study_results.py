@@ -94,8 +94,10 @@ def test_the_html_report_terminal_view_and_package_read_the_typed_result(tmp_pat
     html = render(envelope("study", result))
     assert "onnx-fp32@onnxruntime-t1" in html and "ModelFileError: no graph" in html
     con = Console(record=True, width=200)
-    render_study(result, con)
-    assert "0.0800" in con.export_text()  # p99 from the typed latency
+    render_study(result, con, wide=True)
+    from edgeport.report.terminal import ms
+
+    assert f" {ms(0.08)} " in con.export_text()  # p99 (a --wide column) from the typed latency
     pkg = package(result, tmp_path / "pkg")
     (variant,) = [v for v in pkg.variants if not v["cpu_fallback"]]
     assert variant["latency_ms"] == 0.05 and variant["lineage"][1]["step"]["name"] == "torch-to-onnx"

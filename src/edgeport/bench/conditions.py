@@ -1,7 +1,14 @@
 """The machine conditions a measurement was taken under, recorded with every benchmark result.
 
 Reads only cheap, always-present sources (``/proc/cpuinfo``, ``/proc/loadavg``, ``/sys`` cpufreq,
-``platform``); anything unreadable is recorded as ``None`` rather than guessed.
+``platform``); anything unreadable is recorded as unknown rather than guessed.
+
+ISA flags are the instruction-set extensions that decide which kernels a runtime can use
+(AVX-512, VNNI, BF16, AMX on x86; NEON/ASIMD, dot product, i8mm, SVE on Arm), named as the
+Linux kernel names them in ``/proc/cpuinfo``. Where there is no ``/proc/cpuinfo`` (macOS,
+Windows) they come from NumPy's run-time CPU detection, and ``isa_source`` says which. The
+governor is the cpufreq scaling governor of CPU 0; where cpufreq is absent (most VMs) or
+unreadable it is ``"unavailable"`` and ``governor_note`` says why.
 
 A run is flagged ``loaded`` when *other* processes kept more than ``FOREIGN_THRESHOLD`` × usable
 cores busy during a short sample just before it (``/proc/stat`` busy + steal time minus this
@@ -20,13 +27,24 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
-__all__ = ["LOAD_THRESHOLD", "Conditions", "capture", "finish", "isa_flags", "load_average", "usable_cores"]
+__all__ = ["GOVERNOR_UNAVAILABLE", "LOAD_THRESHOLD", "Conditions", "capture", "finish", "governor", "isa_flags",
+           "load_average", "usable_cores"]
 
 LOAD_THRESHOLD = 0.5  # 1-min load average per usable core above which a machine counts as loaded
 FOREIGN_THRESHOLD = 0.25  # cores kept busy by other processes, per usable core, above which it is loaded
 SAMPLE_S = 0.25
-ISA_FLAGS_OF_INTEREST = ("avx2", "avx512f", "avx512_vnni", "avx512_bf16", "amx_tile", "amx_int8", "amx_bf16",
-                         "neon", "asimd", "asimddp", "i8mm", "bf16", "sve")
+ISA_FLAGS_OF_INTEREST = (
+    # x86: the AVX2/FMA baseline, AVX-512 (+ VNNI int8 dot products, BF16, FP16), AVX-VNNI, AMX tiles
+    "avx2", "fma", "avx512f", "avx512bw", "avx512vl", "avx512_vnni", "avx512_bf16", "avx512_fp16", "avx_vnni",
+    "amx_tile", "amx_int8", "amx_bf16", "amx_fp16",
+    # Arm: neon (32-bit kernels) / asimd (AArch64 NEON), fp16 arithmetic, dot product, int8 matmul, BF16, SVE, SME
+    "neon", "asimd", "asimdhp", "asimddp", "i8mm", "bf16", "sve", "sve2", "sme",
+)
+GOVERNOR_UNAVAILABLE = "unavailable"
+# NumPy's run-time detection names → the kernel's names (for machines without /proc/cpuinfo)
+_NUMPY_NAMES = {"AVX2": "avx2", "FMA3": "fma", "AVX512F": "avx512f", "AVX512BW": "avx512bw", "AVX512VL": "avx512vl",
+                "AVX512VNNI": "avx512_vnni", "AVX512BF16": "avx512_bf16", "AVX512FP16": "avx512_fp16",
+                "NEON": "neon", "ASIMD": "asimd", "ASIMDHP": "asimdhp", "ASIMDDP": "asimddp", "SVE": "sve"}
 _CPUINFO = Path("/proc/cpuinfo")
 _STAT = Path("/proc/stat")
 _CPUFREQ = Path("/sys/devices/system/cpu/cpu0/cpufreq")
@@ -36,11 +54,11 @@ _CPUFREQ = Path("/sys/devices/system/cpu/cpu0/cpufreq")
 class Conditions:
     cpu_model: str
     machine: str  # x86_64, aarch64...
-    isa_flags: tuple[str, ...]
+    isa_flags: tuple[str, ...]  # kernel names, in ISA_FLAGS_OF_INTEREST order
     cores: int  # logical CPUs on the machine
     usable_cores: int  # CPUs this process may run on (affinity / cgroup-visible)
     threads: int | None  # threads the measured runtime was asked to use
-    governor: str | None
+    governor: str  # cpufreq scaling governor of CPU 0, or GOVERNOR_UNAVAILABLE
     frequency_mhz: float | None
     load_before: tuple[float, float, float] | None
     load_after: tuple[float, float, float] | None
@@ -52,13 +70,15 @@ class Conditions:
     edgeport: str
     os: str
     versions: dict[str, str | None] = field(default_factory=dict)  # runtime/backend versions
+    isa_source: str = "/proc/cpuinfo"  # or "numpy run-time detection", or "unknown"
+    governor_note: str = ""  # why the governor is unavailable (empty when it was read)
 
     def summary_line(self) -> str:
         load = "?" if self.load_before is None else f"{self.load_before[0]:.2f}"
         after = "?" if self.load_after is None else f"{self.load_after[0]:.2f}"
         busy = "" if self.foreign_cpu_before is None else f"; other processes busy {self.foreign_cpu_before:.2f} cores"
         freq = f", {self.frequency_mhz:.0f} MHz" if self.frequency_mhz else ""
-        gov = f", governor {self.governor}" if self.governor else ""
+        gov = f", governor {self.governor}"
         flags = " ".join(self.isa_flags) or "no flags of interest"
         text = (f"{self.cpu_model} ({self.machine}, {flags}), {self.usable_cores}/{self.cores} cores{freq}{gov}; "
                 f"load {load} before, {after} after{busy}")
@@ -66,6 +86,7 @@ class Conditions:
 
 
 def _cpuinfo_fields() -> dict[str, str]:
+    """The first processor block of /proc/cpuinfo (empty when there is none)."""
     found: dict[str, str] = {}
     try:
         text = _CPUINFO.read_text(errors="replace")
@@ -83,9 +104,41 @@ def _cpuinfo_fields() -> dict[str, str]:
 
 def isa_flags(info: dict[str, str] | None = None) -> tuple[str, ...]:
     """The instruction-set extensions that matter for inference speed, as the kernel reports them."""
-    info = info if info is not None else _cpuinfo_fields()
-    present = set((info.get("flags") or info.get("features") or "").split())
-    return tuple(f for f in ISA_FLAGS_OF_INTEREST if f in present)
+    return _isa(info if info is not None else _cpuinfo_fields())[0]
+
+
+def _isa(info: dict[str, str]) -> tuple[tuple[str, ...], str]:
+    """(flags, where they came from): x86 kernels say ``flags``, Arm kernels ``features``."""
+    listed = info.get("flags") or info.get("features")
+    if listed is not None:
+        present = set(listed.lower().split())
+        return tuple(f for f in ISA_FLAGS_OF_INTEREST if f in present), str(_CPUINFO)
+    try:  # no /proc/cpuinfo (macOS, Windows): what NumPy found the CPU and OS to support
+        from numpy._core._multiarray_umath import __cpu_features__ as features
+    except ImportError:
+        try:
+            from numpy.core._multiarray_umath import __cpu_features__ as features  # NumPy 1.x
+        except ImportError:
+            return (), "unknown"
+    present = {_NUMPY_NAMES[k] for k, on in features.items() if on and k in _NUMPY_NAMES}
+    return tuple(f for f in ISA_FLAGS_OF_INTEREST if f in present), "numpy run-time detection"
+
+
+def governor() -> tuple[str, str]:
+    """(the cpufreq scaling governor of CPU 0, or ``"unavailable"``; why it is unavailable, else "")."""
+    path = _CPUFREQ / "scaling_governor"
+    if not _CPUFREQ.is_dir():
+        if platform.system() != "Linux":
+            return GOVERNOR_UNAVAILABLE, f"no cpufreq sysfs on {platform.system()}"
+        return GOVERNOR_UNAVAILABLE, (f"{_CPUFREQ} does not exist: the kernel has no frequency-scaling driver "
+                                      "for this CPU (usual in a VM)")
+    try:
+        value = path.read_text().strip()
+    except OSError as exc:
+        return GOVERNOR_UNAVAILABLE, f"cannot read {path}: {exc.strerror or exc}"
+    if not value:
+        return GOVERNOR_UNAVAILABLE, f"{path} is empty"
+    return value, ""
 
 
 def _cpu_model(info: dict[str, str]) -> str:
@@ -177,9 +230,11 @@ def capture(threads: int | None = None, versions: dict[str, Any] | None = None, 
     elif before is not None and before[0] > threshold * usable:
         loaded = True
         reason = f"1-min load average {before[0]:.2f} > {threshold:g} × {usable} usable cores"
+    flags, isa_source = _isa(info)
+    gov, gov_note = governor()
     return Conditions(
-        cpu_model=_cpu_model(info), machine=platform.machine(), isa_flags=isa_flags(info), cores=cores,
-        usable_cores=usable, threads=threads, governor=_read(_CPUFREQ / "scaling_governor"),
+        cpu_model=_cpu_model(info), machine=platform.machine(), isa_flags=flags, cores=cores,
+        usable_cores=usable, threads=threads, governor=gov, governor_note=gov_note, isa_source=isa_source,
         frequency_mhz=_frequency_mhz(info), load_before=before, load_after=None, foreign_cpu_before=foreign,
         foreign_cpu_after=None, loaded=loaded,
         loaded_reason=reason, python=platform.python_version(), edgeport=__version__,

@@ -2,36 +2,9 @@
 
 from __future__ import annotations
 
-from typing import Any
-
 import typer
 
 from edgeport.cli._common import JSON_OPTION, emit
-
-
-def _render(report: Any, con: Any) -> None:
-    from rich.markup import escape
-    from rich.table import Table
-
-    con.print(f"edgeport {report.edgeport} · Python {report.python} · {report.platform}")
-    table = Table(show_lines=False)
-    for col in ("kind", "name", "status", "version"):
-        table.add_column(col, no_wrap=True)
-    table.add_column("install")
-    table.add_column("detail", overflow="fold")
-    for c in report.components:
-        status = "[green]available[/green]" if c.available else (
-            "[yellow]no GPU here[/yellow]" if c.kind == "gpu" and "no GPU" in c.detail else "[red]missing[/red]")
-        extra = "" if c.available or not c.extra else f'pip install "edgeport[{c.extra}]"'
-        table.add_row(c.kind, escape(c.name), status, escape(c.version or ""), escape(extra), escape(c.detail))
-    con.print(table)
-    missing = report.missing
-    if missing:
-        extras = sorted({c.extra for c in missing if c.extra})
-        con.print(escape(f"{len(missing)} component(s) missing; install: " +
-                         ", ".join(f'pip install "edgeport[{e}]"' for e in extras)))
-    else:
-        con.print("every runtime, converter and pass is available")
 
 
 def register(app: typer.Typer) -> None:
@@ -39,5 +12,6 @@ def register(app: typer.Typer) -> None:
     def doctor(ctx: typer.Context, as_json: bool = JSON_OPTION) -> None:
         """Show which runtimes, converters, passes and GPU providers are available here."""
         from edgeport.doctor import diagnose
+        from edgeport.report.terminal_targets import render_doctor
 
-        emit(ctx, "doctor", "environment", diagnose(), _render, as_json, save=False)
+        emit(ctx, "doctor", "environment", diagnose(), render_doctor, as_json, save=False)

@@ -31,7 +31,7 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Fidelity matrix: errors, cosine, SNR, top-k agreement and accuracy delta of every artifact."""
-        from edgeport.cli._verify_render import render_fidelity
+        from edgeport.report.terminal_verify import render_fidelity
         from edgeport.cli.verify import load_data, tolerance_overrides
         from edgeport import load_artifact
         from edgeport.errors import VerificationFailed

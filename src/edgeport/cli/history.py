@@ -49,25 +49,6 @@ def _summary(kind: str, data: dict[str, Any]) -> str:
     return ", ".join(f"{k}={data[k]}" for k in keys)
 
 
-def _render_list(result: HistoryList, con: Any) -> None:
-    import datetime as dt
-
-    from rich.markup import escape
-    from rich.table import Table
-
-    if not result.runs:
-        con.print(f"no runs stored in {escape(result.store)} yet")
-        return
-    table = Table(title=f"runs in {escape(result.store)}")
-    for col in ("id", "when", "kind", "subject", "result", "summary"):
-        table.add_column(col, no_wrap=col in ("id", "when", "kind", "result"), overflow="fold")
-    for r in result.runs:
-        when = dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M:%S")
-        status = "" if r.passed is None else ("[green]pass[/green]" if r.passed else "[red]fail[/red]")
-        table.add_row(str(r.id), when, r.kind, escape(r.subject), status, escape(r.summary))
-    con.print(table)
-
-
 def register(app: typer.Typer) -> None:
     history_app = typer.Typer(help="List past runs (edgeport history) or show one (edgeport history show ID).",
                               add_completion=False)
@@ -81,13 +62,14 @@ def register(app: typer.Typer) -> None:
         if ctx.invoked_subcommand is not None:
             return
         from edgeport.errors import ConfigError
+        from edgeport.report.terminal import render_history
 
         if limit < 1:
             raise ConfigError(f"--limit must be ≥ 1, got {limit}", fix="e.g. --limit 20")
         store = store_from(ctx)
         runs = [HistoryEntry(r.id, r.kind, r.subject, r.created, r.passed, _summary(r.kind, r.document.get("data", {})))
                 for r in store.runs(kind, limit)]
-        emit(ctx, "history", str(store.path), HistoryList(str(store.path), runs), _render_list, as_json, save=False)
+        emit(ctx, "history", str(store.path), HistoryList(str(store.path), runs), render_history, as_json, save=False)
 
     @history_app.command("show")
     def show(ctx: typer.Context, run_id: int = typer.Argument(..., help="Run id from 'edgeport history'."),
@@ -98,12 +80,9 @@ def register(app: typer.Typer) -> None:
         if as_json:
             typer.echo(json.dumps(doc, indent=2))
             return
-        from rich.json import JSON
-
         from edgeport.cli._common import console
+        from edgeport.report.terminal import render_stored_run
 
-        con = console()
-        con.print(f"run {record.id}: {record.kind} of {record.subject}")
-        con.print(JSON(json.dumps(record.document)))
+        render_stored_run(record.id, record.kind, record.subject, json.dumps(record.document), console())
 
     app.add_typer(history_app, name="history")

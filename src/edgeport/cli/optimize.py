@@ -48,6 +48,7 @@ def optimize(
     out: str = typer.Option(None, "--out", "-o", help="Output directory (default: edgeport-out/<model>)."),
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
     quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
+    wide: bool = typer.Option(False, "--wide", help="Show every column of the candidates table (wider than 80)."),
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build every installed variant, verify it on real data, measure it, and pick one per target."""
@@ -63,10 +64,13 @@ def optimize(
     if quick:
         options = replace(options, bench=QUICK_BENCH)
     result = _run_with_progress(run_study, options, ctx, quiet=as_json)
+    from functools import partial
+
     from edgeport.cli._common import emit
     from edgeport.report.terminal import render_study
 
-    emit(ctx, "study", result.model, result, render_study, as_json, passed=result.constraints_met)
+    emit(ctx, "study", result.model, result, partial(render_study, wide=wide), as_json,
+         passed=result.constraints_met)
     if not result.constraints_met:
         raise BudgetNotMet("no variant meets the constraints on the host",
                            fix=f"closest variants are listed in {result.report_html}; relax a constraint")

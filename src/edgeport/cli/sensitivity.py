@@ -22,9 +22,9 @@ def register(app: typer.Typer) -> None:
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Rank layers by how much quantising them (alone) hurts the output, most sensitive first."""
-        from edgeport.cli._verify_render import render_sensitivity
         from edgeport import load_artifact, load_dataset
         from edgeport.compress.sensitivity import layer_sensitivity, quantized_layer_snr
+        from edgeport.report.terminal_verify import render_sensitivity
 
         art = load_artifact(model)
         dataset = load_dataset(data)

@@ -57,8 +57,7 @@ def register(app: typer.Typer) -> None:
         """Run the same real data through REF and TEST and judge every output (exit 1 outside tolerance)."""
         from edgeport import load_artifact, verify
         from edgeport.errors import VerificationFailed
-
-        from edgeport.cli._verify_render import render_verification
+        from edgeport.report.terminal_verify import render_verification
 
         ref = load_artifact(reference)
         tst = load_artifact(test)

@@ -1,44 +1,187 @@
-"""Terminal (rich) views of results."""
+"""Terminal (rich) views of results: the study, stored-run lists, and the helpers every view shares.
+
+Every ``render_*`` function takes a result (a dataclass from a higher layer, read by attribute
+only: this module imports none of them) and a ``rich.console.Console``. Views of other
+results live beside this one: ``terminal_verify`` (verification, localisation, fidelity,
+sensitivity, conversion), ``terminal_measure`` (benchmarks, conditions, profile, quantisation)
+and ``terminal_targets`` (devices, check, fit, package, doctor).
+
+Tables fit the console: by default a view picks the few columns that answer its question and
+lets only free text (variant names, reasons) wrap, so a number is never cut to "…"; ``wide``
+asks for every column, printed as wide as they need.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
-__all__ = ["render_study"]
-
-
-def _fmt(v: Any, spec: str = "{:.4f}") -> str:
-    return "—" if v is None else spec.format(v)
-
-
-def render_study(result: Any, con: Any) -> None:
+if TYPE_CHECKING:
+    from rich.console import Console
     from rich.table import Table
 
-    table = Table(title="Recommendation per target", title_justify="left")
-    for col in ("target", "pick", "latency", "accuracy", "size", "why"):
-        table.add_column(col, overflow="fold")
+    from edgeport.study.candidate import Candidate
+    from edgeport.study.study import StudyResult
+
+__all__ = ["fmt", "give_room", "ms", "pct", "print_wide", "render_history", "render_stored_run", "render_study"]
+
+
+# ---- shared formatting --------------------------------------------------------------------------
+def fmt(value: float | None, spec: str = ".3g") -> str:
+    """``value`` in ``format`` spec, "—" when unknown."""
+    return "—" if value is None else format(value, spec)
+
+
+def pct(value: float | None) -> str:
+    return "—" if value is None else f"{value:.2%}"
+
+
+def ms(value: float | None) -> str:
+    """A latency in ms: three significant digits, whole numbers from 100 ms."""
+    if value is None:
+        return "—"
+    return f"{value:.3g}" if abs(value) < 100 else f"{value:.0f}"
+
+
+def give_room(con: Console, width: int = 160) -> None:
+    """Wide tables: give non-terminal output (pipes, files, CI logs) room instead of truncating."""
+    if not con.is_terminal and con.width < width:
+        con.width = width
+
+
+def print_wide(con: Console, table: Table) -> None:
+    """Print ``table`` at its natural width, even past the console's (for ``--wide``)."""
+    from rich.measure import Measurement
+
+    needed = Measurement.get(con, con.options.update(max_width=10_000), table).maximum
+    width = con.width
+    con.width = max(width, needed)  # print(width=...) cannot exceed the console's own width
+    try:
+        con.print(table, crop=False)
+    finally:
+        con.width = width
+
+
+# ---- the study ----------------------------------------------------------------------------------
+def _latency(c: Candidate, stat: str) -> float | None:
+    lat = c.latency_ms
+    return lat.get(stat) if isinstance(lat, dict) else getattr(lat, stat, None)
+
+
+def _size_kb(size_bytes: int | None) -> str:
+    return "—" if size_bytes is None else f"{size_bytes / 1e3:.1f}"
+
+
+def _status(status: str) -> str:
+    colour = "green" if status == "ok" else "red"
+    return f"[{colour}]{status}[/{colour}]"
+
+
+def _notes() -> Table:
+    """Two columns, label and sentence: the sentence wraps under itself, not under the label."""
+    from rich.table import Table
+
+    grid = Table.grid(padding=(0, 1), pad_edge=True)
+    grid.add_column(no_wrap=True, style="bold")
+    grid.add_column(overflow="fold")
+    return grid
+
+
+def render_study(result: StudyResult, con: Console, *, wide: bool = False) -> None:
+    """The recommendation per target, then every candidate (Pareto-optimal ones marked ◆)."""
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    recs = Table(title="Recommendation per target", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                 caption="~ estimated from the device profile, not measured here", caption_justify="left")
+    recs.add_column("target", no_wrap=True)
+    recs.add_column("pick", overflow="fold")
+    for col in ("latency", "accuracy", "size"):
+        recs.add_column(col, justify="right", no_wrap=True)
     for r in result.recommendations:
         if r.key is None:
-            table.add_row(r.target, "[red]none[/red]", "—", "—", "—", f"{r.reason}; closest: {', '.join(r.closest)}")
+            recs.add_row(escape(r.target), "[red]none[/red]", "—", "—", "—")
             continue
-        lat = f"{r.latency_ms:.4f} ms" if r.measured and r.latency_ms is not None else (
-            "not measured here" + (f" (est. {r.estimated_latency_ms:.3g} ms)" if r.estimated_latency_ms else ""))
+        if r.measured and r.latency_ms is not None:
+            lat = f"{ms(r.latency_ms)} ms"
+        else:
+            lat = "—" if r.estimated_latency_ms is None else f"~{ms(r.estimated_latency_ms)} ms"
         size = f"{r.size_bytes / 1e3:.1f} KB" if r.size_bytes else "—"
-        table.add_row(r.target, f"[green]{r.key}[/green]", lat, _fmt(r.accuracy, "{:.2%}"), size, r.reason)
-    con.print(table)
+        recs.add_row(escape(r.target), f"[green]{escape(r.key)}[/green]", lat, pct(r.accuracy), size)
+    con.print(recs)
+    why = _notes()  # the reasons are sentences: below the table, wrapped with a hanging indent
+    for r in result.recommendations:
+        closest = f"; closest: {', '.join(r.closest)}" if r.key is None and r.closest else ""
+        why.add_row(f"{escape(r.target)}:", escape(r.reason + closest))
+    con.print(why)
+
+    ordered = sorted(result.candidates, key=lambda c: (c.status != "ok", c.median_ms or 1e9))
+    labelled = any(c.accuracy is not None for c in result.candidates)
     cands = Table(title=f"{len(result.candidates)} candidates ({result.resumed} resumed from the store)",
-                  title_justify="left")
-    cands.add_column("variant", no_wrap=True)
-    for col in ("status", "acc", "agree", "max|err|", "median ms", "p99 ms", "size KB"):
-        cands.add_column(col, justify="right" if col != "status" else "left")
-    for c in sorted(result.candidates, key=lambda c: (c.status != "ok", c.median_ms or 1e9)):
-        colour = "green" if c.status == "ok" else "red"
-        cands.add_row(c.key + (" ◆" if c.key in result.pareto else ""), f"[{colour}]{c.status}[/{colour}]",
-                      _fmt(c.accuracy, "{:.2%}"), _fmt(c.agreement, "{:.2%}"), _fmt(c.max_abs, "{:.2e}"),
-                      _fmt(c.median_ms), _fmt(c.latency_ms.p99),
-                      _fmt(None if c.size_bytes is None else c.size_bytes / 1e3, "{:.1f}"))
-    con.print(cands)
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  caption="◆ Pareto-optimal (quality, latency, size) · latency: median on this host"
+                          + ("" if wide else " · --wide: every column"), caption_justify="left")
+    cands.add_column("variant", overflow="fold", no_wrap=wide)
+    cands.add_column("status", no_wrap=True)
+    quality = [("accuracy", lambda c: pct(c.accuracy))] if labelled else []
+    if wide or not labelled:
+        quality.append(("agree", lambda c: pct(c.agreement)))
+    numbers: list[tuple[str, Any]] = [*quality]
+    if wide:
+        numbers += [("Δacc pts", lambda c: fmt(None if c.accuracy_delta is None else c.accuracy_delta * 100, "+.2f")),
+                    ("max|err|", lambda c: fmt(c.max_abs, ".2e")), ("SNR dB", lambda c: fmt(c.snr_db, ".1f"))]
+    numbers.append(("median ms", lambda c: ms(c.median_ms)))
+    if wide:
+        numbers += [("p99 ms", lambda c: ms(_latency(c, "p99"))), ("load ms", lambda c: ms(c.load_ms)),
+                    ("RSS MB", lambda c: fmt(c.peak_rss_mb, ".1f"))]
+    numbers.append(("size KB", lambda c: _size_kb(c.size_bytes)))
+    for name, _ in numbers:
+        cands.add_column(name, justify="right", no_wrap=True)
+    for c in ordered:
+        key = escape(c.key) + (" ◆" if c.key in result.pareto else "")
+        cands.add_row(key, _status(c.status), *(cell(c) for _, cell in numbers))
+    if wide:
+        print_wide(con, cands)
+    else:
+        con.print(cands)
+    failed = _notes()
+    for c in ordered:
+        if c.status != "ok":
+            cause = c.error or "; ".join(c.verification_failures) or c.status
+            failed.add_row(f"[red]✗[/red] {escape(c.key)}" + (f" ({c.stage})" if c.stage else "") + ":", escape(cause))
+    if failed.row_count:
+        con.print(failed)
     if result.data_note:
-        con.print(f"[yellow]{result.data_note}[/yellow]")
-    con.print(f"report: [bold]{result.report_html}[/bold]  (JSON: {result.report_json})")
+        con.print(f"[yellow]{escape(result.data_note)}[/yellow]")
+    con.print(f"report: [bold]{escape(result.report_html)}[/bold]  (JSON: {escape(result.report_json)})")
     con.print(f"study {result.study_id} took {result.seconds:.1f} s")
+
+
+# ---- stored runs --------------------------------------------------------------------------------
+def render_history(result: Any, con: Console) -> None:
+    """A list of stored runs (``store``: path; ``runs``: id, created, kind, subject, passed, summary)."""
+    import datetime as dt
+
+    from rich.markup import escape
+    from rich.table import Table
+
+    if not result.runs:
+        con.print(f"no runs stored in {escape(result.store)} yet")
+        return
+    table = Table(title=f"runs in {escape(result.store)}")
+    for col in ("id", "when", "kind", "subject", "result", "summary"):
+        table.add_column(col, no_wrap=col in ("id", "when", "kind", "result"), overflow="fold")
+    for r in result.runs:
+        when = dt.datetime.fromtimestamp(r.created).strftime("%Y-%m-%d %H:%M:%S")
+        status = "" if r.passed is None else ("[green]pass[/green]" if r.passed else "[red]fail[/red]")
+        table.add_row(str(r.id), when, r.kind, escape(r.subject), status, escape(r.summary))
+    con.print(table)
+
+
+def render_stored_run(run_id: int, kind: str, subject: str, document_json: str, con: Console) -> None:
+    """One stored run: a heading and its JSON document, highlighted."""
+    from rich.json import JSON
+    from rich.markup import escape
+
+    con.print(f"run {run_id}: {kind} of {escape(subject)}")
+    con.print(JSON(document_json))

@@ -14,6 +14,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeport._quiet import native_output
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, ModelFileError, map_exceptions, raised_in
@@ -115,11 +116,12 @@ class ExecuTorchRuntime(Runtime):
         self._prev_threads: int | None = None
         pool = _threadpool()
         counted = pool is not None and hasattr(pool, "_threadpool_get_thread_count")
-        if self.options.threads and counted and hasattr(pool, "_unsafe_reset_threadpool"):
-            self._prev_threads = int(pool._threadpool_get_thread_count())
-            pool._unsafe_reset_threadpool(int(self.options.threads))
-        if counted:
-            self._threads = int(pool._threadpool_get_thread_count())
+        with native_output():  # the pool's cpuinfo probe and "Resetting threadpool" lines go to fd 2
+            if self.options.threads and counted and hasattr(pool, "_unsafe_reset_threadpool"):
+                self._prev_threads = int(pool._threadpool_get_thread_count())
+                pool._unsafe_reset_threadpool(int(self.options.threads))
+            if counted:
+                self._threads = int(pool._threadpool_get_thread_count())
         with map_exceptions(dict.fromkeys(_EXECUTORCH_ERRORS, BackendError), f"ExecuTorch failed to load "
                             f"'{METHOD}' of {self.artifact.path.name}",
                             fix="a kernel or delegate the program needs is missing from this executorch build"):
@@ -168,7 +170,8 @@ class ExecuTorchRuntime(Runtime):
         if self._prev_threads is not None:  # the pool is process-wide: give it back as found
             pool = _threadpool()
             if pool is not None:
-                pool._unsafe_reset_threadpool(self._prev_threads)
+                with native_output():
+                    pool._unsafe_reset_threadpool(self._prev_threads)
             self._prev_threads = None
 
     def describe(self) -> dict[str, Any]:

@@ -16,6 +16,7 @@ from typing import Any
 
 import numpy as np
 
+from edgeport._quiet import native_output
 from edgeport.core.formats import Format
 from edgeport.core.tensors import QuantParams, TensorSpec
 from edgeport.errors import BackendError, ConfigError, ModelFileError
@@ -75,8 +76,10 @@ class LiteRTRuntime(Runtime):
         resolver = (tfl.OpResolverType.BUILTIN if self.options.xnnpack
                     else tfl.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
         try:
-            self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
-                                           experimental_op_resolver_type=resolver)
+            with native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" goes to fd 2
+                self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
+                                               experimental_op_resolver_type=resolver)
+                self._interp.allocate_tensors()  # applies the delegate now, not in the first run
         except (ValueError, RuntimeError) as exc:
             text = " ".join(str(exc).split())[:400]
             if "Flex" in text or "Select TensorFlow op" in text:

@@ -1,31 +1,33 @@
-"""Terminal views (rich) of verification, localisation, fidelity and sensitivity results."""
+"""Terminal (rich) views of verification, localisation, fidelity, sensitivity and conversion results.
+
+These tables are wide (ten or more numeric columns): on a pipe or file they get room instead of
+being cut (``give_room``); on a terminal rich fits them to its width.
+"""
 
 from __future__ import annotations
 
-from typing import Any
+from typing import TYPE_CHECKING
 
-__all__ = ["render_fidelity", "render_localization", "render_sensitivity", "render_verification"]
+from edgeport.report.terminal import fmt, give_room, pct
 
+if TYPE_CHECKING:
+    from rich.console import Console
 
-def _wide(con: Any) -> None:
-    """Tables here are wide: give non-terminal output (pipes, files, CI logs) room instead of truncating."""
-    if not con.is_terminal and con.width < 160:
-        con.width = 160
+    from edgeport.convert.api import ConversionResult
+    from edgeport.verify.compare import VerificationResult
+    from edgeport.verify.fidelity import FidelityMatrix
+    from edgeport.verify.localize import Localization
+    from edgeport.compress.sensitivity import SensitivityResult
+
+__all__ = ["render_conversion", "render_fidelity", "render_localization", "render_sensitivity",
+           "render_verification"]
 
 
 def _name(path: str) -> str:
     return path.replace("\\", "/").rsplit("/", 1)[-1]
 
 
-def _f(x: float | None, fmt: str = ".3g") -> str:
-    return "—" if x is None else format(x, fmt)
-
-
-def _pct(x: float | None) -> str:
-    return "—" if x is None else f"{x:.2%}"
-
-
-def _alignment(lines: list[str], con: Any) -> None:
+def _alignment(lines: list[str], con: Console) -> None:
     if lines:
         con.print("[bold]alignment applied[/bold]")
         for line in lines:
@@ -34,11 +36,11 @@ def _alignment(lines: list[str], con: Any) -> None:
         con.print("[dim]alignment: none needed (same input layout, float I/O, outputs matched by name)[/dim]")
 
 
-def render_verification(result: Any, con: Any) -> None:
+def render_verification(result: VerificationResult, con: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    _wide(con)
+    give_room(con)
     con.print(f"[bold]verify[/bold] {escape(result.test)} ({result.test_runtime}) against "
               f"{escape(result.reference)} ({result.reference_runtime}) on {result.samples} '{result.split}' "
               f"samples, precision {result.precision}")
@@ -48,13 +50,13 @@ def render_verification(result: Any, con: Any) -> None:
         table.add_column(col, justify="left" if col in ("output", "kind", "result") else "right")
     for o in result.outputs:
         name = o.name if o.name == o.reference_name else f"{o.name} ↔ {o.reference_name}"
-        table.add_row(name, o.kind, _f(o.max_abs), _f(o.mean_abs), _f(o.max_rel), _f(o.cosine, ".6f"),
-                      _f(o.snr_db, ".1f"), _pct(o.top1_agreement), _pct(o.top5_agreement),
+        table.add_row(name, o.kind, fmt(o.max_abs), fmt(o.mean_abs), fmt(o.max_rel), fmt(o.cosine, ".6f"),
+                      fmt(o.snr_db, ".1f"), pct(o.top1_agreement), pct(o.top5_agreement),
                       "[green]pass[/green]" if o.passed else "[red]FAIL[/red]")
     con.print(table)
     if result.reference_accuracy is not None:
-        con.print(f"accuracy: reference {_pct(result.reference_accuracy)}, test {_pct(result.test_accuracy)}, "
-                  f"delta {_f(None if result.accuracy_delta is None else result.accuracy_delta * 100, '+.2f')} points")
+        con.print(f"accuracy: reference {pct(result.reference_accuracy)}, test {pct(result.test_accuracy)}, "
+                  f"delta {fmt(None if result.accuracy_delta is None else result.accuracy_delta * 100, '+.2f')} points")
     for w in result.warnings:
         con.print(f"[yellow]warning:[/yellow] {w}")
     for f in result.failures():
@@ -64,11 +66,11 @@ def render_verification(result: Any, con: Any) -> None:
         render_localization(result.localization, con)
 
 
-def render_localization(loc: Any, con: Any) -> None:
+def render_localization(loc: Localization, con: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
-    _wide(con)
+    give_room(con)
     con.print(f"[bold]localisation[/bold] ({loc.samples} samples, divergent below SNR {loc.min_snr_db:g} dB)")
     if not loc.available:
         con.print(f"[yellow]{loc.summary()}[/yellow]")
@@ -86,7 +88,7 @@ def render_localization(loc: Any, con: Any) -> None:
         if loc.first_divergent is not None and layer.index == loc.first_divergent.index:
             mark = "[bold red]← first divergent[/bold red]"
         table.add_row(str(layer.index), layer.test_node, layer.op_type, layer.reference_tensor, layer.matched_by,
-                      _f(layer.snr_db, ".1f"), _f(layer.cosine, ".4f"), _f(layer.max_abs), mark)
+                      fmt(layer.snr_db, ".1f"), fmt(layer.cosine, ".4f"), fmt(layer.max_abs), mark)
     con.print(table)
     style = "red" if loc.first_divergent is not None else "green"
     con.print(f"[{style}]{escape(loc.summary())}[/{style}]")
@@ -96,16 +98,16 @@ def render_localization(loc: Any, con: Any) -> None:
         con.print(f"[dim]{len(loc.unmatched_test)} test tensors had no reference counterpart[/dim]")
 
 
-def render_fidelity(matrix: Any, con: Any) -> None:
+def render_fidelity(matrix: FidelityMatrix, con: Console) -> None:
     from rich.markup import escape
     from rich.table import Table
 
     metric = matrix.task_metric_name or "task metric"
 
-    _wide(con)
+    give_room(con)
     con.print(f"[bold]fidelity[/bold] against {escape(matrix.source)} ({matrix.source_runtime}) on {matrix.samples} "
               f"'{matrix.split}' samples of {escape(matrix.dataset)}"
-              + (f"; source {metric} {_pct(matrix.source_metric)}" if matrix.source_metric is not None else ""))
+              + (f"; source {metric} {pct(matrix.source_metric)}" if matrix.source_metric is not None else ""))
     _alignment(matrix.alignment, con)
     table = Table(title="fidelity matrix")
     cols = ("artifact", "format", "prec", "max abs", "mean abs", "max rel", "cosine", "SNR dB", "top-1", "top-5",
@@ -117,9 +119,9 @@ def render_fidelity(matrix: Any, con: Any) -> None:
             table.add_row(_name(r.artifact), r.format, r.precision, *(["—"] * 9), "[red]error[/red]")
             continue
         delta = None if r.task_metric_delta is None else r.task_metric_delta * 100
-        table.add_row(_name(r.artifact), r.format, r.precision, _f(r.max_abs), _f(r.mean_abs), _f(r.max_rel),
-                      _f(r.cosine, ".6f"), _f(r.snr_db, ".1f"), _pct(r.top1_agreement), _pct(r.top5_agreement),
-                      _pct(r.task_metric), _f(delta, "+.2f"), "[green]pass[/green]" if r.passed else "[red]FAIL[/red]")
+        table.add_row(_name(r.artifact), r.format, r.precision, fmt(r.max_abs), fmt(r.mean_abs), fmt(r.max_rel),
+                      fmt(r.cosine, ".6f"), fmt(r.snr_db, ".1f"), pct(r.top1_agreement), pct(r.top5_agreement),
+                      pct(r.task_metric), fmt(delta, "+.2f"), "[green]pass[/green]" if r.passed else "[red]FAIL[/red]")
     con.print(table)
     for r in matrix.rows:
         if r.alignment:
@@ -134,14 +136,54 @@ def render_fidelity(matrix: Any, con: Any) -> None:
         con.print(f"[yellow]warning:[/yellow] {w}")
 
 
-def render_sensitivity(result: Any, con: Any) -> None:
+def render_sensitivity(result: SensitivityResult, con: Console) -> None:
     from rich.table import Table
 
-    _wide(con)
+    give_room(con)
     table = Table(title=f"quantisation sensitivity ({result.method}), most sensitive first")
     for col in ("rank", "node", "op", "SNR dB", "cosine", "max abs", "top-1", "accuracy", "acc drop"):
         table.add_column(col)
     for x in result.layers:
-        table.add_row(str(x.rank), x.node, x.op_type, _f(x.snr_db, ".1f"), _f(x.cosine, ".5f"), _f(x.max_abs),
-                      _pct(x.top1_agreement), _pct(x.accuracy), _pct(x.accuracy_drop))
+        table.add_row(str(x.rank), x.node, x.op_type, fmt(x.snr_db, ".1f"), fmt(x.cosine, ".5f"), fmt(x.max_abs),
+                      pct(x.top1_agreement), pct(x.accuracy), pct(x.accuracy_drop))
     con.print(table)
+
+
+def _conversion_check(ver: VerificationResult, con: Console) -> None:
+    """The short per-output verification table a conversion ends with."""
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"verification on {ver.samples} samples ({escape(ver.split)})")
+    for col in ("output", "max abs", "mean abs", "max rel", "cosine", "top-1 agree", "result"):
+        table.add_column(col, no_wrap=True)
+    for o in ver.outputs:
+        top1 = "" if o.top1_agreement is None else f"{o.top1_agreement:.2%}"
+        table.add_row(escape(o.name), f"{o.max_abs:.3g}", f"{o.mean_abs:.3g}", f"{o.max_rel:.3g}", f"{o.cosine:.6f}",
+                      top1, "[green]pass[/green]" if o.passed else "[red]FAIL[/red]")
+    con.print(table)
+    if ver.reference_accuracy is not None and ver.test_accuracy is not None:
+        con.print(f"accuracy: reference {ver.reference_accuracy:.2%} → converted {ver.test_accuracy:.2%} "
+                  f"(Δ {ver.accuracy_delta:+.2%})")
+    for failure in ver.failures():
+        con.print(f"[red]✗ {escape(failure)}[/red]")
+
+
+def render_conversion(result: ConversionResult, con: Console) -> None:
+    """What a conversion did (path, converters, output file) and its verification."""
+    from rich.markup import escape
+
+    art = result.artifact
+    con.print(f"[bold]{escape(' → '.join(result.path_taken))}[/bold] via {escape(', '.join(result.converters))}")
+    con.print(f"wrote {escape(str(art.path))} ({art.size_bytes() / 1e6:.2f} MB) in "
+              f"{sum(result.step_seconds):.1f} s")
+    for warning in art.metadata.get("warnings", ()):  # e.g. an untuned TVM module is slow
+        con.print(f"[yellow]⚠ {escape(str(warning))}[/yellow]")
+    for rej in result.rejected:
+        con.print(f"[yellow]rejected[/yellow] {escape(rej['path'])}: {escape(rej['reason'])}")
+    if result.verification is not None:
+        _conversion_check(result.verification, con)
+        con.print(f"verified on {escape(result.verified_on)}: " +
+                  ("[green]PASSED[/green]" if result.verification.passed else "[red]FAILED[/red]"))
+    else:
+        con.print(f"[yellow]{escape(result.verified_on or 'not verified (--no-verify)')}[/yellow]")
