@@ -18,6 +18,7 @@ PUBLIC_API = {
     "EdgeportError",
     "Format",
     "MissingDependencyError",
+    "Precision",
     "ProfileResult",
     "QuantParams",
     "Step",

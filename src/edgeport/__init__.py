@@ -26,6 +26,7 @@ if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` 
     from edgeport.convert.api import convert
     from edgeport.core.artifact import Artifact, Step, load_artifact
     from edgeport.core.formats import Format, detect_format
+    from edgeport.core.precision import Precision
     from edgeport.core.tensors import QuantParams, TensorSpec
     from edgeport.data.datasets import Dataset, load_dataset
     from edgeport.deploy.manifest import package
@@ -50,6 +51,7 @@ __all__ = [
     "EdgeportError",
     "Format",
     "MissingDependencyError",
+    "Precision",
     "ProfileResult",
     "QuantParams",
     "Step",
@@ -86,6 +88,7 @@ _LAZY = {
     "Dataset": "edgeport.data.datasets",
     "EdgeportError": "edgeport.errors",
     "Format": "edgeport.core.formats",
+    "Precision": "edgeport.core.precision",
     "MissingDependencyError": "edgeport.errors",
     "ProfileResult": "edgeport.analysis.profile",
     "QuantParams": "edgeport.core.tensors",

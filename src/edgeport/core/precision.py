@@ -88,5 +88,5 @@ _ALIASES = {
     "qint8": Precision.INT8, "int8-static": Precision.INT8, "w8a8": Precision.INT8,
     "dynamic-int8": Precision.INT8_DYNAMIC, "int8dynamic": Precision.INT8_DYNAMIC,
     "w8": Precision.INT8_DYNAMIC, "weights-int8": Precision.INT8_DYNAMIC,
-    "int16": Precision.INT16X8, "a16w8": Precision.INT16X8, "w8a16": Precision.INT16X8,
+    "int16": Precision.INT16X8, "a16w8": Precision.INT16X8, "16x8": Precision.INT16X8,
 }
