@@ -37,12 +37,6 @@ LAYER_TABLE: tuple[tuple[str, ...], ...] = (
 LAYERS = {name: level for level, names in enumerate(LAYER_TABLE) for name in names}
 TOP = len(LAYER_TABLE) - 1
 
-# Imports other branches of the same change remove; the edge is ignored here until they are merged.
-# Empty this after merging them (a listed import that no longer exists fails the test below).
-KNOWN_UNTIL_MERGED: set[tuple[str, str]] = set()
-
-# Found while writing this test and not removed by any branch yet: each needs a decision, not a move.
-OPEN_QUESTIONS: set[tuple[str, str]] = set()
 
 
 @dataclass(frozen=True)
@@ -197,7 +191,7 @@ def describe(cycle: list[Edge]) -> str:
 def _edgeport_graph() -> dict[str, dict[str, Edge]]:
     graph, missing = import_graph(SRC, "edgeport")
     assert not missing, "imports of modules that do not exist:\n" + "\n".join(missing)
-    return without(graph, KNOWN_UNTIL_MERGED | OPEN_QUESTIONS)
+    return graph  # no exceptions: a new cycle or upward import is a design change, made in this table
 
 
 def test_no_import_cycles() -> None:
@@ -208,13 +202,6 @@ def test_no_import_cycles() -> None:
 def test_imports_only_go_down_the_layers() -> None:
     problems = layer_problems(_edgeport_graph(), LAYERS, TOP)
     assert not problems, f"{len(problems)} layering violation(s):\n" + "\n".join(problems)
-
-
-def test_allow_listed_imports_still_exist() -> None:
-    """An allow-list entry for an import that is gone must go too, so the list cannot outlive its reason."""
-    graph, _ = import_graph(SRC, "edgeport")
-    stale = sorted(f"{a} -> {b}" for a, b in KNOWN_UNTIL_MERGED | OPEN_QUESTIONS if b not in graph.get(a, {}))
-    assert not stale, "allow-listed imports no longer made (remove them from the list):\n" + "\n".join(stale)
 
 
 def test_the_graph_sees_function_level_relative_and_type_checking_imports() -> None:

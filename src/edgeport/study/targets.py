@@ -23,11 +23,6 @@ class StudyTarget:
     profile: Any  # edgeport.core.target.Target
     measured_here: bool
 
-    def summary(self) -> dict[str, Any]:
-        p = self.profile
-        return {"id": self.id, "name": getattr(p, "name", self.id), "kind": getattr(p, "kind", ""),
-                "measured_here": self.measured_here}
-
 
 def load_targets(ids: tuple[str, ...] | list[str]) -> list[StudyTarget]:
     from edgeport.core.target import get_target
