@@ -19,7 +19,7 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = Path(__file__).with_name("manifest.toml")
 ENV_DIR = "EDGEPORT_ZOO_DIR"
 
-__all__ = ["MANIFEST", "Wheel", "ZooModel", "cache_dir", "load_manifest", "missing", "zoo_model"]
+__all__ = ["MANIFEST", "Wheel", "ZooModel", "cache_dir", "load_manifest", "missing", "sha256_of", "zoo_model"]
 
 
 @dataclass(frozen=True)
