@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,10 @@ import numpy as np
 from edgeport.bench import conditions as cond
 from edgeport.bench.stats import LatencyStats, summarize
 from edgeport.core.artifact import Artifact, load_artifact
-from edgeport.data.datasets import Dataset, random_dataset
+from edgeport.core.inputs import feeds_whole, synthetic_feeds, unknown_dims_note
+from edgeport.data.datasets import Dataset
 from edgeport.errors import ConfigError, DatasetError
-from edgeport.runtimes.base import Runtime, RuntimeOptions, open_runtime
+from edgeport.runtimes.base import Runtime, RuntimeOptions, batch_size_for, open_runtime
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark", "benchmark",
            "interleaved"]
@@ -149,8 +150,8 @@ class _PeakRss:
 
 # ---- inputs ------------------------------------------------------------------------------------
 def _batch_for(specs: Sequence[Any], wanted: int) -> int:
-    static = [s.shape[0] for s in specs if s.shape and isinstance(s.shape[0], int) and s.shape[0] > 0]
-    return static[0] if static else wanted
+    """``wanted`` when the model has a symbolic batch dim, else its fixed batch (dim 0)."""
+    return batch_size_for(tuple(specs), wanted)
 
 
 def _input_batches(rt: Runtime, data: Dataset | None, batch: int, distinct: int) -> tuple[list[dict[str, Any]], str]:
@@ -169,9 +170,11 @@ def _input_batches(rt: Runtime, data: Dataset | None, batch: int, distinct: int)
             if len(batches) >= distinct:
                 break
         return batches, f"dataset:{data.name}"
-    synthetic = random_dataset([s.with_batch(batch) for s in specs], count=batch * distinct, seed=0)
-    batches = list(synthetic.batches(specs, batch))
-    return batches, "synthetic: N(0,1) inputs (no dataset given)"
+    plan = replace(rt.artifact.input_plan, batch=batch)
+    synthetic = synthetic_feeds(specs, count=distinct if feeds_whole(specs) else batch * distinct, seed=0, plan=plan)
+    batches = list(synthetic.batches(specs, batch))[:distinct]
+    note = unknown_dims_note(specs)
+    return batches, "synthetic inputs (no dataset given)" + (f"; {note}" if note else "")
 
 
 # ---- the prepared benchmark --------------------------------------------------------------------

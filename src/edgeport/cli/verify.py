@@ -22,10 +22,10 @@ def tolerance_overrides(atol: float | None, rtol: float | None, min_cosine: floa
 
 def load_data(spec: str | None, artifact: Any) -> Any:
     from edgeport import load_dataset
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
 
     if spec is None:
-        return random_dataset(artifact.inputs, count=64)
+        return synthetic_feeds(artifact.inputs, count=64, plan=artifact.input_plan)
     return load_dataset(spec)
 
 

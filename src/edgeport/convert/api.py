@@ -31,7 +31,8 @@ from edgeport.convert.planner import Plan, plan_paths
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import spec_from_dict, spec_to_dict
-from edgeport.data.datasets import Dataset, random_dataset
+from edgeport.core.inputs import synthetic_feeds
+from edgeport.data.datasets import Dataset
 from edgeport import errors
 from edgeport.errors import (
     ConfigError,
@@ -284,7 +285,7 @@ def _verify(result: ConversionResult, source: Artifact, plan: Plan, options: Any
         return
     opts = _options_for(last, options, True)
     tol = tolerance or last.tolerance_for(opts)
-    dataset = data if data is not None else random_dataset(source.inputs or result.artifact.inputs)
+    dataset = data if data is not None else synthetic_feeds(source.inputs or result.artifact.inputs, plan=source.input_plan)
     split = "test" if data is not None else "all"
     result.verification = verify(source, result.artifact, dataset, tolerance=tol, split=split,
                                  max_samples=max_samples)
