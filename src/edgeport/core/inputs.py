@@ -32,16 +32,13 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from types import MappingProxyType
-from typing import TYPE_CHECKING, Any
+from typing import Any
 
 import numpy as np
 
 from edgeport._registry import resolve
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ConfigError
-
-if TYPE_CHECKING:
-    from edgeport.data.datasets import Dataset
 
 __all__ = ["InputPlan", "ValueSource", "apply_plan", "batch_axes", "feeds_whole", "parse_shape",
            "synthetic_arrays", "synthetic_feeds", "unknown_dims", "unknown_dims_note"]
@@ -437,17 +434,18 @@ def synthetic_arrays(specs: Sequence[TensorSpec], count: int, seed: int = 0,
 
 
 def synthetic_feeds(specs: Sequence[TensorSpec], count: int = 16, seed: int = 0,
-                    plan: InputPlan | None = None) -> Dataset:
+                    plan: InputPlan | None = None) -> Any:
     """A ``Dataset`` of ``count`` synthetic samples the model accepts (labelled synthetic in every result).
 
     ``Dataset`` lives in the data layer, above core; like ``load_artifact``'s reader lookup, the class
-    is late-bound by name at call time, so core keeps no static upward import.
+    is late-bound by name at call time (and the return type is ``Any`` here: an annotation would be an import),
+    so core keeps no upward import.
     """
     arrays, whole = synthetic_arrays(specs, count, seed, plan)
     plan = plan or InputPlan()
     given = f"; given: {plan.flags()}" if not plan.empty else ""
     note = unknown_dims_note(apply_plan(specs, plan))
     dataset_cls = resolve("edgeport.data.datasets:Dataset")
-    return dataset_cls(name="synthetic", inputs=arrays, source="synthetic", task="unknown",  # type: ignore[no-any-return]
+    return dataset_cls(name="synthetic", inputs=arrays, source="synthetic", task="unknown",
                        preprocessing=("synthetic inputs (no real data was given): floats N(0,1), states zero, "
                                       f"ints in [0,8){given}" + (f"; {note}" if note else "")))
