@@ -290,7 +290,7 @@ def apply_plan(specs: Sequence[TensorSpec], plan: InputPlan | None) -> tuple[Ten
     for spec in specs:
         shape = shapes.get(spec.name)
         if shape is not None:
-            _check_shape(spec, shape, f"--shape {'x'.join(map(str, shape)) or 'scalar'}")
+            _check_shape(spec, shape, f"--shape {spec.name}={'x'.join(map(str, shape)) or 'scalar'}")
         source = values.get(spec.name)
         if source is not None and source.kind == "file":
             feed_shape = _file_feed_shape(spec, _file_array(spec, source))
