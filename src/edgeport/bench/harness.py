@@ -22,9 +22,11 @@ import numpy as np
 from edgeport.bench import conditions as cond
 from edgeport.bench.stats import LatencyStats, summarize
 from edgeport.core.artifact import Artifact, load_artifact
-from edgeport.core.inputs import feeds_whole, synthetic_feeds, unknown_dims_note
+from edgeport.core.inputs import (InputPlan, concrete_specs, feeds_whole, synthetic_feeds, unknown_dims,
+                                  unknown_dims_note)
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError, DatasetError
+from edgeport.data.synthetic import feed_plan
+from edgeport.errors import ConfigError, DatasetError, EdgeportError
 from edgeport.runtimes.base import Runtime, RuntimeOptions, batch_size_for, open_runtime
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark", "benchmark",
@@ -170,11 +172,40 @@ def _input_batches(rt: Runtime, data: Dataset | None, batch: int, distinct: int)
             if len(batches) >= distinct:
                 break
         return batches, f"dataset:{data.name}"
-    plan = replace(rt.artifact.input_plan, batch=batch)
+    plan, note = _sized(rt, specs, replace(feed_plan(rt.artifact), batch=batch))
     synthetic = synthetic_feeds(specs, count=distinct if feeds_whole(specs) else batch * distinct, seed=0, plan=plan)
     batches = list(synthetic.batches(specs, batch))[:distinct]
-    note = unknown_dims_note(specs)
     return batches, "synthetic inputs (no dataset given)" + (f"; {note}" if note else "")
+
+
+PROBE_SIZES = (1, 16, 64, 256, 1024)
+
+
+def _sized(rt: Runtime, specs: Sequence[Any], plan: InputPlan) -> tuple[InputPlan, str]:
+    """``plan`` with a size for the dims nothing gave (not fixed, not batch, no ``--shape``), and the note.
+
+    A benchmark needs some size; 1 is wrong for many models (silero VAD's STFT needs 256+ samples).
+    So the unknown dims are tried together at ``PROBE_SIZES`` and the first size the model runs with
+    is used; the note names it and ``--shape``, and the latency is that size's, not the real one's.
+    """
+    unknown = unknown_dims(specs)
+    if not unknown:
+        return plan, ""
+    concrete = {s.name: s.shape for s in concrete_specs(specs, plan.batch)}
+    declared = "; ".join(f"{s.name} {s.shape_str()}" for s in specs if s.name in unknown)
+    for size in PROBE_SIZES:
+        shapes = {name: tuple(size if i in axes else d for i, d in enumerate(concrete[name]))
+                  for name, axes in unknown.items()}
+        trial = InputPlan({**shapes, **plan.shapes}, plan.values, plan.batch)
+        probe = next(synthetic_feeds(specs, 1, plan=trial).batches(specs, plan.batch or 1))
+        try:
+            rt.run(probe)
+        except EdgeportError:
+            continue
+        given = " ".join(f"--shape {n}={'x'.join(map(str, s))}" for n, s in shapes.items())
+        return trial, (f"unknown input dims ({declared}) fed as {size}, the first of {PROBE_SIZES} the model ran "
+                       f"with: the latency is at that size — give the real one with {given}")
+    return plan, unknown_dims_note(specs) or ""
 
 
 # ---- the prepared benchmark --------------------------------------------------------------------

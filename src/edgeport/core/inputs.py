@@ -31,7 +31,6 @@ import re
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
-from types import MappingProxyType
 from typing import Any
 
 import numpy as np
@@ -131,11 +130,10 @@ class InputPlan:
     batch: int | None = None
 
     def __post_init__(self) -> None:
-        object.__setattr__(self, "shapes", MappingProxyType({k: tuple(int(d) for d in v)
-                                                             for k, v in dict(self.shapes).items()}))
-        values = {k: v if isinstance(v, ValueSource) else ValueSource.parse(k, str(v))
-                  for k, v in dict(self.values).items()}
-        object.__setattr__(self, "values", MappingProxyType(values))
+        # plain dicts (copied, normalised): ``dataclasses.asdict`` of options holding a plan must work
+        object.__setattr__(self, "shapes", {k: tuple(int(d) for d in v) for k, v in dict(self.shapes).items()})
+        object.__setattr__(self, "values", {k: v if isinstance(v, ValueSource) else ValueSource.parse(k, str(v))
+                                            for k, v in dict(self.values).items()})
         if self.batch is not None and int(self.batch) <= 0:
             raise ConfigError(f"batch {self.batch} must be positive", fix="e.g. --batch 1")
 
@@ -171,6 +169,12 @@ class InputPlan:
         """This plan with a positional key replaced by the model's input name (``ConfigError`` if it has none)."""
         shapes, values = _resolved(specs, self)
         return InputPlan(shapes, values, self.batch)
+
+    def only(self, names: Iterable[str]) -> InputPlan:
+        """The entries for ``names`` (e.g. the inputs a converted model kept, by name)."""
+        keep = set(names)
+        return InputPlan({k: v for k, v in self.shapes.items() if k in keep},
+                         {k: v for k, v in self.values.items() if k in keep}, self.batch)
 
     def to_dict(self) -> dict[str, Any]:
         """JSON-ready (an artifact's ``metadata["input_plan"]``, a child process's options)."""

@@ -121,12 +121,7 @@ class Runtime(ABC):
     def _own_plan(self) -> InputPlan:
         """The artifact's recorded input plan, restricted to the inputs this runtime reads (a converted
         model may rename or drop some); its shapes make ``input_specs()`` concrete."""
-        plan = self.artifact.input_plan
-        if plan.empty:
-            return plan
-        names = {s.name for s in self._inputs}
-        return InputPlan({k: v for k, v in plan.shapes.items() if k in names},
-                         {k: v for k, v in plan.values.items() if k in names}, plan.batch)
+        return self.artifact.input_plan.only(s.name for s in self._inputs)
 
     def close(self) -> None:
         if self._open:
