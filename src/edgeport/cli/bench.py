@@ -24,7 +24,7 @@ def register(app: typer.Typer) -> None:
               batch: int = typer.Option(1, "--batch", help="Samples per run (for dynamic-batch models)."),
               provider: str = typer.Option(None, "--provider", help="ONNX Runtime execution provider: "
                                                                     "cpu, cuda, tensorrt."),
-              shape: list[str] = SHAPE_OPTION, value: list[str] = INPUT_OPTION,
+              shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
               as_json: bool = JSON_OPTION) -> None:
         """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL."""
         from edgeport import BenchmarkConfig, load_artifact, load_dataset
@@ -47,5 +47,5 @@ def register(app: typer.Typer) -> None:
         config = BenchmarkConfig(**kwargs)
         dataset = load_dataset(data) if data else None
         result = bench_matrix(artifact, parse_list(runtime), thread_counts, dataset, config, provider,
-                              shapes=shape, inputs=value)
+                              shapes=shapes, inputs=values)
         emit(ctx, "bench", str(artifact.path), result, render_bench, as_json)

@@ -41,7 +41,7 @@ def register(app: typer.Typer) -> None:
                 timeout: float = typer.Option(None, "--timeout", help="Seconds each conversion step may take."),
                 option: list[str] = typer.Option(None, "--option", help="Converter option KEY=VALUE, repeatable "
                                                  "(e.g. tune_seconds=60 for TVM, compress=int8 for Core ML)."),
-                shape: list[str] = SHAPE_OPTION, value: list[str] = INPUT_OPTION,
+                shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
                 as_json: bool = JSON_OPTION) -> None:
         """Convert MODEL to another format, then verify it against the original."""
         from edgeport import Format, load_artifact, load_dataset
@@ -51,7 +51,7 @@ def register(app: typer.Typer) -> None:
 
         from edgeport import InputPlan
 
-        source = load_artifact(model).with_inputs(InputPlan.parse(shape, value))
+        source = load_artifact(model).with_inputs(InputPlan.parse(shapes, values))
         target = Format.parse(to)
         chain = parse_list(via)  # an unknown chain is refused by convert(), naming the paths there are
         if timeout is not None and timeout <= 0:

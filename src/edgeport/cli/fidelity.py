@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
         min_cosine: float = typer.Option(None, "--min-cosine", help="Override the minimum cosine similarity."),
         min_top1: float = typer.Option(None, "--min-top1", help="Override the minimum top-1 agreement (0-1)."),
         max_accuracy_drop: float = typer.Option(None, "--max-accuracy-drop", help="Allowed accuracy drop (0-1)."),
-        shape: list[str] = SHAPE_OPTION,
-        value: list[str] = INPUT_OPTION,
+        shapes: list[str] = SHAPE_OPTION,
+        values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Fidelity matrix: errors, cosine, SNR, top-k agreement and accuracy delta of every artifact."""
@@ -39,7 +39,7 @@ def register(app: typer.Typer) -> None:
         from edgeport.errors import VerificationFailed
         from edgeport.verify.fidelity import fidelity
 
-        src, others = shaped(InputPlan.parse(shape, value), source, list(artifacts))
+        src, others = shaped(InputPlan.parse(shapes, values), source, list(artifacts))
         dataset = load_data(data, src)
         matrix = fidelity(src, others, dataset,
                           split=split if data is not None else "all", max_samples=max_samples, precision=precision,

@@ -49,8 +49,8 @@ def optimize(
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
     quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
     wide: bool = typer.Option(False, "--wide", help="Show every column of the candidates table (wider than 80)."),
-    shape: list[str] = SHAPE_OPTION,
-    value: list[str] = INPUT_OPTION,
+    shapes: list[str] = SHAPE_OPTION,
+    values: list[str] = INPUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build every installed variant, verify it on real data, measure it, and pick one per target."""
@@ -61,7 +61,7 @@ def optimize(
     options = study_options(recipe, model=model, data=data, target=target, max_latency_ms=max_latency_ms,
                             max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, threads=threads,
                             formats=formats, precisions=precisions, runtimes=runtimes, out=out,
-                            shapes=shape, inputs=value)
+                            shapes=shapes, inputs=values)
     if fresh:
         options = replace(options, resume=False)
     if quick:

@@ -54,7 +54,7 @@ def register(app: typer.Typer) -> None:
                  option: list[str] = typer.Option(None, "--option", help="Quantiser option KEY=VALUE (repeatable), "
                                                   "e.g. per_channel=false, calibration=entropy, quant_format=qoperator."),
                  threads: int = typer.Option(1, "--threads", help="Threads for the latency comparison."),
-                 shape: list[str] = SHAPE_OPTION, value: list[str] = INPUT_OPTION,
+                 shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
                  as_json: bool = JSON_OPTION) -> None:
         """Quantise MODEL and report size, test accuracy and latency against the float model."""
         from edgeport import quantize as run_quantize
@@ -65,7 +65,7 @@ def register(app: typer.Typer) -> None:
             result = run_quantize(model, precision, data, out=out, stack=stack,
                                   max_accuracy_drop=max_accuracy_drop,
                                   max_float_layers=max_float_layers, threads=threads,
-                                  options=parse_options(option or []), shapes=shape, inputs=value)
+                                  options=parse_options(option or []), shapes=shapes, inputs=values)
         except BudgetNotMet as exc:
             best = getattr(exc, "result", None)
             if best is None:

@@ -19,8 +19,8 @@ def register(app: typer.Typer) -> None:
                                                                 "SNR against MODEL instead of quantising."),
         per_channel: bool = typer.Option(False, "--per-channel", help="Per-channel weight quantisation."),
         max_samples: int = typer.Option(None, "--max-samples", help="Use at most this many test samples."),
-        shape: list[str] = SHAPE_OPTION,
-        value: list[str] = INPUT_OPTION,
+        shapes: list[str] = SHAPE_OPTION,
+        values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Rank layers by how much quantising them (alone) hurts the output, most sensitive first."""
@@ -29,7 +29,7 @@ def register(app: typer.Typer) -> None:
         from edgeport.compress.sensitivity import layer_sensitivity, quantized_layer_snr
         from edgeport.report.terminal_verify import render_sensitivity
 
-        art, others = shaped(InputPlan.parse(shape, value), model, [quantized] if quantized else [])
+        art, others = shaped(InputPlan.parse(shapes, values), model, [quantized] if quantized else [])
         dataset = load_dataset(data)
         if quantized:
             result = quantized_layer_snr(art, others[0], dataset, max_samples=max_samples or 16)

@@ -63,8 +63,8 @@ def register(app: typer.Typer) -> None:
                                                                           "SNR (dB)."),
         reference_runtime: str = typer.Option(None, "--reference-runtime", help="Runtime for the reference."),
         test_runtime: str = typer.Option(None, "--test-runtime", help="Runtime for the test model."),
-        shape: list[str] = SHAPE_OPTION,
-        value: list[str] = INPUT_OPTION,
+        shapes: list[str] = SHAPE_OPTION,
+        values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Run the same real data through REF and TEST and judge every output (exit 1 outside tolerance)."""
@@ -74,7 +74,7 @@ def register(app: typer.Typer) -> None:
 
         from edgeport import InputPlan
 
-        ref, (tst,) = shaped(InputPlan.parse(shape, value), reference, [test])
+        ref, (tst,) = shaped(InputPlan.parse(shapes, values), reference, [test])
         dataset = load_data(data, ref)
         result = verify(ref, tst, dataset, split=split if data is not None else "all", max_samples=max_samples,
                         reference_runtime=reference_runtime, test_runtime=test_runtime, precision=precision,

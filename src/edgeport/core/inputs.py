@@ -284,13 +284,15 @@ def _resolved(specs: Sequence[TensorSpec], plan: InputPlan) -> tuple[dict[str, t
 
 def apply_plan(specs: Sequence[TensorSpec], plan: InputPlan | None) -> tuple[TensorSpec, ...]:
     """The declared ``specs`` with the plan's shapes applied (and shapes implied by ``.npy`` values and the
-    plan's batch); ``ConfigError`` naming the input and its declared shape when the plan does not fit."""
+    plan's batch); ``ConfigError`` naming the input and its declared shape when the plan does not fit.
+
+    A symbol is one size everywhere: fixing ``x``'s ``batch`` to 1 fixes every other input's ``batch`` too."""
     specs = tuple(specs)
     if plan is None or plan.empty:
         return specs
     shapes, values = _resolved(specs, plan)
     batch_dims = batch_axes(specs)
-    out: list[TensorSpec] = []
+    given: dict[str, tuple[int, ...]] = {}
     for spec in specs:
         shape = shapes.get(spec.name)
         if shape is not None:
@@ -304,12 +306,18 @@ def apply_plan(specs: Sequence[TensorSpec], plan: InputPlan | None) -> tuple[Ten
                                   fix="make them agree (or drop --shape)")
             shape = feed_shape
         if shape is not None:
-            out.append(replace(spec, shape=shape))
-        elif plan.batch is not None and batch_dims.get(spec.name):
-            out.append(replace(spec, shape=tuple(plan.batch if i in batch_dims[spec.name] else d
-                                                 for i, d in enumerate(spec.shape))))
-        else:
-            out.append(spec)
+            given[spec.name] = shape
+    bound = {d: v for spec in specs if spec.name in given
+             for d, v in zip(spec.shape, given[spec.name]) if isinstance(d, str)}
+    out: list[TensorSpec] = []
+    for spec in specs:
+        if spec.name in given:
+            out.append(replace(spec, shape=given[spec.name]))
+            continue
+        axes = batch_dims.get(spec.name, ())
+        out.append(replace(spec, shape=tuple(
+            bound[d] if isinstance(d, str) and d in bound else
+            plan.batch if plan.batch is not None and i in axes else d for i, d in enumerate(spec.shape))))
     return tuple(out)
 
 

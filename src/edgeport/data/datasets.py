@@ -128,17 +128,21 @@ class Dataset:
     def batch_size(self, specs: Sequence[TensorSpec], wanted: int = 1) -> int:
         """Samples per feed the model accepts: 1 when some input is fed whole, a fixed batch dim's size,
         else ``wanted``."""
-        mapping = self.bind(specs)
+        if self.fed_whole(specs):
+            return 1
         fixed: set[int] = set()
         for spec in specs:
-            if self._fed_whole(spec, self.inputs[mapping[spec.name]]):
-                return 1
             if isinstance(spec.shape[0], int) and spec.shape[0] > 0:
                 fixed.add(spec.shape[0])
         if len(fixed) > 1:
             raise DatasetError(f"model inputs have different fixed batch sizes {sorted(fixed)}",
                                fix="feed the model through Runtime.run with explicit feeds")
         return fixed.pop() if fixed else max(1, wanted)
+
+    def fed_whole(self, specs: Sequence[TensorSpec]) -> bool:
+        """True when some input's samples are whole feeds, so the model takes one sample per feed."""
+        mapping = self.bind(specs)
+        return any(self._fed_whole(s, self.inputs[mapping[s.name]]) for s in specs)
 
     def chunks(self, specs: Sequence[TensorSpec], batch_size: int = 1) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
         """(samples in the feed, feeds), ``batch_size`` clamped by ``batch_size()``; the last may be short."""

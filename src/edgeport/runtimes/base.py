@@ -313,7 +313,8 @@ def batch_size_for(specs: tuple[TensorSpec, ...], preferred: int = 64) -> int:
 
 
 def run_dataset(rt: Runtime, data: Any, *, batch_size: int | None = None) -> dict[str, np.ndarray]:
-    """Run every sample of ``data`` (a ``Dataset``) through an open runtime; outputs concatenated."""
+    """Run every sample of ``data`` (a ``Dataset``) through an open runtime; outputs concatenated along the
+    batch, or stacked one per sample when samples are whole feeds (``Dataset.bind``)."""
     specs = rt.input_specs()
     bs = data.batch_size(specs, batch_size or batch_size_for(specs))
     static = any(s.shape and isinstance(s.shape[0], int) for s in specs)
@@ -329,4 +330,5 @@ def run_dataset(rt: Runtime, data: Any, *, batch_size: int | None = None) -> dic
                 collected[name] = []
                 order.append(name)
             collected[name].append(np.asarray(value)[:n] if padded else np.asarray(value))
-    return {name: np.concatenate(collected[name]) for name in order}
+    join = np.stack if data.fed_whole(specs) else np.concatenate
+    return {name: join(collected[name]) for name in order}
