@@ -213,3 +213,17 @@ def test_cli_profile_takes_a_shape(stateful: Path) -> None:
     data = json.loads(result.stdout)["data"]
     assert [i["shape"] for i in data["inputs"]] == [[8, 4], [2, 8, 4], []]  # n is one size everywhere
     assert data["inputs"][0]["bytes"] == 8 * 4 * 4
+
+
+def test_recipe_inputs_table_and_flags_over_it(tmp_path: Path) -> None:
+    from edgeport.cli.optimize import study_options
+    from edgeport.study.options import load_recipe
+
+    recipe = tmp_path / "r.toml"
+    recipe.write_text('[study]\nmodel = "m.onnx"\n[inputs]\nshape = {x = "1x3x640x640"}\nvalue = {sr = 16000}\n')
+    assert load_recipe(recipe).inputs == InputPlan.parse(["x=1x3x640x640"], ["sr=16000"])
+    merged = study_options(str(recipe), shapes=["x=1x3x320x320"], inputs=None)
+    assert merged.inputs.shapes == {"x": (1, 3, 320, 320)} and merged.inputs.values["sr"].text == "16000"
+    recipe.write_text('[study]\n[inputs]\nshapes = {x = "1x3"}\n')
+    with pytest.raises(ConfigError, match=r"\[inputs\]: unknown field\(s\) \['shapes'\]"):
+        load_recipe(recipe)
