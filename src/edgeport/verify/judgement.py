@@ -154,9 +154,11 @@ def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
         check, comp.allclose_fraction = _allclose_check(r, t, tolerance, comp.max_abs, sample_shape)
         comp.checks.append(check)
     else:
-        comp.not_applied["allclose"] = "no elementwise bound at this precision (quantisation error is expected)"
+        comp.not_applied["allclose"] = f"the tolerance for {kind or 'this output'} sets no atol/rtol"
 
     floor = signal_floor(tolerance, ref.dtype)
+    fallback = "judged on absolute error only" if "allclose" not in comp.not_applied else \
+        "not judged: the tolerance sets no absolute bound"
     rms = np.sqrt(np.mean(r * r, axis=1))
     signal = rms > floor
     comp.signal_samples = int(signal.sum())
@@ -173,10 +175,10 @@ def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
         if comp.signal_samples < len(r):
             comp.not_applied["cosine/snr on some samples"] = (
                 f"{len(r) - comp.signal_samples} of {len(r)} samples have reference RMS ≤ the signal floor "
-                f"{floor:.3g}: judged on absolute error only")
+                f"{floor:.3g}: {fallback}")
     else:
         comp.not_applied["cosine/snr"] = (f"reference RMS ≤ the signal floor {floor:.3g} on every sample "
-                                          f"(largest {float(rms.max()):.3g}): judged on absolute error only")
+                                          f"(largest {float(rms.max()):.3g}): {fallback}")
 
     if kind == "logits" and ref.ndim == 2 and ref.shape[1] >= 2:
         comp.top1_agreement = _top1(r, t, tolerance)
