@@ -22,10 +22,10 @@ def tolerance_overrides(atol: float | None, rtol: float | None, min_cosine: floa
 
 def load_data(spec: str | None, artifact: Any) -> Any:
     from edgeport import load_dataset
-    from edgeport.data.datasets import random_dataset
+    from edgeport.verify.feeding import random_inputs
 
     if spec is None:
-        return random_dataset(artifact.inputs, count=64)
+        return random_inputs(artifact.inputs, count=64)
     return load_dataset(spec)
 
 

@@ -31,7 +31,7 @@ from edgeport.convert.planner import Plan, plan_paths
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.tensors import spec_from_dict, spec_to_dict
-from edgeport.data.datasets import Dataset, random_dataset
+from edgeport.data.datasets import Dataset
 from edgeport import errors
 from edgeport.errors import (
     ConfigError,
@@ -42,6 +42,7 @@ from edgeport.errors import (
     UnsupportedConversionError,
 )
 from edgeport.verify.compare import VerificationResult, verify
+from edgeport.verify.feeding import random_inputs
 from edgeport.verify.tolerance import Tolerance
 
 __all__ = ["ConversionResult", "convert", "run_step"]
@@ -284,7 +285,7 @@ def _verify(result: ConversionResult, source: Artifact, plan: Plan, options: Any
         return
     opts = _options_for(last, options, True)
     tol = tolerance or last.tolerance_for(opts)
-    dataset = data if data is not None else random_dataset(source.inputs or result.artifact.inputs)
+    dataset = data if data is not None else random_inputs(source.inputs or result.artifact.inputs, 16)
     split = "test" if data is not None else "all"
     result.verification = verify(source, result.artifact, dataset, tolerance=tol, split=split,
                                  max_samples=max_samples)
