@@ -134,3 +134,12 @@ def test_renamed_and_reordered_outputs_pair_by_shape_then_order():
         ("a", "Identity_1", "order"), ("b", "Identity_3", "order")]
     assert lines[0] == "ref 'boxes' ↔ test 'Identity_2': paired by shape, the only output of shape (2, 10, 4) on both sides"
     assert lines[2] == "ref 'a' ↔ test 'Identity_1': paired by order, position (names and shapes do not tell them apart)"
+
+
+def test_one_value_per_sample_is_judged_per_sample_and_as_one_vector():
+    ref = np.linspace(-3.0, 3.0, 16)
+    test = ref.copy()
+    test[5] += 0.5
+    comp = compare_outputs("total", "total", ref, test, FP32, "dense")
+    assert not comp.passed and comp.signal_samples == 1  # cosine over the 16 values, not 16 sign tests
+    assert "worst element (sample 5): |err| 0.5 > " in comp.summary() and "1 of 16 samples outside" in comp.summary()

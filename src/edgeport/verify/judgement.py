@@ -93,7 +93,8 @@ def signal_floor(tolerance: Tolerance, dtype: np.dtype | str) -> float:
 
 
 def _per_sample(a: np.ndarray) -> np.ndarray:
-    return a.astype(np.float64).reshape(len(a), -1) if a.ndim > 1 else a.astype(np.float64).reshape(1, -1)
+    """(samples, elements) in float64: the first axis is the sample axis (a rank-1 output is one value each)."""
+    return a.astype(np.float64).reshape(len(a), -1) if a.ndim else a.astype(np.float64).reshape(1, 1)
 
 
 def _allclose_check(r: np.ndarray, t: np.ndarray, tol: Tolerance, max_abs: float,
@@ -150,31 +151,32 @@ def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
                                  f"{bad} NaN/inf values in the test output that the reference does not have"))
 
     if tolerance.atol is not None or tolerance.rtol is not None:
-        sample_shape = tuple(ref.shape[1:]) if ref.ndim > 1 else tuple(ref.shape)
-        check, comp.allclose_fraction = _allclose_check(r, t, tolerance, comp.max_abs, sample_shape)
+        check, comp.allclose_fraction = _allclose_check(r, t, tolerance, comp.max_abs, tuple(ref.shape[1:]))
         comp.checks.append(check)
     else:
         comp.not_applied["allclose"] = f"the tolerance for {kind or 'this output'} sets no atol/rtol"
 
+    # one value per sample: a direction exists only across the samples, so they form one vector
+    cr, ct = (r.T, t.T) if r.shape[1] == 1 else (r, t)
     floor = signal_floor(tolerance, ref.dtype)
     fallback = "judged on absolute error only" if "allclose" not in comp.not_applied else \
         "not judged: the tolerance sets no absolute bound"
-    rms = np.sqrt(np.mean(r * r, axis=1))
+    rms = np.sqrt(np.mean(cr * cr, axis=1))
     signal = rms > floor
     comp.signal_samples = int(signal.sum())
     if comp.signal_samples:
-        rs, ts = r[signal], t[signal]
+        rs, ts = cr[signal], ct[signal]
         comp.cosine = metrics.cosine(rs, ts)
         comp.snr_db = _finite(metrics.snr_db(rs, ts))
-        over = "" if comp.signal_samples == len(r) else \
-            f" (over the {comp.signal_samples} of {len(r)} samples above the signal floor RMS {floor:.3g})"
+        over = "" if comp.signal_samples == len(cr) else \
+            f" (over the {comp.signal_samples} of {len(cr)} samples above the signal floor RMS {floor:.3g})"
         if tolerance.min_cosine is not None:
             ok = comp.cosine >= tolerance.min_cosine
             text = f"cosine {comp.cosine:.6f} {'≥' if ok else '<'} {tolerance.min_cosine:g}{' ok' if ok else ''}{over}"
             comp.checks.append(Check("cosine", comp.cosine, tolerance.min_cosine, ok, text))
-        if comp.signal_samples < len(r):
+        if comp.signal_samples < len(cr):
             comp.not_applied["cosine/snr on some samples"] = (
-                f"{len(r) - comp.signal_samples} of {len(r)} samples have reference RMS ≤ the signal floor "
+                f"{len(cr) - comp.signal_samples} of {len(cr)} samples have reference RMS ≤ the signal floor "
                 f"{floor:.3g}: {fallback}")
     else:
         comp.not_applied["cosine/snr"] = (f"reference RMS ≤ the signal floor {floor:.3g} on every sample "
