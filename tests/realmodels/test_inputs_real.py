@@ -7,7 +7,6 @@ when they are not there, and fails under ``CI=true``.
 from __future__ import annotations
 
 import json
-import os
 from pathlib import Path
 
 import numpy as np
@@ -15,21 +14,16 @@ import pytest
 from typer.testing import CliRunner
 
 from edgeport.cli.main import app
+from zoo import zoo_model
 
 pytest.importorskip("onnxruntime")
 
-SILERO = "silero_vad/silero_vad/data/silero_vad.onnx"
-PPOCR_DET = "rapidocr_onnxruntime/rapidocr_onnxruntime/models/ch_PP-OCRv4_det_infer.onnx"
+SILERO = "silero-vad"
+PPOCR_DET = "ppocr-det"
 
 
-def zoo(member: str) -> Path:
-    root = os.environ.get("EDGEPORT_ZOO_DIR")
-    path = Path(root) / member if root else None
-    if path is None or not path.is_file():
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"real model {member} missing: set EDGEPORT_ZOO_DIR to the fetched zoo")
-        pytest.skip(f"real model {member} not fetched (set EDGEPORT_ZOO_DIR)")
-    return path
+def zoo(model_id: str) -> Path:
+    return zoo_model(model_id)[0]
 
 
 def invoke(*args: object):

@@ -62,15 +62,16 @@ def test_quantised_io_is_reported_with_scale_and_zero_point():
                      "test output 'out' is uint8: dequantised to float with scale=0.1, zero_point=3"]
 
 
-def test_outputs_matched_by_name_then_order_and_layout():
+def test_outputs_matched_by_name_then_shape_and_layout():
     ref = {"logits": np.zeros((2, 10)), "feat": np.zeros((2, 16, 4, 6))}
     test = {"logits": np.zeros((2, 10)), "Identity_1": np.zeros((2, 4, 6, 16))}
     specs = [TensorSpec("Identity_1", "float32", (2, 4, 6, 16), layout="NHWC")]
     ref_specs = [TensorSpec("feat", "float32", (2, 16, 4, 6), layout="NCHW")]
     pairs, lines = match_outputs(ref, test, ref_specs, specs)
     assert [(p.reference, p.test, p.perm, p.how) for p in pairs] == [
-        ("logits", "logits", None, "name"), ("feat", "Identity_1", (0, 3, 1, 2), "order")]
-    assert lines == ["output 'Identity_1' (test) paired with 'feat' (reference) by order and shape",
+        ("logits", "logits", None, "name"), ("feat", "Identity_1", (0, 3, 1, 2), "shape")]
+    assert lines == ["ref 'feat' ↔ test 'Identity_1': paired by shape, the only output of shape (2, 16, 4, 6) "
+                     "on both sides",
                      "test output 'Identity_1': transposed NHWC → NCHW, (2, 4, 6, 16) → (2, 16, 4, 6)"]
     np.testing.assert_array_equal(test["Identity_1"].transpose(pairs[1].perm), ref["feat"])
 

@@ -390,7 +390,13 @@ def feeds_whole(specs: Sequence[TensorSpec]) -> bool:
     """True when samples must be whole feeds: some input has no symbolic batch dim 0 (a fixed leading dim,
     a batch dim elsewhere, or rank 0), so the model is fed one sample at a time."""
     axes = batch_axes(specs)
-    return any(not s.shape or 0 not in axes.get(s.name, ()) for s in specs)
+    return any(not s.shape or (0 not in axes.get(s.name, ()) and not _fixed_batch_one(s)) for s in specs)
+
+
+def _fixed_batch_one(spec: TensorSpec) -> bool:
+    """A fixed leading 1 on an image/sequence input (``[1, 3, 416, 416]``) is a batch of one, fed in rows like a
+    symbolic batch (so a user's ``(N, 3, 416, 416)`` data and synthetic data agree); a state's is not."""
+    return len(spec.shape) >= 2 and spec.shape[0] == 1 and not _is_state(spec)
 
 
 # ---- synthetic data ------------------------------------------------------------------------------

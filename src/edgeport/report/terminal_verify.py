@@ -15,6 +15,7 @@ if TYPE_CHECKING:
 
     from edgeport.convert.api import ConversionResult
     from edgeport.verify.compare import VerificationResult
+    from edgeport.verify.judgement import OutputComparison
     from edgeport.verify.fidelity import FidelityMatrix
     from edgeport.verify.localize import Localization
     from edgeport.compress.sensitivity import SensitivityResult
@@ -49,11 +50,12 @@ def render_verification(result: VerificationResult, con: Console) -> None:
     for col in ("output", "kind", "max abs", "mean abs", "max rel", "cosine", "SNR dB", "top-1", "top-5", "result"):
         table.add_column(col, justify="left" if col in ("output", "kind", "result") else "right")
     for o in result.outputs:
-        name = o.name if o.name == o.reference_name else f"{o.name} ↔ {o.reference_name}"
-        table.add_row(name, o.kind, fmt(o.max_abs), fmt(o.mean_abs), fmt(o.max_rel), fmt(o.cosine, ".6f"),
+        name = o.name if o.name == o.reference_name else f"{o.reference_name} ↔ {o.name} ({o.paired_by})"
+        table.add_row(escape(name), o.kind, fmt(o.max_abs), fmt(o.mean_abs), fmt(o.max_rel), fmt(o.cosine, ".6f"),
                       fmt(o.snr_db, ".1f"), pct(o.top1_agreement), pct(o.top5_agreement),
                       "[green]pass[/green]" if o.passed else "[red]FAIL[/red]")
     con.print(table)
+    _not_applied(result.outputs, con)
     if result.reference_accuracy is not None:
         con.print(f"accuracy: reference {pct(result.reference_accuracy)}, test {pct(result.test_accuracy)}, "
                   f"delta {fmt(None if result.accuracy_delta is None else result.accuracy_delta * 100, '+.2f')} points")
@@ -64,6 +66,15 @@ def render_verification(result: VerificationResult, con: Console) -> None:
     con.print("[bold green]PASS[/bold green]" if result.passed else "[bold red]FAIL[/bold red] outside tolerance")
     if result.localization is not None:
         render_localization(result.localization, con)
+
+
+def _not_applied(outputs: list[OutputComparison], con: Console) -> None:
+    """Say which metric was not applied to which output, and why (a "—" in the table is never unexplained)."""
+    from rich.markup import escape
+
+    for o in outputs:
+        for metric, why in o.not_applied.items():
+            con.print(f"[dim]{escape(f'output {o.reference_name!r}: {metric} not applied — {why}')}[/dim]")
 
 
 def render_localization(loc: Localization, con: Console) -> None:
@@ -159,9 +170,10 @@ def _conversion_check(ver: VerificationResult, con: Console) -> None:
         table.add_column(col, no_wrap=True)
     for o in ver.outputs:
         top1 = "" if o.top1_agreement is None else f"{o.top1_agreement:.2%}"
-        table.add_row(escape(o.name), f"{o.max_abs:.3g}", f"{o.mean_abs:.3g}", f"{o.max_rel:.3g}", f"{o.cosine:.6f}",
+        table.add_row(escape(o.name), f"{o.max_abs:.3g}", f"{o.mean_abs:.3g}", f"{o.max_rel:.3g}", fmt(o.cosine, ".6f"),
                       top1, "[green]pass[/green]" if o.passed else "[red]FAIL[/red]")
     con.print(table)
+    _not_applied(ver.outputs, con)
     if ver.reference_accuracy is not None and ver.test_accuracy is not None:
         con.print(f"accuracy: reference {ver.reference_accuracy:.2%} → converted {ver.test_accuracy:.2%} "
                   f"(Δ {ver.accuracy_delta:+.2%})")

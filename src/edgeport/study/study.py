@@ -154,7 +154,7 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
                    artifacts: dict[str, Any], targets: list[Any]) -> Candidate:
     from edgeport.bench.harness import BenchmarkConfig, benchmark
     from edgeport.runtimes import RUNTIMES
-    from edgeport.verify.compare import verify
+    from edgeport.verify.compare import verify, worst_output
 
     start = time.perf_counter()
     build = variant.build
@@ -176,7 +176,7 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
         tolerance = Tolerance.for_precision(build.precision)
         ver = verify(model, art, data, tolerance=tolerance, test_runtime=variant.runtime, test_options=rt_options,
                      max_samples=options.max_verify_samples)
-        worst = min(ver.outputs, key=lambda o: o.cosine)
+        worst = worst_output(ver.outputs)
         cand.accuracy = ver.test_accuracy
         cand.accuracy_delta = ver.accuracy_delta
         cand.agreement = worst.top1_agreement

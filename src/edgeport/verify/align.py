@@ -4,7 +4,7 @@ Two artifacts of the same network rarely agree on the surface: a TFLite model ma
 takes NHWC where the source took NCHW, an int8 model takes and returns quantised tensors, and
 outputs get renamed. ``align_inputs`` gives each side the dataset in the layout it wants (driven
 by ``TensorSpec.layout``; inferred from shapes when layouts are unknown), ``match_outputs``
-pairs outputs by name, then by order and shape (allowing a layout permutation), and every
+pairs outputs by name, then by a unique shape, then by order (allowing a layout permutation), and every
 adjustment is described in ``lines`` so the result says what was done.
 """
 
@@ -163,7 +163,7 @@ class OutputPair:
     reference: str
     test: str
     perm: tuple[int, ...] | None = None  # transpose applied to the test output to reach the reference layout
-    how: str = "name"  # name | order
+    how: str = "name"  # name | shape | order
 
 
 def _out_perm(ref_shape: tuple[int, ...], test_shape: tuple[int, ...], test_spec: TensorSpec | None,
@@ -194,7 +194,9 @@ def _out_perm(ref_shape: tuple[int, ...], test_shape: tuple[int, ...], test_spec
 def match_outputs(ref: Mapping[str, np.ndarray], test: Mapping[str, np.ndarray],
                   ref_specs: Sequence[TensorSpec] = (), test_specs: Sequence[TensorSpec] = ()
                   ) -> tuple[list[OutputPair], list[str]]:
-    """Pair outputs by name, then by order and shape (a layout-permuted shape is transposed back)."""
+    """Pair outputs by name, then by shape (a unique match), then by order; a layout-permuted shape is
+    transposed back. Converters rename outputs (TFLite's ``Identity``, ``StatefulPartitionedCall:0``) and
+    reorder them, so a shape that only one output on each side has is a better witness than position."""
     shapes_r = {k: tuple(np.shape(v)) for k, v in ref.items()}
     shapes_t = {k: tuple(np.shape(v)) for k, v in test.items()}
     if len(ref) != len(test):
@@ -202,10 +204,20 @@ def match_outputs(ref: Mapping[str, np.ndarray], test: Mapping[str, np.ndarray],
                          fix="compare models with the same outputs (or export the same heads)")
     rspec = {s.name: s for s in ref_specs}
     tspec = {s.name: s for s in test_specs}
-    by_name = [n for n in ref if n in test]
+    candidates = [(n, n, "name") for n in ref if n in test]
     rest_r = [n for n in ref if n not in test]
     rest_t = [n for n in test if n not in ref]
-    candidates = [(n, n, "name") for n in by_name] + [(r, t, "order") for r, t in zip(rest_r, rest_t)]
+    for same in (True, False):  # exact shape first, then a shape equal up to a layout permutation
+        for r in list(rest_r):
+            fits = [t for t in rest_t if _shape_fits(shapes_r[r], shapes_t[t], same)]
+            rivals = [o for o in rest_r if len(fits) == 1 and _shape_fits(shapes_r[o], shapes_t[fits[0]], same)]
+            if len(fits) == 1 and rivals == [r]:
+                candidates.append((r, fits[0], "shape"))
+                rest_r.remove(r)
+                rest_t.remove(fits[0])
+    candidates += [(r, t, "order") for r, t in zip(rest_r, rest_t)]
+    order = {n: i for i, n in enumerate(ref)}
+    candidates.sort(key=lambda c: order[c[0]])
     pairs: list[OutputPair] = []
     lines: list[str] = []
     for r, t, how in candidates:
@@ -215,8 +227,16 @@ def match_outputs(ref: Mapping[str, np.ndarray], test: Mapping[str, np.ndarray],
                              f"after layout alignment: reference {shapes_r}, test {shapes_t}",
                              fix="compare models with the same outputs")
         pairs.append(OutputPair(r, t, perm, how))
-        if how == "order":
-            lines.append(f"output {t!r} (test) paired with {r!r} (reference) by order and shape")
+        if how != "name":
+            witness = f"the only output of shape {shapes_r[r]} on both sides" if how == "shape" else \
+                "position (names and shapes do not tell them apart)"
+            lines.append(f"ref {r!r} ↔ test {t!r}: paired by {how}, {witness}")
         if note:
             lines.append(f"test output {t!r}: {note}, {shapes_t[t]} → {shapes_r[r]}")
     return pairs, lines
+
+
+def _shape_fits(ref_shape: tuple[int, ...], test_shape: tuple[int, ...], same: bool) -> bool:
+    if same:
+        return ref_shape == test_shape
+    return ref_shape != test_shape and _out_perm(ref_shape, test_shape, None, None)[0] not in ((), None)

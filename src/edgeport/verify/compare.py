@@ -1,13 +1,13 @@
 """Compare a reference artifact and a test artifact on the same real inputs.
 
-Each side gets the dataset in its own layout (``align``), outputs are paired by name then by
-order and shape, and each output is judged by the task-aware tolerance for its kind (logits,
-embedding, dense) at the test artifact's precision unless an explicit tolerance is given.
+Each side gets the dataset in its own layout (``align``) and in the batches its model accepts
+(``feeding``), outputs are paired by name, then by a unique shape, then by order, and each output is
+judged (``judgement``) by the task-aware tolerance for its kind (logits, embedding, dense) at the test
+artifact's precision unless an explicit tolerance is given.
 """
 
 from __future__ import annotations
 
-import math
 import time
 from dataclasses import dataclass, field
 from typing import Any
@@ -18,36 +18,20 @@ from edgeport.core.artifact import Artifact
 from edgeport.core.precision import Precision
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
-from edgeport.errors import InputError
-from edgeport.runtimes.base import RuntimeOptions, open_runtime, run_dataset
+from edgeport.runtimes.base import RuntimeOptions, open_runtime
 from edgeport.verify import metrics
 from edgeport.verify.align import align_inputs, match_outputs, quant_lines
+from edgeport.verify.feeding import fixed_batch, run_in_batches
+from edgeport.verify.judgement import OutputComparison, compare_outputs, worst_output
 from edgeport.verify.precision import infer_precision
 from edgeport.verify.tolerance import Tolerance, ToleranceOverrides, infer_output_kind
 
+# OutputComparison, compare_outputs, worst_output: re-exported from verify.judgement; infer_precision from
+# verify.precision
 __all__ = ["MIN_STABLE_SAMPLES", "OutputComparison", "SideRun", "VerificationResult", "compare_outputs",
-           "infer_precision", "run_side", "verify"]  # infer_precision: re-exported from verify.precision
+           "infer_precision", "run_side", "verify", "worst_output"]
 
 MIN_STABLE_SAMPLES = 30
-
-
-@dataclass
-class OutputComparison:
-    name: str  # test output name
-    reference_name: str
-    shape: list[int]
-    max_abs: float
-    mean_abs: float
-    max_rel: float
-    cosine: float
-    snr_db: float
-    top1_agreement: float | None
-    top5_agreement: float | None
-    allclose_fraction: float | None  # samples within atol + rtol*|ref|
-    passed: bool
-    failures: list[str] = field(default_factory=list)
-    kind: str = ""  # logits | embedding | dense (what the default tolerance was chosen for)
-    tolerance: Tolerance | None = None  # the criteria this output was judged by
 
 
 @dataclass
@@ -72,48 +56,13 @@ class VerificationResult:
     kind: str = "verification"
 
     def failures(self) -> list[str]:
-        found = [f"{o.name}: {f}" for o in self.outputs for f in o.failures]
+        """One line per output outside tolerance (its failed checks with the values that would pass, then the
+        checks it met), then the accuracy drop."""
+        found = [o.summary() for o in self.outputs if not o.passed]
         if self.tolerance.max_accuracy_drop is not None and self.accuracy_delta is not None \
                 and -self.accuracy_delta > self.tolerance.max_accuracy_drop:
             found.append(f"accuracy drop {-self.accuracy_delta:.2%} > {self.tolerance.max_accuracy_drop:.2%}")
         return found
-
-
-def _finite(x: float) -> float:
-    return x if math.isfinite(x) else (1e9 if x > 0 else -1e9)
-
-
-def compare_outputs(name: str, ref_name: str, ref: np.ndarray, test: np.ndarray,
-                    tolerance: Tolerance, kind: str = "") -> OutputComparison:
-    ref = np.asarray(ref)
-    test = np.asarray(test)
-    if ref.shape != test.shape:
-        raise InputError(f"output {ref_name!r} shape {ref.shape} vs {name!r} shape {test.shape} do not match",
-                         fix="check both models compute the same outputs")
-    comp = OutputComparison(
-        name=name, reference_name=ref_name, shape=list(ref.shape),
-        max_abs=metrics.max_abs(ref, test), mean_abs=metrics.mean_abs(ref, test),
-        max_rel=metrics.max_rel(ref, test), cosine=metrics.cosine(ref, test), snr_db=metrics.snr_db(ref, test),
-        top1_agreement=metrics.topk_agreement(ref, test, 1), top5_agreement=metrics.topk_agreement(ref, test, 5),
-        allclose_fraction=None, passed=True, kind=kind, tolerance=tolerance)
-    fails = comp.failures
-    if tolerance.atol is not None:
-        rtol = tolerance.rtol or 0.0
-        r = ref.astype(np.float64).reshape(len(ref), -1) if ref.ndim else ref.astype(np.float64).reshape(1, -1)
-        t = test.astype(np.float64).reshape(r.shape)
-        ok = np.all(np.abs(r - t) <= tolerance.atol + rtol * np.abs(r), axis=1)
-        comp.allclose_fraction = float(np.mean(ok))
-        if not ok.all():
-            fails.append(f"max abs error {comp.max_abs:.3g} exceeds atol {tolerance.atol:g} + rtol {rtol:g}·|ref| "
-                         f"on {int((~ok).sum())} of {len(ok)} samples")
-    if tolerance.min_cosine is not None and comp.cosine < tolerance.min_cosine:
-        fails.append(f"cosine {comp.cosine:.6f} < {tolerance.min_cosine}")
-    if tolerance.min_top1_agreement is not None and comp.top1_agreement is not None \
-            and comp.top1_agreement < tolerance.min_top1_agreement:
-        fails.append(f"top-1 agreement {comp.top1_agreement:.2%} < {tolerance.min_top1_agreement:.2%}")
-    comp.passed = not fails
-    comp.snr_db = _finite(comp.snr_db)
-    return comp
 
 
 @dataclass
@@ -141,15 +90,19 @@ def _data_layout(specs: tuple[TensorSpec, ...] | list[TensorSpec]) -> str | None
 
 
 def run_side(artifact: Artifact, subset: Dataset, side: str, runtime: str | None = None,
-             options: RuntimeOptions | None = None, data_layout: str | None = None) -> SideRun:
-    """Open ``artifact``'s runtime, feed it ``subset`` in its own layout, return every output."""
+             options: RuntimeOptions | None = None, data_layout: str | None = None,
+             peer_batch: int | None = None) -> SideRun:
+    """Open ``artifact``'s runtime, feed it ``subset`` in its own layout and batches, return every output.
+
+    ``peer_batch`` is the other model's fixed batch: this side is fed it when its own batch is free.
+    """
     with open_runtime(artifact, runtime, options) as rt:
         in_specs = _merge_layout(rt.input_specs(), artifact.inputs)
         aligned = align_inputs(subset, in_specs, side, data_layout)
-        outs = run_dataset(rt, aligned.dataset)
-        lines = aligned.lines + quant_lines(side, rt.input_specs(), rt.output_specs())
-        return SideRun(outs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs), lines,
-                       transposed=bool(aligned.perms), reduced_precision=rt.reduced_precision())
+        fed = run_in_batches(rt, aligned.dataset, side, peer_batch)
+        lines = aligned.lines + fed.lines + quant_lines(side, rt.input_specs(), rt.output_specs())
+        return SideRun(fed.outputs, rt.name, tuple(in_specs), _merge_layout(rt.output_specs(), artifact.outputs),
+                       lines, transposed=bool(aligned.perms), reduced_precision=rt.reduced_precision())
 
 
 def _merge_layout(specs: tuple[TensorSpec, ...], declared: tuple[TensorSpec, ...]) -> tuple[TensorSpec, ...]:
@@ -174,11 +127,11 @@ def judge(ref: SideRun, test: SideRun, subset: Dataset, tolerance: Tolerance | N
         t = np.asarray(test.outputs[pair.test])
         if pair.perm:
             t = t.transpose(pair.perm)
-        kind = infer_output_kind(r.shape, subset.task)
+        kind = infer_output_kind(r.shape, subset.task, str(r.dtype))
         tol = tolerance if tolerance is not None else Tolerance.for_output_kind(kind, precision)
         if overrides is not None:
             tol = overrides.apply(tol)
-        comps.append(compare_outputs(pair.test, pair.reference, r, t, tol, kind))
+        comps.append(compare_outputs(pair.test, pair.reference, r, t, tol, kind, pair.how))
     main = comps[0].tolerance if comps and comps[0].tolerance is not None else (tolerance or Tolerance())
     return comps, lines, main
 
@@ -201,8 +154,10 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
     subset = data.split(split)
     if max_samples is not None:
         subset = subset.head(max_samples)
-    ref = run_side(reference, subset, "reference", reference_runtime, reference_options)
-    test_run = run_side(test, subset, "test", test_runtime, test_options, ref.data_layout())
+    ref = run_side(reference, subset, "reference", reference_runtime, reference_options,
+                   peer_batch=fixed_batch(test.inputs))
+    test_run = run_side(test, subset, "test", test_runtime, test_options, ref.data_layout(),
+                        peer_batch=fixed_batch(ref.inputs))
     comps, out_lines, main_tol = judge(ref, test_run, subset, tolerance, prec, overrides)
     result = VerificationResult(reference=str(reference.path), test=str(test.path), reference_runtime=ref.runtime,
                                 test_runtime=test_run.runtime, samples=subset.count, split=split, outputs=comps,
@@ -242,7 +197,7 @@ def _aligned(test: SideRun, comp: OutputComparison, ref: SideRun) -> np.ndarray:
 
 
 def summary_row(result: VerificationResult) -> dict[str, Any]:
-    worst = max(result.outputs, key=lambda o: o.max_abs) if result.outputs else None
+    worst = worst_output(result.outputs) if result.outputs else None
     return {"test": result.test, "passed": result.passed, "max_abs": worst.max_abs if worst else None,
             "cosine": worst.cosine if worst else None, "top1": worst.top1_agreement if worst else None,
             "accuracy_delta": result.accuracy_delta}

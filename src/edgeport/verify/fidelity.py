@@ -18,7 +18,8 @@ from edgeport.core.precision import Precision
 from edgeport.data.datasets import Dataset
 from edgeport.errors import EdgeportError
 from edgeport.verify import metrics
-from edgeport.verify.compare import MIN_STABLE_SAMPLES, OutputComparison, judge, run_side
+from edgeport.verify.compare import MIN_STABLE_SAMPLES, OutputComparison, judge, run_side, worst_output
+from edgeport.verify.feeding import fixed_batch
 from edgeport.verify.precision import infer_precision
 from edgeport.verify.tolerance import Tolerance, ToleranceOverrides
 
@@ -109,7 +110,7 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
         prec = Precision.parse(precision) if precision else infer_precision(art)
         row = FidelityRow(artifact=str(art.path), format=art.format.value, runtime="", precision=prec, output="")
         try:
-            test = run_side(art, subset, "test", data_layout=layout)
+            test = run_side(art, subset, "test", data_layout=layout, peer_batch=fixed_batch(ref.inputs))
             comps, lines, tol = judge(ref, test, subset, tolerance, prec, overrides)
         except EdgeportError as exc:
             row.error = str(exc)
@@ -119,11 +120,11 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
         row.runtime = test.runtime
         row.alignment = test.lines + lines
         row.outputs = comps
-        worst = min(comps, key=lambda c: c.cosine)
+        worst = worst_output(comps)
         row.output = worst.name
         for name in ("max_abs", "mean_abs", "max_rel", "cosine", "snr_db", "top1_agreement", "top5_agreement"):
             setattr(row, name, getattr(worst, name))
-        row.failures = [f"{c.name}: {f}" for c in comps for f in c.failures]
+        row.failures = [c.summary() for c in comps if not c.passed]
         if labels is not None:
             first = comps[0]
             value = test.outputs[first.name]

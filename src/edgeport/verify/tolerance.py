@@ -12,6 +12,8 @@ from __future__ import annotations
 from dataclasses import dataclass, fields, replace
 from typing import Any
 
+import numpy as np
+
 from edgeport.core.precision import Precision, PrecisionFamily
 
 __all__ = ["OUTPUT_KINDS", "Tolerance", "ToleranceOverrides", "infer_output_kind"]
@@ -110,9 +112,15 @@ class ToleranceOverrides:
         return any(getattr(self, f.name) is not None for f in fields(self))
 
 
-def infer_output_kind(shape: tuple[int, ...] | list[int], task: str = "classification") -> str:
-    """``logits`` / ``embedding`` / ``dense`` from an output's (batch-first) shape and the dataset task."""
+def infer_output_kind(shape: tuple[int, ...] | list[int], task: str = "classification",
+                      dtype: str | None = None) -> str:
+    """``logits`` / ``embedding`` / ``dense`` from an output's (batch-first) shape, dtype and the dataset task.
+
+    An integer or boolean output (decoded labels, indices, masks) is never scores: it is ``dense``.
+    """
     rank = len(shape)
+    if dtype is not None and np.dtype(dtype).kind in "iub":
+        return "dense"
     if rank == 2 and shape[1] >= 2:
         if task == "embedding":
             return "embedding"
