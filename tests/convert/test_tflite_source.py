@@ -158,3 +158,23 @@ def test_bad_option_value_is_refused_before_work(tmp_path, float_tflite):
     with pytest.raises(ConfigError, match="weights 'int3'"):
         PASSES.get("tflite-weights")().apply(float_tflite, tmp_path / "x.tflite", {"weights": "int3"})
     assert not (tmp_path / "x.tflite").exists()
+
+
+@pytest.mark.slow
+def test_study_of_a_float_tflite_builds_more_than_the_file(tmp_path, float_tflite, digits_nhwc):
+    """The study of a .tflite source builds its ai-edge-quantizer int8 variant and the ONNX conversion
+    (and ORT's int8 of it), not just the input file at each thread count."""
+    from edgeport.store import Store
+    from edgeport.study import StudyOptions, run_study
+    from edgeport.study.options import QUICK_BENCH
+
+    data = tmp_path / "digits_nhwc.npz"
+    np.savez(data, image=digits_nhwc.inputs["image"], y=digits_nhwc.labels)
+    result = run_study(StudyOptions(model=str(float_tflite.path), data=str(data), targets=("host",), threads=(1,),
+                                    formats=("tflite", "onnx"), precisions=("fp32", "int8"), bench=QUICK_BENCH,
+                                    out_dir=str(tmp_path / "out")),
+                       store=Store(tmp_path / "s.db"))
+    builds = {(c.format, c.precision) for c in result.candidates}
+    assert {("tflite", "fp32"), ("tflite", "int8"), ("onnx", "fp32"), ("onnx", "int8")} <= builds
+    ok = [c for c in result.candidates if c.status == "ok"]
+    assert len(ok) > 2, [(c.key, c.status, c.error) for c in result.candidates]
