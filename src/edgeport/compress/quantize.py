@@ -7,7 +7,8 @@ for PyTorch) and precision, from what the passes and converters declare:
   that format (converted first when the source is another format), with the options the sweep
   point declares — ``ort``: int8 → static QDQ per-channel (the fast ORT path; dynamic int8 is slow
   for conv nets on CPU), int16x8 → static QDQ with int16 activations, fp16 → onnxconverter-common;
-  ``openvino``: int8 → NNCF. ``options={"method": PASS}`` picks another pass of that format.
+  ``openvino``: int8 → NNCF; ``tflite``: int8 / int16x8 → ai-edge-quantizer static, fp16 → fp16 weights.
+  ``options={"method": PASS}`` picks another pass of that format.
 * otherwise the registered converter into that format whose ``precisions`` include the request
   (LiteRT int8/int16x8, ExecuTorch PT2E int8, OpenVINO/Core ML fp16), fed from the source model;
   the float model on the same stack is converted too, for comparison.
@@ -19,7 +20,8 @@ parent (interleaved timing), and says loudly when the quantised model is slower.
 mixed-precision search (sensitive layers kept float), a pass whose options take
 ``max_accuracy_drop`` controls accuracy itself (OpenVINO: NNCF accuracy control), LiteRT walks a precision
 ladder (int8 → int16x8 → weights-only int8, as its converters offer; they cannot keep single
-layers float). An unmet budget raises ``BudgetNotMet`` carrying the best result found.
+layers float; from another format only: a ``.tflite`` source takes no budget yet). An unmet budget
+raises ``BudgetNotMet`` carrying the best result found.
 """
 
 from __future__ import annotations
@@ -98,9 +100,11 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
     out_path = Path(out) if out is not None else source.path.with_name(
         f"{source.path.stem}.{precision}{target.suffix}")
     extra = dict(options or {})
-    if "method" in extra or pass_point(target, precision) is not None:
+    # LiteRT's passes cannot keep single layers float: a budget walks the converters' precision ladder
+    ladder = budget is not None and stack == "tflite" and precision == "int8" and source.format is not target
+    if "method" in extra or (pass_point(target, precision) is not None and not ladder):
         result = _quantize_pass(source, precision, dataset, out_path, stack, budget, extra, max_float_layers)
-    elif budget is not None and stack == "tflite" and precision == "int8":
+    elif ladder:
         result = _quantize_ladder(source, dataset, out_path, stack, budget, options or {})
     else:
         if budget is not None:

@@ -8,6 +8,8 @@ turns OpenVINO's multi-line frontend failures into one line naming the unsupport
 
 from __future__ import annotations
 
+import dataclasses
+
 import os
 import re
 from dataclasses import dataclass
@@ -54,6 +56,31 @@ def input_shapes(ov: Any, specs: tuple[TensorSpec, ...], dynamic_batch: bool) ->
             dims[0] = -1
         result.append((spec.name, ov.PartialShape(dims), ov.Type(np.dtype(spec.dtype))))
     return result
+
+
+def batch_follows(ov: Any, model: Any) -> bool:
+    """Whether the outputs take the batch the inputs get: a graph converted from a batch-1 file (a
+    Reshape to ``[1, -1, C]``) keeps batch 1 however its input is declared, and must stay static."""
+    inputs = [p.get_partial_shape() for p in model.inputs]
+    if not inputs or any(s.rank.is_dynamic or len(s) == 0 for s in inputs):
+        return True
+    probe = model.clone()
+    shapes = {}
+    for port, shape in zip(probe.inputs, inputs):
+        dims = [d.get_length() if d.is_static else -1 for d in shape]
+        dims[0] = 2
+        shapes[port] = ov.PartialShape(dims)
+    try:
+        probe.reshape(shapes)
+    except Exception as exc:  # the graph refuses batch 2 (OpenVINO's own exception types, or RuntimeError)
+        if not (_BACKEND(exc) or isinstance(exc, RuntimeError)):
+            raise
+        return False
+    for port in probe.outputs:
+        shape = port.get_partial_shape()
+        if shape.rank.is_static and len(shape) and shape[0].is_static and shape[0].get_length() != 2:
+            return False
+    return True
 
 
 def name_outputs(model: Any, specs: tuple[TensorSpec, ...]) -> None:
@@ -246,6 +273,8 @@ class OpenVINOConverter(Converter):
             if not _BACKEND(exc):
                 raise  # not the backend's failure: a bug keeps its traceback
             raise conversion_error(exc, self.name, self.source_label) from exc
+        if options.dynamic_batch and not batch_follows(ov, model):  # e.g. a Reshape baked to batch 1
+            model = self._read(ov, artifact, dataclasses.replace(options, dynamic_batch=False))
         name_outputs(model, artifact.outputs)
         meta: dict[str, Any] = {"precision": options.precision, "weights": "fp16" if options.precision == "fp16"
                                 else "fp32", "openvino": ov.get_version().split("-")[0]}

@@ -30,7 +30,8 @@ from edgeport.core.tensors import QuantParams, TensorSpec
 from edgeport.errors import MissingDependencyError, ModelFileError
 from edgeport.graph.ir import Graph, Node, TensorInfo
 
-__all__ = ["OpInventory", "embed_io_metadata", "op_inventory", "read_graph", "read_io", "read_io_metadata"]
+__all__ = ["OpInventory", "embed_io_metadata", "feed_names", "op_inventory", "read_graph", "read_io",
+           "read_io_metadata"]
 
 METADATA_KEY = "edgeport.io"
 _TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool", 7: "int16",
@@ -337,3 +338,11 @@ def embed_io_metadata(path: str | Path, data: dict[str, Any], *, rename_inputs: 
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_bytes(bytes(builder.Output()))
     tmp.replace(p)
+
+
+def feed_names(path: str | Path) -> dict[str, str]:
+    """Input/output tensor name → the name the model is fed and read by (its default signature's)."""
+    _, model = _load(Path(path))
+    _, ins, outs = signature_io(model)
+    names = _tensor_names(model.Subgraphs(0))
+    return {names[i]: name for name, i in (*ins, *outs)}
