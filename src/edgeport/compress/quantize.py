@@ -33,7 +33,7 @@ from typing import Any
 
 from edgeport.compress.measure import Latency, accuracy_on, compare_latency, slower_warning
 from edgeport.compress.mixed import MixedPrecisionResult, parse_budget
-from edgeport.compress.stacks import PRECISIONS, STACKS, default_stack, pass_point
+from edgeport.compress.stacks import PRECISIONS, STACKS, converters_for, default_stack, pass_point
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.formats import Format
 from edgeport.core.inputs import InputPlan
@@ -102,7 +102,11 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
     extra = dict(options or {})
     # LiteRT's passes cannot keep single layers float: a budget walks the converters' precision ladder
     ladder = budget is not None and stack == "tflite" and precision == "int8" and source.format is not target
-    if "method" in extra or (pass_point(target, precision) is not None and not ladder):
+    point = pass_point(target, precision)
+    # a pass that yields to converters (AEQ on a finished .tflite) quantises only where no converter does
+    yields = point is not None and point.pass_cls.yields_to_converter and source.format is not target \
+        and bool(converters_for(stack, precision, source.format))
+    if "method" in extra or (point is not None and not ladder and not yields):
         result = _quantize_pass(source, precision, dataset, out_path, stack, budget, extra, max_float_layers)
     elif ladder:
         result = _quantize_ladder(source, dataset, out_path, stack, budget, options or {})

@@ -83,6 +83,9 @@ class Pass(ABC):
     needs_data: ClassVar[bool] = False  # calibration data required
     precision: ClassVar[str] = "fp32"  # precision of the result (picks the verification tolerance)
     sweeps: ClassVar[tuple[Sweep, ...]] = ()  # the points it offers to the study and to quantize
+    # True: a study uses this pass's point only where no converter makes the same build (it quantises a
+    # finished file, e.g. a shipped .tflite; a converter that quantises from the source is preferred)
+    yields_to_converter: ClassVar[bool] = False
     description: ClassVar[str] = ""
 
     # ---- availability -------------------------------------------------------------------------

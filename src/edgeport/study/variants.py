@@ -33,6 +33,7 @@ class Build:
     pass_name: str | None = None  # in-format pass applied after conversion
     pass_options: tuple[tuple[str, Any], ...] = ()
     needs_data: bool = False
+    fallback: bool = False  # a pass point used only when no converter makes the same build
 
     @property
     def key(self) -> str:
@@ -102,8 +103,8 @@ def enumerate_builds(source: Format, *, have_data: bool, formats: list[str] | No
         builds = [b for b in builds if b.precision in precisions]
     unique: dict[str, Build] = {}
     for b in builds:
-        if b.pass_name or b.key not in unique:  # a pass point replaces the converter's same build
-            unique[b.key] = b
+        if b.key not in unique or (b.pass_name and not b.fallback):  # a pass point replaces the converter's
+            unique[b.key] = b                                          # same build, unless it yields to it
     return list(unique.values())
 
 
@@ -120,7 +121,7 @@ def _pass_builds(formats: set[Format], have_data: bool, asked: set[str]) -> list
                 continue
             for fmt in sorted(cls.formats & formats, key=lambda f: f.value):
                 builds.append(Build(fmt.value, point.precision, pass_name=cls.name, pass_options=point.options,
-                                    needs_data=cls.needs_data))
+                                    needs_data=cls.needs_data, fallback=cls.yields_to_converter))
     return builds
 
 
