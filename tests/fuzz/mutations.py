@@ -13,7 +13,7 @@ from pathlib import Path
 
 import numpy as np
 
-__all__ = ["Mutant", "huge_dim_onnx", "huge_dim_tflite", "mutants", "tiny_onnx", "tiny_tflite"]
+__all__ = ["Mutant", "cli_problem", "huge_dim_onnx", "huge_dim_tflite", "mutants", "tiny_onnx", "tiny_tflite"]
 
 
 @dataclass(frozen=True)
@@ -43,9 +43,11 @@ def tiny_onnx(path: Path) -> Path:
     return path
 
 
-def tiny_tflite(path: Path, custom_op: str | None = None) -> Path:
+def tiny_tflite(path: Path, custom_op: str | None = None, op: str = "FULLY_CONNECTED") -> Path:
     """FULLY_CONNECTED (4 → 3) with a ``serving_default`` signature; with ``custom_op``, a TFLite custom
-    operator of that name follows it (no runtime has a kernel for it)."""
+    operator of that name follows it (no runtime has a kernel for it). ``op`` names another builtin to
+    put in FULLY_CONNECTED's place, with the same tensors and no options (a structurally valid file
+    whose operator does not fit its inputs)."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as s
 
@@ -80,9 +82,10 @@ def tiny_tflite(path: Path, custom_op: str | None = None) -> Path:
     sub.tensors = [tensor("x", [1, 4]), tensor("w", [3, 4], 1), tensor("b", [3], 2), tensor("fc", [1, 3])]
     fc = s.OperatorT()
     fc.opcodeIndex, fc.inputs, fc.outputs = 0, [0, 1, 2], [3]
-    fc.builtinOptionsType, fc.builtinOptions = s.BuiltinOptions.FullyConnectedOptions, s.FullyConnectedOptionsT()
+    if op == "FULLY_CONNECTED":
+        fc.builtinOptionsType, fc.builtinOptions = s.BuiltinOptions.FullyConnectedOptions, s.FullyConnectedOptionsT()
     sub.operators = [fc]
-    model.operatorCodes = [opcode(s.BuiltinOperator.FULLY_CONNECTED)]
+    model.operatorCodes = [opcode(getattr(s.BuiltinOperator, op))]
     out = 3
     if custom_op is not None:
         sub.tensors.append(tensor("y", [1, 3]))
@@ -165,3 +168,19 @@ def mutants(data: bytes, seed: int, *, truncations: int = 8, flips: int = 16, ra
     if magic is not None:
         offset, wrong = magic
         yield Mutant("wrong-magic", data[:offset] + wrong + data[offset + len(wrong):])
+
+
+def cli_problem(command: str, exit_code: int, output: str) -> str | None:
+    """What is wrong with one run's ending (``None``: a clean success or one clean error line)."""
+    if "Traceback" in output:
+        return "printed a traceback"
+    if exit_code not in (0, 1, 2, 3):
+        return f"exit code {exit_code}"
+    errors = [ln for ln in output.splitlines() if ln.startswith("error:")]
+    if exit_code == 0:
+        return f"succeeded but printed {errors[0]!r}" if errors else None
+    if exit_code == 1 and command == "fit" and not errors:
+        return None  # "does not fit": the verdict is the table, not an error
+    if len(errors) != 1:
+        return f"exit {exit_code} with {len(errors)} error lines"
+    return None

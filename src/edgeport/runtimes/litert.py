@@ -20,7 +20,7 @@ import numpy as np
 from edgeport._quiet import native_output
 from edgeport.core.formats import Format
 from edgeport.core.tensors import QuantParams, TensorSpec
-from edgeport.errors import BackendError, ConfigError, ModelFileError, UnsupportedError
+from edgeport.errors import BackendError, ConfigError, EdgeportError, ModelFileError, UnsupportedError
 from edgeport.graph.tflite_reader import read_io
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes._isolated import load_in_child_first
@@ -67,18 +67,23 @@ def probe_load(path: Path, variant: str) -> None:
     interp.allocate_tensors()
 
 
-def _custom_op_error(path: Path, text: str, custom_ops: list[str]) -> UnsupportedError | None:
-    """The one-line error for a TFLite custom op LiteRT has no kernel for (``None`` when that is not it)."""
+def _load_error(path: Path, text: str, custom_ops: list[str]) -> EdgeportError:
+    """The one-line error for LiteRT refusing to load ``path`` with message ``text``."""
+    text = " ".join(text.split())[:400]
+    if "Flex" in text or "Select TensorFlow op" in text:
+        return BackendError(f"{path.name} needs TensorFlow Select (Flex) ops, which LiteRT here cannot run: {text}",
+                            fix="re-convert without SELECT_TF_OPS or replace those ops")
     match = _UNRESOLVED_CUSTOM.search(text)
-    if match is None:
-        return None
-    op = match.group(1)
-    others = [o for o in custom_ops if o != op]
-    also = f" (the model also uses custom op{'s' if len(others) > 1 else ''} {', '.join(others)})" if others else ""
-    return UnsupportedError(f"{path.name}: {op} is a TFLite custom op with no kernel in LiteRT{also}",
-                            fix="register its kernel with the interpreter (the app's op resolver; in Python "
-                                "Interpreter(custom_op_registerers=...)) or convert the model with builtin ops "
-                                "only / replace the op")
+    if match is not None:
+        op = match.group(1)
+        others = [o for o in custom_ops if o != op]
+        also = f" (the model also uses custom op{'s' if len(others) > 1 else ''} {', '.join(others)})" if others else ""
+        return UnsupportedError(f"{path.name}: {op} is a TFLite custom op with no kernel in LiteRT{also}",
+                                fix="register its kernel with the interpreter (the app's op resolver; in Python "
+                                    "Interpreter(custom_op_registerers=...)) or convert the model with builtin ops "
+                                    "only / replace the op")
+    return ModelFileError(f"{path}: LiteRT cannot load the model ({text})",
+                          fix="re-convert the model; the file may be truncated")
 
 
 @RUNTIMES.register
@@ -105,27 +110,17 @@ class LiteRTRuntime(Runtime):
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be ≥ 1, got {threads}", fix="pass threads=1 or more")
         _, _, info = read_io(path)  # the bounds-checked reader: a corrupt file fails here, in one line
+        custom_ops = list(info.get("custom_ops", []))
         load_in_child_first("LiteRT", self.version(), path, "edgeport.runtimes.litert:probe_load",
-                            "xnnpack" if self.options.xnnpack else "builtin")
-        resolver = _resolver(tfl, self.options.xnnpack)
+                            "xnnpack" if self.options.xnnpack else "builtin",
+                            lambda text: _load_error(path, text, custom_ops))
         try:
             with native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" goes to fd 2
                 self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
-                                               experimental_op_resolver_type=resolver)
+                                               experimental_op_resolver_type=_resolver(tfl, self.options.xnnpack))
                 self._interp.allocate_tensors()  # applies the delegate now, not in the first run
         except (ValueError, RuntimeError) as exc:
-            text = " ".join(str(exc).split())[:400]
-            if "Flex" in text or "Select TensorFlow op" in text:
-                raise BackendError(f"{path.name} needs TensorFlow Select (Flex) ops, which LiteRT here cannot run: "
-                                   f"{text}", fix="re-convert without SELECT_TF_OPS or replace those ops") from exc
-            custom = _custom_op_error(path, text, list(info.get("custom_ops", [])))
-            if custom is not None:
-                raise custom from exc
-            if "custom op" in text.lower():
-                raise BackendError(f"{path.name} uses a custom op with no registered kernel: {text}",
-                                   fix="register the custom op's kernel or re-convert with builtin ops") from exc
-            raise ModelFileError(f"{path}: LiteRT cannot load the model ({text})",
-                                 fix="re-convert the model; the file may be truncated") from exc
+            raise _load_error(path, str(exc), custom_ops) from exc
         signatures = self._interp.get_signature_list()
         self._runner: Any = None
         self._signature: str | None = None

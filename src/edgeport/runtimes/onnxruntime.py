@@ -91,13 +91,14 @@ class OnnxRuntime(Runtime):
         path = Path(self.artifact.path)
         if path.is_file():  # a native crash on a malformed model: one line, not a dead process
             load_in_child_first("ONNX Runtime", self.version(), path, "edgeport.runtimes.onnxruntime:probe_load",
-                                opts.graph_optimization)
+                                opts.graph_optimization, self._load_error)
         with map_exceptions({raised_in("onnxruntime"): self._load_error}):  # its own Fail/InvalidGraph/... types
             self._session = ort.InferenceSession(str(self.artifact.path), so, providers=list(opts.providers))
         self._output_names = [o.name for o in self._session.get_outputs()]
 
-    def _load_error(self, exc: BaseException) -> BackendError | ModelFileError:
-        text = one_line(exc)
+    def _load_error(self, exc: BaseException | str) -> BackendError | ModelFileError:
+        """The error for a failed session creation: ``exc`` raised in this process, or its text from the child."""
+        text = " ".join(exc.split())[:300] if isinstance(exc, str) else one_line(exc)
         if "protobuf" in text.lower() or "parse" in text.lower():
             return ModelFileError(f"{self.artifact.path}: ONNX Runtime cannot parse the model ({text})",
                                   fix="re-export the model; the file may be truncated")
