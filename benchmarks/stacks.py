@@ -97,9 +97,9 @@ def _convert(model: ModelUnderTest, source: Artifact, fmt: Format, out: Path, pr
 
     data = model.data
     if precision != "fp32" and data is None:
-        from edgeport.data.datasets import random_dataset
+        from edgeport.core.inputs import synthetic_feeds
 
-        data = random_dataset(source.inputs, count=64, seed=0)
+        data = synthetic_feeds(source.inputs, count=64, seed=0)
     result = convert(source, fmt, out=out, data=data, options={"precision": precision}, verify_result=False)
     _LOG[0](f"[bench]   {model.name}: {fmt.value} {precision} built in {time.perf_counter() - start:.1f} s")
     return result.artifact
@@ -120,9 +120,9 @@ def _int8_pass(fmt: Format) -> Any | None:
 def _calibration(model: ModelUnderTest, source: Artifact) -> Dataset:
     if model.data is not None:
         return model.data
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
 
-    return random_dataset(source.inputs, count=64, seed=0)
+    return synthetic_feeds(source.inputs, count=64, seed=0)
 
 
 def _apply_int8_pass(pass_cls: Any, fp32: Artifact, model: ModelUnderTest, out: Path) -> Artifact:

@@ -17,6 +17,7 @@ PUBLIC_API = {
     "Dataset",
     "EdgeportError",
     "Format",
+    "InputPlan",
     "MissingDependencyError",
     "Precision",
     "ProfileResult",

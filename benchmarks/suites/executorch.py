@@ -25,12 +25,12 @@ PORTABLE_MODELS = ("digits",)  # portable-only programs of the 224² models take
 def _candidates(ctx: Context, model: ModelUnderTest) -> list[Candidate]:
     from edgeport.convert.api import convert
     from edgeport.core.artifact import load_artifact
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
 
     work = ctx.work_dir / model.name / "executorch"
     work.mkdir(parents=True, exist_ok=True)
     source = load_artifact(model.pt2)
-    data = model.data or random_dataset(source.inputs, count=64, seed=0)
+    data = model.data or synthetic_feeds(source.inputs, count=64, seed=0)
     calibrated = "real data" if model.data is not None else "synthetic inputs"
     variants: list[tuple[str, dict[str, Any], str]] = [
         ("fp32", {"precision": "fp32"}, "XNNPACK"),

@@ -26,13 +26,13 @@ ACCURACY_CONTROL_DROP = 0.005
 def _candidates(ctx: Context, model: ModelUnderTest) -> list[Candidate]:
     from edgeport.convert.api import convert
     from edgeport.core.artifact import load_artifact
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
     from edgeport.passes import apply_pass
 
     work = ctx.work_dir / model.name / "openvino"
     work.mkdir(parents=True, exist_ok=True)
     source = load_artifact(model.pt2)
-    data = model.data or random_dataset(source.inputs, count=64, seed=0)
+    data = model.data or synthetic_feeds(source.inputs, count=64, seed=0)
     fp32 = convert(source, "openvino", out=work / f"{model.name}.xml", data=model.data, verify_result=False).artifact
     int8 = apply_pass("openvino-quantize", fp32, work / f"{model.name}-int8.xml", None, data, measure=False)
     calibrated = "real data" if model.data is not None else "synthetic inputs"

@@ -33,12 +33,12 @@ def _runtime_for(artifact: object) -> str:
 def _candidates(ctx: Context, model: ModelUnderTest, suite: SuiteResult, sizes: Table) -> list[Candidate]:
     from edgeport.compress.quantize import PRECISIONS, STACKS, quantize
     from edgeport.core.artifact import load_artifact
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
 
     work = ctx.work_dir / model.name / "precision"
     work.mkdir(parents=True, exist_ok=True)
     source = load_artifact(model.pt2)
-    data = model.data or random_dataset(source.inputs, count=64, seed=0)
+    data = model.data or synthetic_feeds(source.inputs, count=64, seed=0)
     stacks = ["ort"] if ctx.smoke else list(STACKS)
     cands: list[Candidate] = []
     float_added = False

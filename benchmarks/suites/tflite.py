@@ -23,12 +23,12 @@ MODELS = DEPTH_MODELS
 def _candidates(ctx: Context, model: ModelUnderTest) -> list[Candidate]:
     from edgeport.convert.api import convert
     from edgeport.core.artifact import load_artifact
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
 
     work = ctx.work_dir / model.name / "tflite"
     work.mkdir(parents=True, exist_ok=True)
     source = load_artifact(model.pt2)
-    data = model.data or random_dataset(source.inputs, count=64, seed=0)
+    data = model.data or synthetic_feeds(source.inputs, count=64, seed=0)
     fp32 = convert(source, "tflite", out=work / f"{model.name}.tflite", data=model.data, verify_result=False,
                    via=["torch-to-tflite"]).artifact
     int8 = convert(source, "tflite", out=work / f"{model.name}-int8.tflite", data=data, verify_result=False,

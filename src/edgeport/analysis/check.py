@@ -32,19 +32,23 @@ class TargetCheck:
 class CheckResult:
     model: str
     targets: list[TargetCheck] = field(default_factory=list)
+    notes: list[str] = field(default_factory=list)  # e.g. the unknown-input-dims note naming --shape
 
 
 def check(model: Any, targets: Sequence[str | Target] = DEFAULT_TARGETS, *,
-          target_dirs: Sequence[str | Path] | None = None) -> CheckResult:
+          target_dirs: Sequence[str | Path] | None = None, shapes: Any = None, inputs: Any = None) -> CheckResult:
     """Check ``model`` (an ONNX/TFLite path, ``Artifact`` or ``Graph``) against each target (ids or
-    ``Target``s; ``target_dirs`` adds device profiles from those directories)."""
-    from edgeport.graph.load import load_graph
+    ``Target``s; ``target_dirs`` adds device profiles from those directories), at the input shapes
+    ``shapes`` gives (see ``profile``)."""
     from edgeport.analysis.compat import analyze
+    from edgeport.analysis.shaped import input_note, plan_from, shaped_graph
     from edgeport.analysis.memory import fit
     from edgeport.core.target import get_target
 
     extra = [Path(d) for d in target_dirs] if target_dirs else None
     profiles = [get_target(t, extra) for t in targets]
-    graph = load_graph(model)
+    graph = shaped_graph(model, plan_from(model, shapes, inputs))
     name = Path(model).name if isinstance(model, (str, Path)) else getattr(model, "name", str(model))
-    return CheckResult(name, [TargetCheck(t.id, analyze(graph, t), fit(graph, t)) for t in profiles])
+    note = input_note(graph)
+    return CheckResult(name, [TargetCheck(t.id, analyze(graph, t), fit(graph, t)) for t in profiles],
+                       [note] if note else [])

@@ -213,9 +213,12 @@ def _out_channels(graph: Graph, name: str) -> int:
     return c if isinstance(c, int) and c > 0 else 1
 
 
-def estimate_memory(model: Any, *, inplace: bool = False) -> MemoryEstimate:
-    """Arena (activations + runtime overhead) and flash (weights + code) for TFLite Micro-style runtimes."""
-    graph = load_graph(model)
+def estimate_memory(model: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None) -> MemoryEstimate:
+    """Arena (activations + runtime overhead) and flash (weights + code) for TFLite Micro-style runtimes,
+    at the input shapes ``shapes`` gives (see ``profile``)."""
+    from edgeport.analysis.shaped import input_note, plan_from, shaped_graph
+
+    graph = shaped_graph(model, plan_from(model, shapes, inputs))
     dynamic: list[str] = []
     bufs = lifetimes(graph, inplace=inplace, dynamic=dynamic) + _scratch(graph)
     plan = plan_arena(bufs)
@@ -246,7 +249,10 @@ def estimate_memory(model: Any, *, inplace: bool = False) -> MemoryEstimate:
     live = [b.name for b in bufs if b.alias_of is None and b.first <= plan.peak_step <= b.last]
     notes = []
     input_dims = sorted({d for d in dynamic if d.rsplit(":", 1)[0] in graph.inputs})
-    if dynamic:
+    note = input_note(graph)
+    if note:
+        notes.append(note)
+    elif dynamic:
         notes.append(f"dynamic dims assumed 1 ({', '.join(input_dims) or 'intermediate tensors'}): fix them "
                      f"(fix-shapes pass) for an exact plan")
     if unmeasured:
@@ -299,11 +305,13 @@ def _suggest(graph: Graph, est: MemoryEstimate, ram_short: bool, flash_short: bo
     return out
 
 
-def fit(model: Any, target: Any, *, inplace: bool = False) -> FitResult:
-    """Does ``model`` fit ``target``'s RAM (arena) and flash (weights + runtime code)?"""
+def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None) -> FitResult:
+    """Does ``model`` fit ``target``'s RAM (arena) and flash (weights + runtime code), at the input shapes
+    ``shapes`` gives (see ``profile``)?"""
+    from edgeport.analysis.shaped import plan_from, shaped_graph
     from edgeport.core.target import get_target
 
-    graph = load_graph(model)
+    graph = shaped_graph(model, plan_from(model, shapes, inputs))
     tgt = get_target(target)
     est = estimate_memory(graph, inplace=inplace)
     mem = tgt.memory

@@ -300,15 +300,28 @@ def _graph_via_onnx(artifact: Artifact) -> Graph:
                                                 "profiled_as": "onnx (exported with torch.onnx.export)"})
 
 
-def profile(model: Any, *, dims: dict[str, int] | None = None) -> ProfileResult:
+def profile(model: Any, *, dims: dict[str, int] | None = None, shapes: Any = None,
+            inputs: Any = None) -> ProfileResult:
     """Profile a model: a ``Graph``, an ``Artifact``, a path (ONNX, TFLite, ``.pt2``) or an ``onnx.ModelProto``.
 
-    ``dims`` binds symbolic dims (default: each bound to 1). Returns a ``ProfileResult``; see the
-    module docstring for exactly what ``macs``, ``flops`` and ``params`` count.
+    ``shapes`` gives input shapes (``["x=1x3x640x640"]`` or ``{"x": (1, 3, 640, 640)}``; ``inputs`` value
+    sources, as everywhere — see ``edgeport.InputPlan``): the graph is re-inferred at those shapes.
+    ``dims`` binds symbolic dims by name (default: each bound to 1). A dim left unknown is counted as 1
+    and ``notes`` says so, naming ``--shape``. Returns a ``ProfileResult``; see the module docstring for
+    exactly what ``macs``, ``flops`` and ``params`` count.
     """
+    from edgeport.analysis.shaped import input_note, plan_from, shaped_graph
+
     start = time.perf_counter()
     graph, file_bytes, name = _load(model)
+    plan = plan_from(model, shapes, inputs)
+    if not plan.empty and graph.format in GRAPH_FORMATS and not isinstance(model, Graph):
+        graph = shaped_graph(model, plan)
+        dims = {**graph.metadata.get("dims", {}), **(dims or {})}
     result = profile_graph(graph, dims=dims, file_bytes=file_bytes, model=name)
+    note = input_note(graph)
+    if note and not dims:
+        result.notes.insert(0, note)
     if "profiled_as" in graph.metadata:
         result.notes.append(f"profiled as {graph.metadata['profiled_as']}")
     result.seconds = time.perf_counter() - start

@@ -13,7 +13,7 @@ from __future__ import annotations
 
 import time
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -22,9 +22,12 @@ import numpy as np
 from edgeport.bench import conditions as cond
 from edgeport.bench.stats import LatencyStats, summarize
 from edgeport.core.artifact import Artifact, load_artifact
-from edgeport.data.datasets import Dataset, random_dataset
-from edgeport.errors import ConfigError, DatasetError
-from edgeport.runtimes.base import Runtime, RuntimeOptions, open_runtime
+from edgeport.core.inputs import (InputPlan, concrete_specs, feeds_whole, synthetic_feeds, unknown_dims,
+                                  unknown_dims_note)
+from edgeport.data.datasets import Dataset
+from edgeport.data.synthetic import feed_plan
+from edgeport.errors import ConfigError, DatasetError, EdgeportError
+from edgeport.runtimes.base import Runtime, RuntimeOptions, batch_size_for, open_runtime
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark", "benchmark",
            "interleaved"]
@@ -149,8 +152,8 @@ class _PeakRss:
 
 # ---- inputs ------------------------------------------------------------------------------------
 def _batch_for(specs: Sequence[Any], wanted: int) -> int:
-    static = [s.shape[0] for s in specs if s.shape and isinstance(s.shape[0], int) and s.shape[0] > 0]
-    return static[0] if static else wanted
+    """``wanted`` when the model has a symbolic batch dim, else its fixed batch (dim 0)."""
+    return batch_size_for(tuple(specs), wanted)
 
 
 def _input_batches(rt: Runtime, data: Dataset | None, batch: int, distinct: int) -> tuple[list[dict[str, Any]], str]:
@@ -169,9 +172,40 @@ def _input_batches(rt: Runtime, data: Dataset | None, batch: int, distinct: int)
             if len(batches) >= distinct:
                 break
         return batches, f"dataset:{data.name}"
-    synthetic = random_dataset([s.with_batch(batch) for s in specs], count=batch * distinct, seed=0)
-    batches = list(synthetic.batches(specs, batch))
-    return batches, "synthetic: N(0,1) inputs (no dataset given)"
+    plan, note = _sized(rt, specs, replace(feed_plan(rt.artifact), batch=batch))
+    synthetic = synthetic_feeds(specs, count=distinct if feeds_whole(specs) else batch * distinct, seed=0, plan=plan)
+    batches = list(synthetic.batches(specs, batch))[:distinct]
+    return batches, "synthetic inputs (no dataset given)" + (f"; {note}" if note else "")
+
+
+PROBE_SIZES = (1, 16, 64, 256, 1024)
+
+
+def _sized(rt: Runtime, specs: Sequence[Any], plan: InputPlan) -> tuple[InputPlan, str]:
+    """``plan`` with a size for the dims nothing gave (not fixed, not batch, no ``--shape``), and the note.
+
+    A benchmark needs some size; 1 is wrong for many models (silero VAD's STFT needs 256+ samples).
+    So the unknown dims are tried together at ``PROBE_SIZES`` and the first size the model runs with
+    is used; the note names it and ``--shape``, and the latency is that size's, not the real one's.
+    """
+    unknown = unknown_dims(specs)
+    if not unknown:
+        return plan, ""
+    concrete = {s.name: s.shape for s in concrete_specs(specs, plan.batch)}
+    declared = "; ".join(f"{s.name} {s.shape_str()}" for s in specs if s.name in unknown)
+    for size in PROBE_SIZES:
+        shapes = {name: tuple(size if i in axes else d for i, d in enumerate(concrete[name]))
+                  for name, axes in unknown.items()}
+        trial = InputPlan({**shapes, **plan.shapes}, plan.values, plan.batch)
+        probe = next(synthetic_feeds(specs, 1, plan=trial).batches(specs, plan.batch or 1))
+        try:
+            rt.run(probe)
+        except EdgeportError:
+            continue
+        given = " ".join(f"--shape {n}={'x'.join(map(str, s))}" for n, s in shapes.items())
+        return trial, (f"unknown input dims ({declared}) fed as {size}, the first of {PROBE_SIZES} the model ran "
+                       f"with: the latency is at that size — give the real one with {given}")
+    return plan, unknown_dims_note(specs) or ""
 
 
 # ---- the prepared benchmark --------------------------------------------------------------------

@@ -5,15 +5,16 @@ from __future__ import annotations
 from collections.abc import Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
 from edgeport.core.artifact import Artifact, load_artifact
+from edgeport.core.inputs import InputPlan
 from edgeport.data.datasets import Dataset
 from edgeport.errors import ConfigError
 from edgeport.runtimes.base import Runtime, RuntimeOptions
 
 __all__ = ["BenchMatrix", "bench_matrix", "runtime_options"]
-
 
 @dataclass
 class BenchMatrix:
@@ -26,12 +27,10 @@ class BenchMatrix:
     def loaded(self) -> bool:
         return any(r.conditions.loaded for r in self.rows)
 
-
 def runtime_options(cls: type[Runtime], threads: int | None, provider: str | None = None) -> RuntimeOptions:
     """``cls``'s options with ``threads`` (and an execution provider, for runtimes that have them)."""
     options = cls.Options(threads=threads)
     return cls.with_provider(options, provider) if provider else options
-
 
 def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runtime]]:
     from edgeport.runtimes.base import runtime_class_for
@@ -40,12 +39,14 @@ def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runt
         return [runtime_class_for(artifact, n) for n in names]
     return [runtime_class_for(artifact)]
 
-
 def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), threads: Sequence[int | None] = (None,),
                  data: Dataset | None = None, config: BenchmarkConfig | None = None,
-                 provider: str | None = None) -> BenchMatrix:
-    """One ``BenchmarkResult`` per runtime × thread count (default: the format's best runtime)."""
+                 provider: str | None = None, *, shapes: Any = None, inputs: Any = None) -> BenchMatrix:
+    """One ``BenchmarkResult`` per runtime × thread count (default: the format's best runtime), fed at the
+    input shapes and values ``shapes``/``inputs`` give (``["x=1x3x640x640"]``, ``["sr=16000"]``; see
+    ``edgeport.InputPlan``)."""
     artifact = model if isinstance(model, Artifact) else load_artifact(model)
+    artifact = artifact.with_inputs(InputPlan.parse(shapes, inputs))
     for t in threads:
         if t is not None and t < 1:
             raise ConfigError(f"thread count must be ≥ 1, got {t}", fix="e.g. --threads 1,2")

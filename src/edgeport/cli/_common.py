@@ -8,9 +8,15 @@ from typing import Any
 
 import typer
 
-__all__ = ["JSON_OPTION", "console", "emit", "parse_list", "store_from"]
+__all__ = ["INPUT_OPTION", "JSON_OPTION", "SHAPE_OPTION", "console", "emit", "parse_list", "store_from"]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON (the versioned schema).")
+SHAPE_OPTION = typer.Option(None, "--shape", metavar="NAME=1x3x640x640",
+                            help="An input's shape (repeatable; the name may be left out when the model has one "
+                                 "input). Fixes dynamic dims for every number and feed.")
+INPUT_OPTION = typer.Option(None, "--input", metavar="NAME=VALUE",
+                            help="An input's values for synthetic feeds (repeatable): a number (sr=16000), a "
+                                 ".npy file, uniform(LO,HI) or normal(MEAN,STD).")
 
 
 def console() -> Any:

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit, parse_ints, parse_list
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit, parse_ints, parse_list
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +24,7 @@ def register(app: typer.Typer) -> None:
               batch: int = typer.Option(1, "--batch", help="Samples per run (for dynamic-batch models)."),
               provider: str = typer.Option(None, "--provider", help="ONNX Runtime execution provider: "
                                                                     "cpu, cuda, tensorrt."),
+              shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
               as_json: bool = JSON_OPTION) -> None:
         """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL."""
         from edgeport import BenchmarkConfig, load_artifact, load_dataset
@@ -45,5 +46,6 @@ def register(app: typer.Typer) -> None:
             kwargs["warmup_runs"] = warmup
         config = BenchmarkConfig(**kwargs)
         dataset = load_dataset(data) if data else None
-        result = bench_matrix(artifact, parse_list(runtime), thread_counts, dataset, config, provider)
+        result = bench_matrix(artifact, parse_list(runtime), thread_counts, dataset, config, provider,
+                              shapes=shapes, inputs=values)
         emit(ctx, "bench", str(artifact.path), result, render_bench, as_json)

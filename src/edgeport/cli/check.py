@@ -7,7 +7,7 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit, parse_list
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit, parse_list
 from edgeport.cli.devices import TARGETS_DIR_OPTION
 
 
@@ -16,10 +16,12 @@ def register(app: typer.Typer) -> None:
     def check(ctx: typer.Context, model: Path = typer.Argument(..., help="ONNX or TFLite model."),
               target: str = typer.Option("pixel-8,iphone-15-pro,cortex-m7", "--target", "-t",
                                          help="Comma-separated target ids (edgeport devices)."),
-              targets_dir: Path = TARGETS_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
+              targets_dir: Path = TARGETS_DIR_OPTION, shapes: list[str] = SHAPE_OPTION,
+              values: list[str] = INPUT_OPTION, as_json: bool = JSON_OPTION) -> None:
         """Which nodes run where on each target, partitions, CPU fallbacks, memory fit, estimated latency."""
         from edgeport import check as check_model
         from edgeport.report.terminal_targets import render_check
 
-        result = check_model(model, parse_list(target), target_dirs=[targets_dir] if targets_dir else None)
+        result = check_model(model, parse_list(target), target_dirs=[targets_dir] if targets_dir else None,
+                             shapes=shapes, inputs=values)
         emit(ctx, "check", str(model), result, render_check, as_json)

@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit, parse_list
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit, parse_list
 
 
 def _parse_options(items: list[str]) -> dict[str, Any]:
@@ -41,6 +41,7 @@ def register(app: typer.Typer) -> None:
                 timeout: float = typer.Option(None, "--timeout", help="Seconds each conversion step may take."),
                 option: list[str] = typer.Option(None, "--option", help="Converter option KEY=VALUE, repeatable "
                                                  "(e.g. tune_seconds=60 for TVM, compress=int8 for Core ML)."),
+                shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
                 as_json: bool = JSON_OPTION) -> None:
         """Convert MODEL to another format, then verify it against the original."""
         from edgeport import Format, load_artifact, load_dataset
@@ -48,7 +49,9 @@ def register(app: typer.Typer) -> None:
         from edgeport.errors import ConfigError, VerificationFailed
         from edgeport.report.terminal_verify import render_conversion
 
-        source = load_artifact(model)
+        from edgeport import InputPlan
+
+        source = load_artifact(model).with_inputs(InputPlan.parse(shapes, values))
         target = Format.parse(to)
         chain = parse_list(via)  # an unknown chain is refused by convert(), naming the paths there are
         if timeout is not None and timeout <= 0:

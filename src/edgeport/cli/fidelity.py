@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
 
 __all__ = ["register"]
 
@@ -28,18 +28,20 @@ def register(app: typer.Typer) -> None:
         min_cosine: float = typer.Option(None, "--min-cosine", help="Override the minimum cosine similarity."),
         min_top1: float = typer.Option(None, "--min-top1", help="Override the minimum top-1 agreement (0-1)."),
         max_accuracy_drop: float = typer.Option(None, "--max-accuracy-drop", help="Allowed accuracy drop (0-1)."),
+        shapes: list[str] = SHAPE_OPTION,
+        values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Fidelity matrix: errors, cosine, SNR, top-k agreement and accuracy delta of every artifact."""
         from edgeport.report.terminal_verify import render_fidelity
-        from edgeport.cli.verify import load_data, tolerance_overrides
-        from edgeport import load_artifact
+        from edgeport import InputPlan
+        from edgeport.cli.verify import load_data, shaped, tolerance_overrides
         from edgeport.errors import VerificationFailed
         from edgeport.verify.fidelity import fidelity
 
-        src = load_artifact(source)
+        src, others = shaped(InputPlan.parse(shapes, values), source, list(artifacts))
         dataset = load_data(data, src)
-        matrix = fidelity(src, list(artifacts), dataset,
+        matrix = fidelity(src, others, dataset,
                           split=split if data is not None else "all", max_samples=max_samples, precision=precision,
                           overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop),
                           localize=localize)

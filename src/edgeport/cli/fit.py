@@ -6,7 +6,7 @@ from pathlib import Path
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
 from edgeport.cli.devices import TARGETS_DIR_OPTION
 
 
@@ -15,14 +15,15 @@ def register(app: typer.Typer) -> None:
     def fit_cmd(ctx: typer.Context, model: Path = typer.Argument(..., help="ONNX or TFLite model."),
                 device: str = typer.Option("cortex-m7", "--device", "-d", help="Target id (edgeport devices)."),
                 inplace: bool = typer.Option(False, "--inplace", help="Let Reshape/Squeeze alias their input."),
-                targets_dir: Path = TARGETS_DIR_OPTION, as_json: bool = JSON_OPTION) -> None:
+                targets_dir: Path = TARGETS_DIR_OPTION, shapes: list[str] = SHAPE_OPTION,
+                values: list[str] = INPUT_OPTION, as_json: bool = JSON_OPTION) -> None:
         """Tensor-arena and flash estimate (TFLite Micro planner) against a device; what to change if short."""
         from edgeport import fit
         from edgeport.core.target import get_target
         from edgeport.report.terminal_targets import render_fit
 
         tgt = get_target(device, [targets_dir] if targets_dir else None)
-        result = fit(model, tgt, inplace=inplace)
+        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values)
         emit(ctx, "fit", str(model), result, render_fit, as_json, passed=result.fits)
         if not result.fits:
             raise typer.Exit(1)

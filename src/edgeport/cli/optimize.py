@@ -12,8 +12,8 @@ from typing import Any
 
 import typer
 
-from edgeport import StudyOptions, load_recipe  # light: the options module only (run_study loads on use)
-from edgeport.cli._common import JSON_OPTION, parse_ints, parse_list
+from edgeport import InputPlan, StudyOptions, load_recipe  # light: the options module only (run_study loads on use)
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, parse_ints, parse_list
 
 _DEFAULTS = StudyOptions()
 
@@ -49,6 +49,8 @@ def optimize(
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
     quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
     wide: bool = typer.Option(False, "--wide", help="Show every column of the candidates table (wider than 80)."),
+    shapes: list[str] = SHAPE_OPTION,
+    values: list[str] = INPUT_OPTION,
     as_json: bool = JSON_OPTION,
 ) -> None:
     """Build every installed variant, verify it on real data, measure it, and pick one per target."""
@@ -58,7 +60,8 @@ def optimize(
 
     options = study_options(recipe, model=model, data=data, target=target, max_latency_ms=max_latency_ms,
                             max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, threads=threads,
-                            formats=formats, precisions=precisions, runtimes=runtimes, out=out)
+                            formats=formats, precisions=precisions, runtimes=runtimes, out=out,
+                            shapes=shapes, inputs=values)
     if fresh:
         options = replace(options, resume=False)
     if quick:
@@ -80,7 +83,8 @@ def study_options(recipe: str | None, *, model: str | None = None, data: str | N
                   target: str | None = None, max_latency_ms: float | None = None,
                   max_accuracy_drop: str | None = None, max_size_mb: float | None = None,
                   threads: str | None = None, formats: str | None = None, precisions: str | None = None,
-                  runtimes: str | None = None, out: str | None = None) -> StudyOptions:
+                  runtimes: str | None = None, out: str | None = None, shapes: list[str] | None = None,
+                  inputs: list[str] | None = None) -> StudyOptions:
     """The recipe's options (or the defaults), with each flag that was given (not None) replacing its field."""
     from edgeport.study.options import parse_percent
 
@@ -95,6 +99,8 @@ def study_options(recipe: str | None, *, model: str | None = None, data: str | N
     limits = {k: v for k, v in limits.items() if v is not None}
     if limits:
         changes["constraints"] = replace(base.constraints, **limits)
+    if shapes or inputs:  # flags override the recipe's [inputs] entry by entry
+        changes["inputs"] = InputPlan.parse(shapes, inputs).with_defaults(base.inputs)
     return replace(base, **changes)
 
 

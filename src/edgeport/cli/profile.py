@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
 
 
 def register(app: typer.Typer) -> None:
@@ -15,6 +15,7 @@ def register(app: typer.Typer) -> None:
                 by_op: bool = typer.Option(False, "--by-op", help="Also show totals per op type."),
                 dims: str = typer.Option(None, "--dims", help="Bind symbolic dims, e.g. batch=8,seq=128 "
                                                               "[default: each 1]."),
+                shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
                 as_json: bool = JSON_OPTION) -> None:
         """Count parameters, weight bytes and MACs/FLOPs of MODEL, per layer and per op type.
 
@@ -35,5 +36,5 @@ def register(app: typer.Typer) -> None:
             if not sep or not value.strip().isdigit() or int(value) < 1:
                 raise ConfigError(f"--dims: {item!r} is not NAME=POSITIVE_INT", fix="e.g. --dims batch=8")
             bindings[key.strip()] = int(value)
-        result = run_profile(model, dims=bindings or None)
+        result = run_profile(model, dims=bindings or None, shapes=shapes, inputs=values)
         emit(ctx, "profile", result.model, result, partial(render_profile, top=top, by_op=by_op), as_json)

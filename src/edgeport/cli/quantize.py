@@ -8,7 +8,7 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
 
 
 def parse_options(items: list[str]) -> dict[str, Any]:
@@ -54,6 +54,7 @@ def register(app: typer.Typer) -> None:
                  option: list[str] = typer.Option(None, "--option", help="Quantiser option KEY=VALUE (repeatable), "
                                                   "e.g. per_channel=false, calibration=entropy, quant_format=qoperator."),
                  threads: int = typer.Option(1, "--threads", help="Threads for the latency comparison."),
+                 shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
                  as_json: bool = JSON_OPTION) -> None:
         """Quantise MODEL and report size, test accuracy and latency against the float model."""
         from edgeport import quantize as run_quantize
@@ -64,7 +65,7 @@ def register(app: typer.Typer) -> None:
             result = run_quantize(model, precision, data, out=out, stack=stack,
                                   max_accuracy_drop=max_accuracy_drop,
                                   max_float_layers=max_float_layers, threads=threads,
-                                  options=parse_options(option or []))
+                                  options=parse_options(option or []), shapes=shapes, inputs=values)
         except BudgetNotMet as exc:
             best = getattr(exc, "result", None)
             if best is None:

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
 
 __all__ = ["register"]
 
@@ -19,17 +19,20 @@ def register(app: typer.Typer) -> None:
                                                                 "SNR against MODEL instead of quantising."),
         per_channel: bool = typer.Option(False, "--per-channel", help="Per-channel weight quantisation."),
         max_samples: int = typer.Option(None, "--max-samples", help="Use at most this many test samples."),
+        shapes: list[str] = SHAPE_OPTION,
+        values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Rank layers by how much quantising them (alone) hurts the output, most sensitive first."""
-        from edgeport import load_artifact, load_dataset
+        from edgeport import InputPlan, load_dataset
+        from edgeport.cli.verify import shaped
         from edgeport.compress.sensitivity import layer_sensitivity, quantized_layer_snr
         from edgeport.report.terminal_verify import render_sensitivity
 
-        art = load_artifact(model)
+        art, others = shaped(InputPlan.parse(shapes, values), model, [quantized] if quantized else [])
         dataset = load_dataset(data)
         if quantized:
-            result = quantized_layer_snr(art, load_artifact(quantized), dataset, max_samples=max_samples or 16)
+            result = quantized_layer_snr(art, others[0], dataset, max_samples=max_samples or 16)
         else:
             result = layer_sensitivity(art, dataset, per_channel=per_channel, max_samples=max_samples)
         emit(ctx, "sensitivity", art.name, result, render_sensitivity, as_json)

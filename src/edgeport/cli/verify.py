@@ -6,7 +6,7 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import JSON_OPTION, emit
+from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
 
 __all__ = ["register", "tolerance_overrides"]
 
@@ -22,11 +22,22 @@ def tolerance_overrides(atol: float | None, rtol: float | None, min_cosine: floa
 
 def load_data(spec: str | None, artifact: Any) -> Any:
     from edgeport import load_dataset
-    from edgeport.data.datasets import random_dataset
+    from edgeport.data.synthetic import synthetic_data
 
     if spec is None:
-        return random_dataset(artifact.inputs, count=64)
+        return synthetic_data(artifact, count=64)
     return load_dataset(spec)
+
+
+def shaped(plan: Any, reference: str, others: list[str]) -> tuple[Any, list[Any]]:
+    """The reference and the other models loaded with the ``--shape``/``--input`` plan. A positional entry
+    names the reference's only input; each other model takes the entries for the inputs it shares with it."""
+    from edgeport import load_artifact
+
+    ref = load_artifact(reference).with_inputs(plan)
+    named = plan.named(ref.inputs) if ref.inputs else plan
+    loaded = [load_artifact(path) for path in others]
+    return ref, [a.with_inputs(named.only(s.name for s in a.inputs)) for a in loaded]
 
 
 def register(app: typer.Typer) -> None:
@@ -52,15 +63,18 @@ def register(app: typer.Typer) -> None:
                                                                           "SNR (dB)."),
         reference_runtime: str = typer.Option(None, "--reference-runtime", help="Runtime for the reference."),
         test_runtime: str = typer.Option(None, "--test-runtime", help="Runtime for the test model."),
+        shapes: list[str] = SHAPE_OPTION,
+        values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
     ) -> None:
         """Run the same real data through REF and TEST and judge every output (exit 1 outside tolerance)."""
-        from edgeport import load_artifact, verify
+        from edgeport import verify
         from edgeport.errors import VerificationFailed
         from edgeport.report.terminal_verify import render_verification
 
-        ref = load_artifact(reference)
-        tst = load_artifact(test)
+        from edgeport import InputPlan
+
+        ref, (tst,) = shaped(InputPlan.parse(shapes, values), reference, [test])
         dataset = load_data(data, ref)
         result = verify(ref, tst, dataset, split=split if data is not None else "all", max_samples=max_samples,
                         reference_runtime=reference_runtime, test_runtime=test_runtime, precision=precision,

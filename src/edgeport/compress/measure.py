@@ -117,11 +117,12 @@ def _aligned(artifact: Artifact, data: Dataset | None) -> Dataset | None:
 
 def _timing_loop(artifact: Artifact, data: Dataset | None, options: Any, runtime: str | None, min_runs: int,
                  min_s: float) -> Latency:
-    from edgeport.data.datasets import random_dataset
+    from edgeport.core.inputs import synthetic_feeds
+    from edgeport.data.synthetic import feed_plan
     from edgeport.runtimes.base import open_runtime
 
     with open_runtime(artifact, runtime, options) as rt:
-        source = _aligned(artifact, data) or random_dataset(rt.input_specs())
+        source = _aligned(artifact, data) or synthetic_feeds(rt.input_specs(), plan=feed_plan(artifact))
         feeds = rt.prepare(source.feeds(rt.input_specs(), 0, 1))
         for _ in range(5):
             rt.run_prepared(feeds)

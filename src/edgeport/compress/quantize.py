@@ -34,6 +34,7 @@ from edgeport.compress.mixed import MixedPrecisionResult, parse_budget
 from edgeport.compress.stacks import PRECISIONS, STACKS, default_stack, pass_point
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.formats import Format
+from edgeport.core.inputs import InputPlan
 from edgeport.data.datasets import Dataset
 from edgeport.errors import BudgetNotMet, ConfigError, UnsupportedError
 
@@ -74,8 +75,10 @@ class QuantizeResult:
 def quantize(model: Artifact | str | Path, precision: str = "int8", data: Dataset | str | None = None,
              out: str | Path | None = None, stack: str | None = None, *,
              max_accuracy_drop: float | str | None = None, options: dict[str, Any] | None = None,
-             max_float_layers: int | None = None, threads: int = 1, measure_speed: bool = True) -> QuantizeResult:
-    """Quantise ``model`` to ``precision`` on ``stack`` and measure it against its float parent."""
+             max_float_layers: int | None = None, threads: int = 1, measure_speed: bool = True,
+             shapes: Any = None, inputs: Any = None) -> QuantizeResult:
+    """Quantise ``model`` to ``precision`` on ``stack`` and measure it against its float parent, with the
+    input shapes/values ``shapes``/``inputs`` give (see ``edgeport.InputPlan``)."""
     from edgeport.data.datasets import load_dataset
 
     if precision not in PRECISIONS:
@@ -85,6 +88,7 @@ def quantize(model: Artifact | str | Path, precision: str = "int8", data: Datase
                           fix="pass --data digits or an .npz with x, y")
     dataset = load_dataset(data) if not isinstance(data, Dataset) else data
     source = model if isinstance(model, Artifact) else load_artifact(model)
+    source = source.with_inputs(InputPlan.parse(shapes, inputs))
     stack = stack or default_stack(source.format)
     known = dict(STACKS)
     if stack not in known:

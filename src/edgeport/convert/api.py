@@ -30,8 +30,10 @@ from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.convert.planner import Plan, plan_paths
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
+from edgeport.core.inputs import InputPlan
 from edgeport.core.tensors import spec_from_dict, spec_to_dict
-from edgeport.data.datasets import Dataset, random_dataset
+from edgeport.data.datasets import Dataset
+from edgeport.data.synthetic import synthetic_data
 from edgeport import errors
 from edgeport.errors import (
     ConfigError,
@@ -207,9 +209,15 @@ def _move(src: Path, dst: Path) -> None:
 def convert(model: Artifact | str | Path, to: Format | str, *, out: str | Path | None = None,
             data: Dataset | None = None, options: ConvertOptions | dict[str, Any] | None = None,
             via: list[str] | None = None, verify_result: bool = True, tolerance: Tolerance | None = None,
-            timeout_s: float | None = None, max_verify_samples: int | None = 512) -> ConversionResult:
-    """Convert ``model`` to format ``to``: plan, run isolated steps, verify on ``data`` (or random inputs)."""
+            timeout_s: float | None = None, max_verify_samples: int | None = 512, shapes: Any = None,
+            inputs: Any = None) -> ConversionResult:
+    """Convert ``model`` to format ``to``: plan, run isolated steps, verify on ``data`` (or synthetic inputs).
+
+    ``shapes``/``inputs`` (``["x=1x3x640x640"]``, ``["sr=16000"]``; see ``edgeport.InputPlan``) make the
+    source's input specs concrete; the plan travels in the source artifact's ``metadata["input_plan"]``.
+    """
     source = model if isinstance(model, Artifact) else load_artifact(model)
+    source = source.with_inputs(InputPlan.parse(shapes, inputs))
     target = to if isinstance(to, Format) else Format.parse(to)
     plans = plan_paths(source.format, target)
     if via:
@@ -284,7 +292,7 @@ def _verify(result: ConversionResult, source: Artifact, plan: Plan, options: Any
         return
     opts = _options_for(last, options, True)
     tol = tolerance or last.tolerance_for(opts)
-    dataset = data if data is not None else random_dataset(source.inputs or result.artifact.inputs)
+    dataset = data if data is not None else synthetic_data(source if source.inputs else result.artifact)
     split = "test" if data is not None else "all"
     result.verification = verify(source, result.artifact, dataset, tolerance=tol, split=split,
                                  max_samples=max_samples)

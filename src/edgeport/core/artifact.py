@@ -16,6 +16,7 @@ from typing import Any
 
 from edgeport._registry import resolve
 from edgeport.core.formats import Format, detect_format
+from edgeport.core.inputs import InputPlan, apply_plan
 from edgeport.core.tensors import TensorSpec
 
 __all__ = ["Artifact", "Step", "load_artifact"]
@@ -105,6 +106,22 @@ class Artifact:
 
     def with_specs(self, inputs: tuple[TensorSpec, ...], outputs: tuple[TensorSpec, ...]) -> Artifact:
         return replace(self, inputs=inputs, outputs=outputs)
+
+    def with_inputs(self, plan: InputPlan | None) -> Artifact:
+        """The same file with its input specs made concrete by ``plan`` (checked: ``ConfigError`` naming the
+        input and its declared shape), and the plan recorded in ``metadata["input_plan"]`` so runtimes,
+        converters and child processes see it. An empty plan returns the artifact unchanged."""
+        if plan is None or plan.empty:
+            return self
+        inputs = apply_plan(self.inputs, plan)
+        merged = plan.named(self.inputs).with_defaults(InputPlan.of(self.metadata))
+        return replace(self, inputs=inputs,
+                       metadata={**self.metadata, "input_plan": merged.to_dict()})
+
+    @property
+    def input_plan(self) -> InputPlan:
+        """The plan recorded by ``with_inputs`` (the empty plan when none was)."""
+        return InputPlan.of(self.metadata)
 
     def copy_to(self, dest: Path) -> Path:
         """Copy the artifact's files (with side files) to ``dest``; returns the new main path."""

@@ -3,7 +3,8 @@
 One dataset feeds calibration, verification, accuracy and benchmarks alike. Inputs are
 N-first arrays keyed by model input name (a single-input dataset may use the key ``x``,
 which is matched to the model's only input). Splits are index arrays named ``train``,
-``calibration`` and ``test``. Loaders: ``.npz`` files, synthetic inputs, and the built-in
+``calibration`` and ``test``. Loaders: ``.npz`` files, synthetic inputs
+(``edgeport.core.inputs.synthetic_feeds``), and the built-in
 ``digits`` data (``load_dataset("digits")``; the example model trained on it is in ``examples``).
 """
 
@@ -22,7 +23,7 @@ from edgeport._optional import require
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import DatasetError
 
-__all__ = ["BUILTIN_DATASETS", "DIGITS_SHAPE", "Dataset", "digits", "load_dataset", "load_npz", "random_dataset"]
+__all__ = ["BUILTIN_DATASETS", "DIGITS_SHAPE", "Dataset", "digits", "load_dataset", "load_npz"]
 
 SPLITS = ("train", "calibration", "test")
 DIGITS_SHAPE = (1, 1, 8, 8)
@@ -99,27 +100,75 @@ class Dataset:
             raise DatasetError(f"dataset {self.name!r} arrays {keys} do not match model inputs {names}",
                                fix="name the .npz arrays after the model inputs")
         for spec in specs:
-            arr = self.inputs[mapping[spec.name]]
-            sample_shape = arr.shape[1:]
-            want = spec.shape[1:]
-            ok = len(sample_shape) == len(want) and all(
-                not isinstance(w, int) or w == g for g, w in zip(sample_shape, want))
-            if not ok:
-                raise DatasetError(
-                    f"dataset {self.name!r} sample shape {tuple(sample_shape)} does not match model input "
-                    f"{spec.name!r} {spec.shape_str()} (batch dim first)",
-                    fix="preprocess the data to the model's input shape")
+            self._fed_whole(spec, self.inputs[mapping[spec.name]])
         return mapping
 
-    def batches(self, specs: Sequence[TensorSpec], batch_size: int = 1) -> Iterator[dict[str, np.ndarray]]:
-        """Feeds for a model, ``batch_size`` samples at a time (the last batch may be short)."""
+    def _fed_whole(self, spec: TensorSpec, arr: np.ndarray) -> bool:
+        """Whether samples of ``arr`` are whole feeds for ``spec`` (``arr[i]``) rather than rows of a batch.
+
+        A sample of rank ``len(spec.shape) - 1`` matching ``spec.shape[1:]`` is one row of a batch along
+        dim 0; a sample matching the whole ``spec.shape`` (a fixed leading dim such as a recurrent state's
+        ``[2, ?, 128]``, or a rank-0 scalar) is fed as it is. ``DatasetError`` when neither fits.
+        """
+        sample = arr.shape[1:]
+
+        def fits(want: tuple[object, ...]) -> bool:
+            return len(sample) == len(want) and all(
+                not isinstance(w, int) or w < 0 or w == g for g, w in zip(sample, want))
+
+        if spec.shape and fits(spec.shape[1:]):
+            return False
+        if fits(spec.shape):
+            return True
+        raise DatasetError(
+            f"dataset {self.name!r} sample shape {tuple(sample)} does not match model input "
+            f"{spec.name!r} {spec.shape_str()} (a sample is one batch row, or one whole feed)",
+            fix="preprocess the data to the model's input shape")
+
+    def batch_size(self, specs: Sequence[TensorSpec], wanted: int = 1) -> int:
+        """Samples per feed the model accepts: 1 when some input is fed whole, a fixed batch dim's size,
+        else ``wanted``."""
+        if self.fed_whole(specs):
+            return 1
+        fixed: set[int] = set()
+        for spec in specs:
+            if isinstance(spec.shape[0], int) and spec.shape[0] > 0:
+                fixed.add(spec.shape[0])
+        if len(fixed) > 1:
+            raise DatasetError(f"model inputs have different fixed batch sizes {sorted(fixed)}",
+                               fix="feed the model through Runtime.run with explicit feeds")
+        return fixed.pop() if fixed else max(1, wanted)
+
+    def fed_whole(self, specs: Sequence[TensorSpec]) -> bool:
+        """True when some input's samples are whole feeds, so the model takes one sample per feed."""
         mapping = self.bind(specs)
-        for start in range(0, self.count, batch_size):
-            yield {name: self.inputs[key][start:start + batch_size] for name, key in mapping.items()}
+        return any(self._fed_whole(s, self.inputs[mapping[s.name]]) for s in specs)
+
+    def chunks(self, specs: Sequence[TensorSpec], batch_size: int = 1) -> Iterator[tuple[int, dict[str, np.ndarray]]]:
+        """(samples in the feed, feeds), ``batch_size`` clamped by ``batch_size()``; the last may be short."""
+        mapping = self.bind(specs)
+        step = self.batch_size(specs, batch_size)
+        whole = {s.name for s in specs if self._fed_whole(s, self.inputs[mapping[s.name]])}
+        for start in range(0, self.count, step):
+            n = min(step, self.count - start)
+            yield n, {name: (self.inputs[key][start, ...] if name in whole else self.inputs[key][start:start + n])
+                      for name, key in mapping.items()}
+
+    def batches(self, specs: Sequence[TensorSpec], batch_size: int = 1) -> Iterator[dict[str, np.ndarray]]:
+        """Feeds for a model, up to ``batch_size`` samples at a time (the last batch may be short).
+
+        The size is clamped to what the model takes: a fixed batch dim B gives B samples per feed; an input
+        fed whole (see ``bind``) makes it one sample per feed.
+        """
+        for _, feeds in self.chunks(specs, batch_size):
+            yield feeds
 
     def feeds(self, specs: Sequence[TensorSpec], index: int = 0, batch_size: int = 1) -> dict[str, np.ndarray]:
-        mapping = self.bind(specs)
-        return {name: self.inputs[key][index:index + batch_size] for name, key in mapping.items()}
+        """The feed starting at sample ``index`` (``batch_size`` clamped as in ``batches``)."""
+        if not 0 <= index < self.count:
+            raise DatasetError(f"dataset {self.name!r} has {self.count} samples, no sample {index}",
+                               fix=f"use an index below {self.count}")
+        return next(self.take(slice(index, self.count)).batches(specs, batch_size))
 
     # ---- persistence -----------------------------------------------------------------------
     def save_npz(self, path: str | Path) -> Path:
@@ -212,20 +261,3 @@ def load_dataset(spec: str | Path | Dataset) -> Dataset:
         return load_npz(text)
     raise DatasetError(f"unknown dataset {text!r}",
                        fix=f"pass an .npz file or a built-in name ({', '.join(BUILTIN_DATASETS)})")
-
-
-def random_dataset(specs: Sequence[TensorSpec], count: int = 16, seed: int = 0) -> Dataset:
-    """Synthetic inputs for models given without data (labelled as such in every result)."""
-    rng = np.random.default_rng(seed)
-    inputs: dict[str, np.ndarray] = {}
-    for spec in specs:
-        shape = (count, *spec.concrete_shape()[1:])
-        dt = np.dtype(spec.dtype)
-        if dt.kind == "f":
-            inputs[spec.name] = rng.standard_normal(shape).astype(dt)
-        elif dt.kind == "b":
-            inputs[spec.name] = rng.integers(0, 2, shape).astype(bool)
-        else:
-            inputs[spec.name] = rng.integers(0, 8, shape).astype(dt)
-    return Dataset(name="random", inputs=inputs, source="random", task="unknown",
-                   preprocessing="synthetic N(0,1) inputs: no real data was given")

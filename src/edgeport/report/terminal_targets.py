@@ -56,6 +56,8 @@ def render_check(result: Any, con: Console) -> None:
     con.print(table)
     for row in result.targets:
         con.print(f"[bold]{row.target}[/bold]: {row.compat.verdict}; {row.fit.verdict}")
+    for note in getattr(result, "notes", ()):
+        con.print(f"[yellow]note:[/yellow] {note}")
 
 
 def render_fit(result: FitResult, con: Console) -> None:

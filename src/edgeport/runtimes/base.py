@@ -28,6 +28,7 @@ from edgeport._optional import is_available, require, version_of
 from edgeport._registry import Registry
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
+from edgeport.core.inputs import InputPlan, apply_plan, batch_axes
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ConfigError, FeedError, UnsupportedError
 
@@ -113,8 +114,14 @@ class Runtime(ABC):
         self._load()
         self.load_seconds = time.perf_counter() - start
         self._inputs, self._outputs = self._read_specs()
+        self._inputs = apply_plan(self._inputs, self._own_plan())
         self._open = True
         return self
+
+    def _own_plan(self) -> InputPlan:
+        """The artifact's recorded input plan, restricted to the inputs this runtime reads (a converted
+        model may rename or drop some); its shapes make ``input_specs()`` concrete."""
+        return self.artifact.input_plan.only(s.name for s in self._inputs)
 
     def close(self) -> None:
         if self._open:
@@ -185,12 +192,12 @@ class Runtime(ABC):
     def _cast(self, spec: TensorSpec, arr: np.ndarray) -> np.ndarray:
         want = np.dtype(spec.dtype)
         if arr.dtype == want:
-            return np.ascontiguousarray(arr)
+            return _contiguous(arr)
         if spec.quant is not None and want.kind in "iu" and arr.dtype.kind == "f":
             return spec.quant.quantize(arr, want)
         if arr.dtype.kind == want.kind or (arr.dtype.kind in "iu" and want.kind in "iu") or \
                 (arr.dtype.kind == "f" and want.kind == "f"):
-            return np.ascontiguousarray(arr.astype(want))
+            return _contiguous(arr.astype(want))
         raise FeedError(f"input {spec.name!r}: got dtype {arr.dtype}, expected {spec.dtype}",
                         fix=f"cast the data to {spec.dtype}")
 
@@ -281,6 +288,11 @@ def runtime_class_for(artifact: Artifact, runtime: str | None = None) -> type[Ru
     return available[0]
 
 
+def _contiguous(arr: np.ndarray) -> np.ndarray:
+    """C-contiguous ``arr`` with its rank kept (``np.ascontiguousarray`` turns a rank-0 scalar into rank 1)."""
+    return np.require(arr, requirements="C")
+
+
 def open_runtime(artifact: Artifact, runtime: str | None = None,
                  options: RuntimeOptions | None = None) -> Runtime:
     """Create (not yet opened) the named runtime, or the first available one for the format."""
@@ -293,27 +305,30 @@ def open_runtime(artifact: Artifact, runtime: str | None = None,
 
 
 def batch_size_for(specs: tuple[TensorSpec, ...], preferred: int = 64) -> int:
-    """The batch a model accepts: its static batch dim, else ``preferred``."""
-    dims = {s.shape[0] for s in specs if s.shape}
-    static = [d for d in dims if isinstance(d, int) and d > 0]
-    return static[0] if static else preferred
+    """The batch a model accepts: ``preferred`` when it has a symbolic batch dim, else its fixed dim 0."""
+    if batch_axes(specs) or not specs:
+        return preferred
+    static = [s.shape[0] for s in specs if s.shape and isinstance(s.shape[0], int) and s.shape[0] > 0]
+    return static[0] if static else 1
 
 
 def run_dataset(rt: Runtime, data: Any, *, batch_size: int | None = None) -> dict[str, np.ndarray]:
-    """Run every sample of ``data`` (a ``Dataset``) through an open runtime; outputs concatenated."""
+    """Run every sample of ``data`` (a ``Dataset``) through an open runtime; outputs concatenated along the
+    batch, or stacked one per sample when samples are whole feeds (``Dataset.bind``)."""
     specs = rt.input_specs()
-    bs = batch_size or batch_size_for(specs)
+    bs = data.batch_size(specs, batch_size or batch_size_for(specs))
+    static = any(s.shape and isinstance(s.shape[0], int) for s in specs)
     collected: dict[str, list[np.ndarray]] = {}
     order: list[str] = []
-    for feeds in data.batches(specs, bs):
-        n = len(next(iter(feeds.values())))
-        if n != bs and any(isinstance(s.shape[0], int) for s in specs if s.shape):
-            # static batch model and a short last batch: pad, run, trim
+    for n, feeds in data.chunks(specs, bs):
+        padded = n != bs and static
+        if padded:  # static batch model and a short last batch: pad, run, trim
             feeds = {k: np.concatenate([v, np.repeat(v[-1:], bs - n, axis=0)]) for k, v in feeds.items()}
         outs = rt.run(feeds)
         for name, value in outs.items():
             if name not in collected:
                 collected[name] = []
                 order.append(name)
-            collected[name].append(np.asarray(value)[:n])
-    return {name: np.concatenate(collected[name]) for name in order}
+            collected[name].append(np.asarray(value)[:n] if padded else np.asarray(value))
+    join = np.stack if data.fed_whole(specs) else np.concatenate
+    return {name: join(collected[name]) for name in order}

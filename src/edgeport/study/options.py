@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from edgeport.core.inputs import InputPlan
 from edgeport.errors import ConfigError
 
 __all__ = ["QUICK_BENCH", "BenchSettings", "Constraints", "StudyOptions", "load_recipe", "parse_percent"]
@@ -57,6 +58,7 @@ class StudyOptions:
     max_verify_samples: int | None = None
     resume: bool = True
     build_workers: int | None = None  # conversions run this many at a time before measuring (None: up to 2)
+    inputs: InputPlan = field(default_factory=InputPlan)  # input shapes/values (a recipe's [inputs] table)
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """What identifies the study's candidates for resuming.
@@ -107,6 +109,19 @@ def _build(cls: type, data: dict[str, Any], where: str) -> Any:
         raise ConfigError(f"{where}: {exc}", fix="check the recipe against the documented fields") from exc
 
 
+def _inputs_table(table: Any, where: str) -> InputPlan:
+    """``[inputs]``: ``shape = {x = "1x3x640x640"}``, ``value = {sr = 16000}``, ``batch = 1``."""
+    known = ("shape", "value", "batch")
+    if not isinstance(table, dict) or set(table) - set(known):
+        extra = sorted(set(table) - set(known)) if isinstance(table, dict) else table
+        raise ConfigError(f"{where}: unknown field(s) {extra}", fix='known: shape = {x = "1x3x640x640"}, '
+                                                                  'value = {sr = 16000}, batch = 1')
+    for key in ("shape", "value"):
+        if not isinstance(table.get(key, {}), dict):
+            raise ConfigError(f"{where}: {key} must be a table of input names", fix=f'e.g. {key} = {{x = "..."}}')
+    return InputPlan.parse(table.get("shape"), table.get("value"), table.get("batch"))
+
+
 def load_recipe(path: str | Path) -> StudyOptions:
     """Parse a recipe file (``[study]`` table) into ``StudyOptions``; relative paths resolve from the file."""
     p = Path(path)
@@ -119,6 +134,8 @@ def load_recipe(path: str | Path) -> StudyOptions:
     if "study" not in doc or not isinstance(doc["study"], dict):
         raise ConfigError(f"{p}: no [study] table", fix="put the options under a [study] table")
     opts: StudyOptions = _build(StudyOptions, doc["study"], f"{p}: [study]")
+    if "inputs" in doc:
+        opts = dataclasses.replace(opts, inputs=_inputs_table(doc["inputs"], f"{p}: [inputs]"))
     base = p.parent
     updates: dict[str, Any] = {}
     for key in ("model", "data", "out_dir"):

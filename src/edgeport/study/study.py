@@ -18,7 +18,8 @@ from typing import Any
 
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.formats import Format
-from edgeport.data.datasets import Dataset, load_dataset, random_dataset
+from edgeport.data.datasets import Dataset, load_dataset
+from edgeport.data.synthetic import synthetic_data
 from edgeport.errors import EdgeportError
 from edgeport.study import targets as target_checks
 from edgeport.study.builds import build_artifact, prebuild
@@ -48,12 +49,12 @@ def _resolve_inputs(options: StudyOptions) -> tuple[Artifact, Dataset, str]:
         model = load_artifact(digits_model_path())
         data = load_dataset(options.data) if options.data else digits()
         return model, data, ""
-    model = load_artifact(options.model)
+    model = load_artifact(options.model).with_inputs(options.inputs)
     if options.data:
         data = load_dataset(options.data)
         note = "" if data.has_labels else "the dataset has no labels: quality is top-1 agreement with the source"
         return model, data, note
-    data = random_dataset(model.inputs, count=SYNTHETIC_SAMPLES)
+    data = synthetic_data(model, count=SYNTHETIC_SAMPLES)
     return model, data, (f"no --data given: verified on {SYNTHETIC_SAMPLES} random inputs, no accuracy; "
                          "pass real data for a real study")
 
