@@ -125,8 +125,8 @@ def huge_dim_onnx(valid: Path, dim: int = 1 << 40) -> list[Mutant]:
 
 
 def huge_dim_tflite(valid: Path, dim: int = 2**31 - 1) -> list[Mutant]:
-    """The valid TFLite model with the largest int32 dimension on its input, on a weight, and on every
-    activation tensor."""
+    """The valid TFLite model with the largest int32 dimension on its (first) input, on its first weight,
+    and on every tensor."""
     import flatbuffers
     from ai_edge_litert import schema_py_generated as s
 
@@ -134,11 +134,15 @@ def huge_dim_tflite(valid: Path, dim: int = 2**31 - 1) -> list[Mutant]:
     out: list[Mutant] = []
     for where in ("input", "weight", "all"):
         model = s.ModelT.InitFromPackedBuf(buf, 0)
-        tensors = model.subgraphs[0].tensors
-        targets = {"input": [0], "weight": [1], "all": range(len(tensors))}[where]
+        sub = model.subgraphs[0]
+        tensors = sub.tensors
+        weight = next(i for i, t in enumerate(tensors) if t.buffer > 0 and model.buffers[t.buffer].data is not None
+                      and len(model.buffers[t.buffer].data))
+        targets = {"input": [int(sub.inputs[0])], "weight": [weight], "all": range(len(tensors))}[where]
         for i in targets:
-            tensors[i].shape = [dim if j == len(tensors[i].shape) - 1 else d for j, d in enumerate(tensors[i].shape)]
-        builder = flatbuffers.Builder(1024)
+            shape = list(tensors[i].shape if tensors[i].shape is not None else [])
+            tensors[i].shape = shape[:-1] + [dim] if shape else [dim]
+        builder = flatbuffers.Builder(len(buf) + 1024)
         builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
         out.append(Mutant(f"huge-dim-{where}", bytes(builder.Output())))
     return out

@@ -1,43 +1,29 @@
 """A smaller mutation set on a real published TFLite model (MediaPipe's short-range face detector).
 
-A real model has hundreds of tables, quantisation records and options the tiny test model lacks. The
-model comes from the real-model zoo, found through ``EDGEPORT_ZOO_DIR`` (laid out as
-``<wheel distribution>/<member path>``): the test skips when it is not set, and fails under CI.
+A real model has hundreds of tables, quantisation records and options the tiny fuzz model
+(``tests/fuzz``) lacks; the same mutations and the same pass rule apply.
 """
 
 from __future__ import annotations
 
-import os
 from pathlib import Path
 
 import pytest
-from mutations import cli_problem, huge_dim_tflite, mutants
+from fuzz.mutations import cli_problem, huge_dim_tflite, mutants
+from zoo import zoo_model
 
 pytest.importorskip("ai_edge_litert")
 
-MEMBER = Path("mediapipe/mediapipe/modules/face_detection/face_detection_short_range.tflite")
 COMMANDS = {"profile": [], "check": [], "fit": [], "bench": ["--runs", "2", "--warmup", "1"],
             "verify": ["--max-samples", "2"]}
 
 
-@pytest.fixture(scope="module")
-def zoo_tflite() -> Path:
-    root = os.environ.get("EDGEPORT_ZOO_DIR")
-    path = Path(root) / MEMBER if root else None
-    if path is None or not path.is_file():
-        message = f"the zoo model {MEMBER} is not fetched (set EDGEPORT_ZOO_DIR to the fetched zoo)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
-    return path
-
-
-def test_mutated_zoo_tflite_ends_in_one_error_line(zoo_tflite: Path, tmp_path: Path,
-                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+def test_mutated_zoo_tflite_ends_in_one_error_line(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     from typer.testing import CliRunner
 
     from edgeport.cli.main import app
 
+    zoo_tflite, _ = zoo_model("face-detection-short")
     monkeypatch.setenv("EDGEPORT_STORE", str(tmp_path / "store.db"))
     monkeypatch.setenv("EDGEPORT_CACHE", str(tmp_path / "cache"))
     found = list(mutants(zoo_tflite.read_bytes(), 21, truncations=4, flips=6, randoms=1, magic=(4, b"TFL2")))
