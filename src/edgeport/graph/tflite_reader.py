@@ -36,7 +36,8 @@ from edgeport.graph.flatbuf import Flatbuffer, FlatbufferError, Table
 from edgeport.graph.ir import Graph, Node, TensorInfo
 from edgeport.graph.limits import check_dims, check_io_size
 
-__all__ = ["OpInventory", "embed_io_metadata", "op_inventory", "read_graph", "read_io", "read_io_metadata"]
+__all__ = ["OpInventory", "embed_io_metadata", "feed_names", "op_inventory", "read_graph", "read_io",
+           "read_io_metadata"]
 
 METADATA_KEY = "edgeport.io"
 _TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool", 7: "int16",
@@ -512,3 +513,10 @@ def embed_io_metadata(path: str | Path, data: dict[str, Any], *, rename_inputs: 
     tmp = p.with_name(p.name + ".tmp")
     tmp.write_bytes(bytes(builder.Output()))
     tmp.replace(p)
+
+
+def feed_names(path: str | Path) -> dict[str, str]:
+    """Input/output tensor name → the name the model is fed and read by (its default signature's)."""
+    model = _parse(Path(path))
+    _, ins, outs = _signature_io(model)
+    return {model.names[i]: name for name, i in (*ins, *outs)}
