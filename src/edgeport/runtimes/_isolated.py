@@ -76,6 +76,17 @@ def _run_child(probe: str, path: Path, variant: str) -> tuple[str, str]:
     return _CRASHED, f"crashed ({what})" + (f"\n{printed[-1][:200]}" if printed else "")
 
 
+def _remember(marker: Path, text: str) -> None:
+    """Write the marker atomically; an unwritable cache only means the child runs again next time."""
+    tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
+    try:
+        marker.parent.mkdir(parents=True, exist_ok=True)
+        tmp.write_text(text, encoding="utf-8")
+        os.replace(tmp, marker)
+    except OSError:
+        tmp.unlink(missing_ok=True)
+
+
 def load_in_child_first(backend: str, version: str | None, path: Path, probe: str, variant: str,
                         on_error: Callable[[str], EdgeportError]) -> None:
     """Load ``path`` with ``probe`` (``"module:function"``, called as ``function(path, variant)``) in a child
@@ -90,10 +101,7 @@ def load_in_child_first(backend: str, version: str | None, path: Path, probe: st
         outcome, _, detail = marker.read_text(encoding="utf-8").partition("\n")
     except (FileNotFoundError, UnicodeDecodeError):
         outcome, detail = _run_child(probe, path, variant)
-        marker.parent.mkdir(parents=True, exist_ok=True)
-        tmp = marker.with_name(f".{marker.name}.{os.getpid()}")
-        tmp.write_text(f"{outcome}\n{detail}", encoding="utf-8")
-        os.replace(tmp, marker)
+        _remember(marker, f"{outcome}\n{detail}")
     if outcome == _FAILED:
         raise on_error(detail)
     if outcome != _OK:
