@@ -42,7 +42,7 @@ class NodePlacement:
 class Fallback:
     node: str
     op_type: str
-    reason: str  # op | dtype | dynamic-shape | rank | attribute | constant-input | after-first-unsupported
+    reason: str  # op | custom-op | dtype | dynamic-shape | rank | attribute | constant-input | after-first-unsupported
     detail: str
 
 
@@ -155,6 +155,18 @@ def _macs(graph: Graph) -> list[int] | None:
     return [int(by_name.get(n.name, 0)) for n in graph.nodes]
 
 
+def _custom_op(node: Any) -> NodeCheck | None:
+    """A TFLite custom (or Flex) op has no kernel in any runtime's builtin set: it runs only where the app
+    registers one, so it is named as such rather than as an ordinary CPU fallback."""
+    if node.domain == "custom":
+        return NodeCheck(False, "custom-op", f"{node.op_type} is a TFLite custom op: it runs only where the app "
+                                             "registers its kernel with the interpreter")
+    if node.domain == "flex":
+        return NodeCheck(False, "custom-op", f"{node.op_type} is a TensorFlow (Flex) op: it needs the Select TF ops "
+                                             "runtime linked into the app")
+    return None
+
+
 def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None) -> CompatReport:
     """Place every node of ``model`` on ``target``'s execution paths (or only ``paths``)."""
     graph = load_graph(model)
@@ -183,7 +195,7 @@ def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None)
                 blocked.add(r.path)
         if chosen is None:
             chosen = fallback
-            fb = first_fail or NodeCheck(False, "op", "no execution path")
+            fb = _custom_op(node) or first_fail or NodeCheck(False, "op", "no execution path")
             fallbacks.append(Fallback(node.name, node.op_type, fb.reason, fb.detail))
         placements.append(NodePlacement(node.name, node.op_type, chosen, slow))
     per_path: dict[str, int] = {}
@@ -226,6 +238,9 @@ def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None)
         verdict += f"; cannot run: {len(fallbacks)} node(s) with no kernel on {tgt.id} ({', '.join(missing[:5])})"
     elif fallbacks:
         verdict += f"; {len(fallbacks)} CPU fallback(s)"
+    custom = sorted({f.op_type for f in fallbacks if f.reason == "custom-op"})
+    if custom:
+        verdict += f"; custom op kernel(s) the app must register: {', '.join(custom)}"
     if slow_nodes:
         verdict += f"; {slow_nodes} node(s) slowed by dynamic shapes"
     return CompatReport(model=graph.name, target=tgt.id, paths=use, total_nodes=n, delegated_nodes=delegated,

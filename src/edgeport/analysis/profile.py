@@ -107,12 +107,13 @@ class ProfileResult:
     outputs: list[TensorSize]
     symbolic_dims: list[str]
     assumed_dims: dict[str, int]
-    unsupported_ops: list[str]  # op types with no cost rule (counted as 0)
+    unsupported_ops: list[str]  # op types with no cost rule (counted as 0), custom ops aside
     inexact_nodes: int
     shape_inference: str
     seconds: float
     kind: str = "profile"
     notes: list[str] = field(default_factory=list)
+    custom_ops: list[str] = field(default_factory=list)  # TFLite custom/Flex ops: no MACs known, counted as 0
 
     def top_layers(self, n: int = 10) -> list[NodeProfile]:
         return sorted(self.nodes, key=lambda r: (r.macs, r.flops), reverse=True)[:n]
@@ -182,13 +183,17 @@ def profile_graph(graph: Graph, *, dims: dict[str, int] | None = None, file_byte
     ctx = CostContext(graph, bindings)
     rows: list[NodeProfile] = []
     unsupported: dict[str, None] = {}
+    custom: dict[str, str] = {}  # op type -> "custom" | "flex"
     by_type: dict[str, OpTypeProfile] = {}
     total_macs = total_flops = 0
     for node in graph.nodes:
         ctx.exact = True
         rule = rule_for(graph.format, node.op_type)
         if rule is None:
-            unsupported.setdefault(node.op_type)
+            if node.domain in ("custom", "flex"):
+                custom.setdefault(node.op_type, node.domain)
+            else:
+                unsupported.setdefault(node.op_type)
             macs = flops = 0
         else:
             cost = rule(node, ctx)
@@ -217,6 +222,11 @@ def profile_graph(graph: Graph, *, dims: dict[str, int] | None = None, file_byte
     notes: list[str] = []
     if any(n.op_type == "BatchNormalization" for n in graph.nodes):
         notes.append("BatchNormalization running mean/variance counted as buffers, not parameters")
+    for kind, label in (("custom", "TFLite custom op"), ("flex", "TensorFlow (Flex) op")):
+        names = [op for op, d in custom.items() if d == kind]
+        if names:
+            notes.append(f"{label}{'s' if len(names) > 1 else ''} {', '.join(names)}: no MACs known (the kernel "
+                         "comes with the app, not the runtime), counted as 0")
     if unsupported:
         notes.append(f"no cost rule for {', '.join(unsupported)}: counted as 0")
     return ProfileResult(
@@ -233,7 +243,7 @@ def profile_graph(graph: Graph, *, dims: dict[str, int] | None = None, file_byte
         symbolic_dims=symbols, assumed_dims={s: bindings[s] for s in symbols}, unsupported_ops=list(unsupported),
         inexact_nodes=sum(1 for r in rows if not r.exact),
         shape_inference=str(graph.metadata.get("shape_inference", "n/a")),
-        seconds=time.perf_counter() - start, notes=notes)
+        seconds=time.perf_counter() - start, notes=notes, custom_ops=list(custom))
 
 
 def _load(model: Any) -> tuple[Graph, int | None, str]:

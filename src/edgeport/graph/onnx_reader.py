@@ -12,30 +12,64 @@ from typing import Any
 from edgeport._optional import require
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import ModelFileError
+from edgeport.errors import ModelFileError, one_line
 from edgeport.graph.ir import Graph, Node, TensorInfo
+from edgeport.graph.limits import check_dims, check_io_size
 
 __all__ = ["load_onnx", "read_graph", "read_io"]
 
 
 def load_onnx(path: Path, *, load_external_data: bool = True) -> Any:
-    """``onnx.ModelProto`` or ``ModelFileError`` for a truncated/corrupt file."""
+    """``onnx.ModelProto`` or ``ModelFileError`` for a truncated/corrupt file (one that does not parse,
+    holds no graph, or has names or op types that are not text)."""
     onnx = require("onnx", "onnx", "reading ONNX models")
     if not Path(path).exists():
         raise ModelFileError(f"{path}: no such file", fix="check the path")
     try:
         model = onnx.load_model(str(path), load_external_data=load_external_data)
     except Exception as exc:  # DecodeError and friends
-        raise ModelFileError(f"{path}: truncated or corrupt ONNX file ({type(exc).__name__})",
+        raise ModelFileError(f"{path}: truncated or corrupt ONNX file ({type(exc).__name__}: {one_line(exc, 150)})",
                              fix="re-export the model") from exc
     if not model.graph.node and not model.graph.output:
         raise ModelFileError(f"{path}: ONNX file holds no graph", fix="re-export the model")
+    bad = _non_text(model)
+    if bad is not None:
+        raise ModelFileError(f"{path}: corrupt ONNX file: {bad} is not valid UTF-8 text", fix="re-export the model")
     return model
+
+
+def _non_text(model: Any) -> str | None:
+    """Where the model holds a name that is not text (``None`` when all are).
+
+    protobuf hands back ``bytes`` for a proto2 string field that is not valid UTF-8 (a corrupt file
+    that still parses); every reader downstream expects ``str``.
+    """
+    g = model.graph
+    for i, n in enumerate(g.node):
+        for field_name in ("op_type", "domain", "name"):
+            if not isinstance(getattr(n, field_name), str):
+                return f"node {i}'s {field_name}"
+        if not all(isinstance(x, str) for x in (*n.input, *n.output)):
+            return f"an input or output name of node {i}"
+        if not all(isinstance(a.name, str) for a in n.attribute):
+            return f"an attribute name of node {i}"
+    for kind, values in (("input", g.input), ("output", g.output), ("value_info", g.value_info)):
+        for v in values:
+            if not isinstance(v.name, str):
+                return f"a graph {kind} name"
+            if v.type.HasField("tensor_type") and not all(isinstance(d.dim_param, str)
+                                                          for d in v.type.tensor_type.shape.dim):
+                return f"a symbolic dimension of {v.name!r}"
+    if not all(isinstance(t.name, str) for t in g.initializer):
+        return "an initializer name"
+    if not all(isinstance(o.domain, str) for o in model.opset_import):
+        return "an opset domain"
+    return None
 
 
 def _dim(d: Any) -> int | str | None:
     if d.HasField("dim_value"):
-        return int(d.dim_value)
+        return int(d.dim_value) if d.dim_value >= 0 else None  # some exporters write -1 for "unknown"
     if d.HasField("dim_param"):
         return str(d.dim_param)
     return None
@@ -56,6 +90,8 @@ def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...],
     inits = {i.name for i in model.graph.initializer}
     ins = tuple(value_info_spec(v) for v in model.graph.input if v.name not in inits)
     outs = tuple(value_info_spec(v) for v in model.graph.output)
+    for spec in (*ins, *outs):
+        check_io_size(path, spec)
     opset = next((o.version for o in model.opset_import if o.domain in ("", "ai.onnx")), None)
     meta = {"opset": opset, "ir_version": model.ir_version, "producer": model.producer_name}
     return ins, outs, meta
@@ -376,6 +412,12 @@ def read_graph(model: Any, *, infer_shapes: bool = True, data_prop: bool = True)
         proto = load_onnx(path, load_external_data=False)
     base_dir = path.parent if path is not None else None
     g = proto.graph
+    where = path or g.name or "model"
+    for vi in [*g.input, *g.output]:  # declared shapes: refused when no real model could hold them
+        if vi.type.HasField("tensor_type"):
+            check_dims(where, repr(vi.name), tuple(_dim(d) for d in vi.type.tensor_type.shape.dim))
+    for t in g.initializer:
+        check_dims(where, f"initializer {t.name!r}", tuple(int(d) for d in t.dims))
     if infer_shapes:
         inferred, status = _infer(proto, base_dir, data_prop)
     else:

@@ -1,9 +1,13 @@
 """TFLite (LiteRT) flatbuffer → ``Graph``, I/O specs and an operator inventory.
 
-The flatbuffer is parsed with the schema module that ships with ``ai-edge-litert``
-(``ai_edge_litert.schema_py_generated``; TensorFlow's copy is used when only TensorFlow is
-installed), so reading a model never loads an interpreter. Subgraph 0 is the model's main
-graph; other subgraphs (bodies of WHILE/IF) are counted in ``Graph.metadata``.
+The flatbuffer is read with bounds-checked access (``graph.flatbuf``): every offset, vector length
+and index is checked against the file before use, so a truncated or corrupt model raises one
+``ModelFileError`` (what is wrong, at which byte) and never a ``struct``/numpy error, a read from
+the wrong place or a loop over a length that was never written. Constants must hold exactly the
+bytes their shape declares, as TFLite's own verifier requires. Reading a model never loads an
+interpreter; the schema module that ships with ``ai-edge-litert`` (TensorFlow's copy when only
+TensorFlow is installed) names the builtin operators and decodes their options. Subgraph 0 is the
+model's main graph; other subgraphs (bodies of WHILE/IF) are counted in ``Graph.metadata``.
 
 Operators keep their TFLite names (``CONV_2D``, ``DEPTHWISE_CONV_2D``...). Custom operators use
 their custom code as ``op_type`` with ``domain="custom"``; TensorFlow ops kept through Select TF
@@ -28,7 +32,9 @@ import numpy as np
 from edgeport.core.formats import Format
 from edgeport.core.tensors import QuantParams, TensorSpec
 from edgeport.errors import MissingDependencyError, ModelFileError
+from edgeport.graph.flatbuf import Flatbuffer, FlatbufferError, Table
 from edgeport.graph.ir import Graph, Node, TensorInfo
+from edgeport.graph.limits import check_dims, check_io_size
 
 __all__ = ["OpInventory", "embed_io_metadata", "feed_names", "op_inventory", "read_graph", "read_io",
            "read_io_metadata"]
@@ -60,24 +66,72 @@ def _op_names() -> dict[int, str]:
     return {v: k for k, v in vars(ops).items() if k.isupper() and isinstance(v, int)}
 
 
-def _load(path: Path) -> tuple[bytes, Any]:
-    p = Path(path)
-    if not p.is_file():
-        raise ModelFileError(f"{p}: no such file", fix="check the path")
-    buf = p.read_bytes()
-    if len(buf) < 8 or buf[4:8] != b"TFL3":
-        raise ModelFileError(f"{p}: not a TFLite flatbuffer (no TFL3 identifier)", fix="pass a .tflite model")
-    try:
-        model = _schema().Model.GetRootAs(buf, 0)
-        if model.SubgraphsLength() < 1:
-            raise ModelFileError(f"{p}: TFLite model has no subgraph", fix="re-convert the model")
-        model.Subgraphs(0).TensorsLength()
-    except ModelFileError:
-        raise
-    except Exception as exc:  # flatbuffers raises struct/index errors on a truncated buffer
-        raise ModelFileError(f"{p}: truncated or corrupt TFLite file ({type(exc).__name__})",
-                             fix="re-convert the model") from exc
-    return buf, model
+# ---- the parsed model ------------------------------------------------------------------------
+# Field offsets in each table's vtable (4 + 2 * field index in the TFLite schema).
+_MODEL_VERSION, _MODEL_CODES, _MODEL_SUBGRAPHS, _MODEL_DESCRIPTION, _MODEL_BUFFERS = 4, 6, 8, 10, 12
+_MODEL_METADATA, _MODEL_SIGNATURES = 16, 18
+_CODE_DEPRECATED, _CODE_CUSTOM, _CODE_BUILTIN = 4, 6, 10
+_SUB_TENSORS, _SUB_INPUTS, _SUB_OUTPUTS, _SUB_OPERATORS = 4, 6, 8, 10
+_T_SHAPE, _T_TYPE, _T_BUFFER, _T_NAME, _T_QUANT, _T_VARIABLE, _T_SPARSITY, _T_SIGNATURE = 4, 6, 8, 10, 12, 14, 16, 18
+_Q_SCALE, _Q_ZERO_POINT, _Q_AXIS = 8, 10, 16
+_OP_OPCODE, _OP_INPUTS, _OP_OUTPUTS, _OP_OPTIONS_TYPE, _OP_OPTIONS = 4, 6, 8, 10, 12
+_BUF_DATA, _BUF_OFFSET, _BUF_SIZE = 4, 6, 8
+_META_NAME, _META_BUFFER = 4, 6
+_SIG_INPUTS, _SIG_OUTPUTS, _SIG_KEY, _SIG_SUBGRAPH = 4, 6, 8, 12
+_MAP_NAME, _MAP_INDEX = 4, 6
+_CUSTOM = 32  # BuiltinOperator.CUSTOM
+#: type codes whose elements are whole bytes, so a constant's buffer must hold exactly numel × itemsize
+_FIXED_SIZE = {0: 4, 1: 2, 2: 4, 3: 1, 4: 8, 6: 1, 7: 2, 8: 8, 9: 1, 10: 8, 11: 16, 12: 8, 15: 4, 16: 2, 18: 2}
+
+
+@dataclass(frozen=True)
+class _Tensor:
+    name: str
+    type_code: int
+    shape: tuple[int, ...]
+    signature: tuple[int, ...]
+    buffer: int
+    is_variable: bool
+    quant: QuantParams | None
+
+
+@dataclass(frozen=True)
+class _Operator:
+    opcode: int
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    options_type: int
+    options: Table | None
+
+
+@dataclass(frozen=True)
+class _Signature:
+    key: str
+    subgraph: int
+    inputs: tuple[tuple[str, int], ...]
+    outputs: tuple[tuple[str, int], ...]
+
+
+@dataclass(frozen=True)
+class _Model:
+    """What edgeport reads from a ``.tflite``: subgraph 0, operator codes, buffers, metadata, signatures;
+    every offset and index checked when it was parsed (``_parse``)."""
+
+    path: Path
+    data: bytes
+    version: int
+    description: str
+    codes: tuple[tuple[str, str], ...]  # (op_type, domain) per operator code
+    subgraphs: int
+    tensors: tuple[_Tensor, ...]
+    names: tuple[str, ...]  # tensor names made unique
+    operators: tuple[_Operator, ...]
+    inputs: tuple[int, ...]
+    outputs: tuple[int, ...]
+    buffer_bytes: tuple[int, ...]  # bytes of data each buffer holds (in the flatbuffer or after it)
+    buffer_data: tuple[tuple[int, int], ...]  # (start, length) of each buffer's in-flatbuffer data
+    metadata: tuple[tuple[str, int], ...]  # (name, buffer index)
+    signatures: tuple[_Signature, ...]
 
 
 def _text(raw: bytes | str | None) -> str:
@@ -86,52 +140,167 @@ def _text(raw: bytes | str | None) -> str:
     return raw.decode("utf-8", "replace") if isinstance(raw, bytes) else str(raw)
 
 
-def _op_code(model: Any, index: int) -> tuple[str, str]:
-    """(op_type, domain) for operator code ``index``: domain "" builtin, "custom" or "flex"."""
-    code = model.OperatorCodes(index)
-    builtin = max(int(code.BuiltinCode()), int(code.DeprecatedBuiltinCode()))
-    name = _op_names().get(builtin, f"BUILTIN_{builtin}")
-    if name != "CUSTOM":
-        return name, ""
-    custom = _text(code.CustomCode()) or "CUSTOM"
-    return custom, "flex" if custom.startswith("Flex") else "custom"
+def _read_bytes(path: Path) -> bytes:
+    if not path.is_file():
+        raise ModelFileError(f"{path}: no such file", fix="check the path")
+    buf = path.read_bytes()
+    if len(buf) < 8 or buf[4:8] != b"TFL3":
+        raise ModelFileError(f"{path}: not a TFLite flatbuffer (no TFL3 identifier)", fix="pass a .tflite model")
+    return buf
 
 
-def _quant(tensor: Any) -> QuantParams | None:
-    q = tensor.Quantization()
-    if q is None or q.ScaleLength() == 0:
+_FIX = "re-export the model (the file is truncated or was changed after export)"
+
+
+def _indices(values: tuple[int, ...], count: int, what: str, *, optional: bool = False) -> tuple[int, ...]:
+    """Indices, each checked to be in ``[0, count)`` (``-1`` too when ``optional``: an omitted input)."""
+    low = -1 if optional else 0
+    for v in values:
+        if v < low or v >= count:
+            raise FlatbufferError(f"{what} refers to index {v}, but there are {count}")
+    return values
+
+
+def _parse_quant(t: Table | None) -> QuantParams | None:
+    if t is None:
         return None
-    scale = tuple(float(s) for s in q.ScaleAsNumpy())
-    zps = tuple(int(z) for z in q.ZeroPointAsNumpy()) if q.ZeroPointLength() else (0,) * len(scale)
-    axis = int(q.QuantizedDimension()) if len(scale) > 1 else None
-    return QuantParams(scale, zps, axis)
+    scale = t.ints(_Q_SCALE, "f")
+    if not scale:
+        return None
+    zps = t.ints(_Q_ZERO_POINT, "q") or (0,) * len(scale)
+    if len(zps) != len(scale):
+        raise FlatbufferError(f"it has {len(scale)} quantisation scales but {len(zps)} zero points")
+    axis = int(t.scalar(_Q_AXIS, "i")) if len(scale) > 1 else None
+    return QuantParams(tuple(float(s) for s in scale), tuple(int(z) for z in zps), axis)
 
 
-def _shape(tensor: Any, symbolic_batch: str = "batch") -> tuple[int | str | None, ...]:
-    shape = [int(d) for d in tensor.ShapeAsNumpy()] if tensor.ShapeLength() else []
-    if tensor.ShapeSignatureLength():
-        sig = [int(d) for d in tensor.ShapeSignatureAsNumpy()]
-        if len(sig) == len(shape):
-            return tuple((symbolic_batch if i == 0 else f"d{i}") if s < 0 else d
-                         for i, (d, s) in enumerate(zip(shape, sig)))
-    return tuple(shape)
+def _parse_tensor(t: Table, buffers: int) -> _Tensor:
+    shape = t.ints(_T_SHAPE)
+    signature = t.ints(_T_SIGNATURE)
+    for dims, kind in ((shape, "shape"), (signature, "shape signature")):
+        if dims and min(dims) < -1:
+            raise FlatbufferError(f"its {kind} has dimension {min(dims)}")
+    buffer = int(t.scalar(_T_BUFFER, "I"))
+    if buffer >= buffers:
+        raise FlatbufferError(f"it uses buffer {buffer}, but the model has {buffers}")
+    return _Tensor(t.string(_T_NAME), int(t.scalar(_T_TYPE, "b")), shape, signature, buffer,
+                   bool(t.scalar(_T_VARIABLE, "B")), _parse_quant(t.table(_T_QUANT)))
 
 
-def _buffer_bytes(model: Any, index: int) -> int:
-    if index <= 0 or index >= model.BuffersLength():
-        return 0
-    buf = model.Buffers(index)
-    if buf.DataLength():
-        return int(buf.DataLength())
-    return int(buf.Size()) if buf.Offset() > 1 else 0
+def _check_constant(t: _Tensor, nbytes: int, sparse: bool) -> None:
+    """A constant's buffer must hold exactly what its shape and type declare (as TFLite's verifier says)."""
+    itemsize = _FIXED_SIZE.get(t.type_code)
+    if nbytes == 0 or itemsize is None or sparse or any(d < 0 for d in t.shape):
+        return
+    numel = 1
+    for d in t.shape:
+        numel *= d
+    if numel * itemsize != nbytes:
+        dims = "×".join(map(str, t.shape)) or "scalar"
+        raise FlatbufferError(f"it declares shape {dims} {_TYPES[t.type_code]} ({numel * itemsize} bytes) but "
+                              f"its buffer holds {nbytes} bytes")
 
 
-def _tensor_names(sub: Any) -> list[str]:
+def _parse(path: Path) -> _Model:
+    """Read and check ``path``: one ``ModelFileError`` (what is wrong, at which byte) for any corruption."""
+    buf = _read_bytes(path)
+    fb = Flatbuffer(buf)
+    where: str | tuple[Any, ...] = "the model table"  # what is being read, for the error (formatted only then)
+    try:
+        root = fb.root()
+        where = "the buffers"
+        buffers = root.tables(_MODEL_BUFFERS)
+        buffer_data: list[tuple[int, int]] = []
+        buffer_bytes: list[int] = []
+        for i, b in enumerate(buffers):
+            where = ("buffer", i)
+            start, length = b.blob(_BUF_DATA)
+            offset, size = int(b.scalar(_BUF_OFFSET, "Q")), int(b.scalar(_BUF_SIZE, "Q"))
+            if offset > 1:  # weights stored after the flatbuffer (models over 2 GB)
+                fb.need(offset, size)
+            buffer_data.append((start, length))
+            buffer_bytes.append(length if length else (size if offset > 1 else 0))
+        where = "the operator codes"
+        codes: list[tuple[str, str]] = []
+        for i, c in enumerate(root.tables(_MODEL_CODES)):
+            where = f"operator code {i}"
+            builtin = max(int(c.scalar(_CODE_BUILTIN, "i")), int(c.scalar(_CODE_DEPRECATED, "b")))
+            if builtin != _CUSTOM:
+                codes.append((_op_names().get(builtin, f"BUILTIN_{builtin}"), ""))
+                continue
+            custom = c.string(_CODE_CUSTOM) or "CUSTOM"
+            codes.append((custom, "flex" if custom.startswith("Flex") else "custom"))
+        where = "the subgraphs"
+        subgraphs = root.tables(_MODEL_SUBGRAPHS)
+        if not subgraphs:
+            raise ModelFileError(f"{path}: TFLite model has no subgraph", fix="re-convert the model")
+        sub = subgraphs[0]
+        where = "the tensors"
+        tensor_tables = sub.tables(_SUB_TENSORS)
+        tensors: list[_Tensor] = []
+        for i, table in enumerate(tensor_tables):
+            where = ("tensor", i)
+            t = _parse_tensor(table, len(buffers))
+            if t.buffer > 0:
+                where = ("tensor", i, t.name)
+                _check_constant(t, buffer_bytes[t.buffer], table.has(_T_SPARSITY))
+            tensors.append(t)
+        n = len(tensors)
+        where = "the operators"
+        operators = []
+        for i, op in enumerate(sub.tables(_SUB_OPERATORS)):
+            where = ("operator", i)
+            opcode = int(op.scalar(_OP_OPCODE, "I"))
+            if opcode >= len(codes):
+                raise FlatbufferError(f"it uses operator code {opcode}, but the model has {len(codes)}")
+            options_type = int(op.scalar(_OP_OPTIONS_TYPE, "B"))
+            operators.append(_Operator(opcode, _indices(op.ints(_OP_INPUTS), n, "an input", optional=True),
+                                       _indices(op.ints(_OP_OUTPUTS), n, "an output"), options_type,
+                                       op.table(_OP_OPTIONS) if options_type else None))
+        where = "the subgraph's inputs and outputs"
+        inputs = _indices(sub.ints(_SUB_INPUTS), n, "an input")
+        outputs = _indices(sub.ints(_SUB_OUTPUTS), n, "an output")
+        metadata = []
+        for i, md in enumerate(root.tables(_MODEL_METADATA)):
+            where = f"metadata entry {i}"
+            metadata.append((md.string(_META_NAME), _indices((int(md.scalar(_META_BUFFER, "I")),), len(buffers),
+                                                             "its buffer")[0]))
+        signatures = []
+        for i, sig in enumerate(root.tables(_MODEL_SIGNATURES)):
+            where = f"signature {i}"
+            subgraph = _indices((int(sig.scalar(_SIG_SUBGRAPH, "I")),), len(subgraphs), "its subgraph")[0]
+            maps = []
+            for slot in (_SIG_INPUTS, _SIG_OUTPUTS):
+                entries = []
+                for m in sig.tables(slot):
+                    index = int(m.scalar(_MAP_INDEX, "I"))
+                    if subgraph == 0:
+                        _indices((index,), n, "a tensor")
+                    entries.append((m.string(_MAP_NAME), index))
+                maps.append(tuple(entries))
+            signatures.append(_Signature(sig.string(_SIG_KEY), subgraph, maps[0], maps[1]))
+        where = "the model table"
+        version, description = int(root.scalar(_MODEL_VERSION, "I")), root.string(_MODEL_DESCRIPTION)
+    except FlatbufferError as exc:
+        raise fb.error(str(path), _where(where), exc, _FIX) from None
+    return _Model(path, buf, version, description, tuple(codes), len(subgraphs), tuple(tensors),
+                  tuple(_unique_names(tuple(tensors))), tuple(operators), inputs, outputs, tuple(buffer_bytes),
+                  tuple(buffer_data), tuple(metadata), tuple(signatures))
+
+
+def _where(where: str | tuple[Any, ...]) -> str:
+    if isinstance(where, str):
+        return where
+    kind, index, *name = where
+    return f"{kind} {index}" + (f" ({name[0]!r})" if name and name[0] else "")
+
+
+def _unique_names(tensors: tuple[_Tensor, ...]) -> list[str]:
     """Tensor names made unique (TFLite allows duplicates and empty names)."""
     names: list[str] = []
     seen: set[str] = set()
-    for i in range(sub.TensorsLength()):
-        name = _text(sub.Tensors(i).Name()) or f"tensor_{i}"
+    for i, t in enumerate(tensors):
+        name = t.name or f"tensor_{i}"
         if name in seen:
             name = f"{name}:{i}"
         seen.add(name)
@@ -139,18 +308,31 @@ def _tensor_names(sub: Any) -> list[str]:
     return names
 
 
-def _options(op: Any) -> dict[str, Any]:
-    """The operator's builtin options as a flat dict (strides, padding, fused activation...)."""
-    schema = _schema()
-    kind = op.BuiltinOptionsType()
-    table = op.BuiltinOptions()
-    if not kind or table is None:
+def _shape(t: _Tensor, symbolic_batch: str = "batch") -> tuple[int | str | None, ...]:
+    if t.signature and len(t.signature) == len(t.shape):
+        return tuple((symbolic_batch if i == 0 else f"d{i}") if s < 0 else d
+                     for i, (d, s) in enumerate(zip(t.shape, t.signature)))
+    return tuple(None if d < 0 else d for d in t.shape)
+
+
+def _options(model: _Model, op: _Operator, index: int) -> dict[str, Any]:
+    """The operator's builtin options as a flat dict (strides, padding, fused activation...).
+
+    The options table's header was checked by ``_parse``; its fields are decoded by the schema's
+    generated classes, whose decoding failures on a corrupt table become a ``ModelFileError``.
+    """
+    if not op.options_type or op.options is None:
         return {}
+    import struct
+
+    import flatbuffers
+
     try:
-        obj = schema.BuiltinOptionsCreator(kind, table)
-    except Exception:  # an options type this schema does not know
-        return {}
-    if obj is None:
+        obj = _schema().BuiltinOptionsCreator(op.options_type, flatbuffers.table.Table(model.data, op.options.pos))
+    except (struct.error, ValueError, IndexError, OverflowError) as exc:
+        raise ModelFileError(f"{model.path}: the file is corrupt: operator {index}'s builtin options cannot be "
+                             f"decoded ({type(exc).__name__})", fix=_FIX) from None
+    if obj is None:  # an options type this schema does not know
         return {}
     out: dict[str, Any] = {}
     for key, value in vars(obj).items():
@@ -169,32 +351,28 @@ def _options(op: Any) -> dict[str, Any]:
 def read_graph(path: str | Path) -> Graph:
     """The main subgraph of a ``.tflite`` model as a ``Graph`` (shapes, dtypes, quant, buffer sizes)."""
     p = Path(path)
-    _, model = _load(p)
-    sub = model.Subgraphs(0)
-    names = _tensor_names(sub)
+    model = _parse(p)
+    names = model.names
     tensors: dict[str, TensorInfo] = {}
-    for i in range(sub.TensorsLength()):
-        t = sub.Tensors(i)
-        nbytes = _buffer_bytes(model, int(t.Buffer()))
-        tensors[names[i]] = TensorInfo(names[i], _TYPES.get(int(t.Type()), None), _shape(t),
-                                       is_constant=nbytes > 0 and not t.IsVariable(), nbytes=nbytes, quant=_quant(t))
-    codes = [_op_code(model, i) for i in range(model.OperatorCodesLength())]
+    for i, t in enumerate(model.tensors):
+        nbytes = model.buffer_bytes[t.buffer] if t.buffer > 0 else 0
+        shape = _shape(t)
+        check_dims(p, f"tensor {names[i]!r}", shape)
+        tensors[names[i]] = TensorInfo(names[i], _TYPES.get(t.type_code), shape,
+                                       is_constant=nbytes > 0 and not t.is_variable, nbytes=nbytes, quant=t.quant)
     nodes: list[Node] = []
-    for i in range(sub.OperatorsLength()):
-        op = sub.Operators(i)
-        op_type, domain = codes[op.OpcodeIndex()]
-        ins = [names[j] if j >= 0 else "" for j in (op.InputsAsNumpy() if op.InputsLength() else [])]
-        outs = [names[j] for j in (op.OutputsAsNumpy() if op.OutputsLength() else [])]
-        attrs = _options(op) if domain == "" else {}
+    for i, op in enumerate(model.operators):
+        op_type, domain = model.codes[op.opcode]
+        ins = [names[j] if j >= 0 else "" for j in op.inputs]
+        outs = [names[j] for j in op.outputs]
+        attrs = _options(model, op, i) if domain == "" else {}
         nodes.append(Node(name=f"{op_type}_{i}", op_type=op_type, inputs=ins, outputs=outs, attrs=attrs,
                           domain=domain))
-    inputs = [names[j] for j in sub.InputsAsNumpy()] if sub.InputsLength() else []
-    outputs = [names[j] for j in sub.OutputsAsNumpy()] if sub.OutputsLength() else []
-    meta: dict[str, Any] = {"subgraphs": int(model.SubgraphsLength()), "schema_version": int(model.Version()),
-                            "description": _text(model.Description()),
-                            "signatures": _signature_keys(model), "path": str(p)}
-    graph = Graph(name=p.stem, format=Format.TFLITE, nodes=nodes, tensors=tensors, inputs=inputs, outputs=outputs,
-                  metadata=meta)
+    meta: dict[str, Any] = {"subgraphs": model.subgraphs, "schema_version": model.version,
+                            "description": model.description,
+                            "signatures": [s.key for s in model.signatures], "path": str(p)}
+    graph = Graph(name=p.stem, format=Format.TFLITE, nodes=nodes, tensors=tensors,
+                  inputs=[names[j] for j in model.inputs], outputs=[names[j] for j in model.outputs], metadata=meta)
     inv = op_inventory(graph)
     meta["op_inventory"] = inv.to_dict()
     return graph
@@ -236,67 +414,64 @@ def op_inventory(graph: Graph) -> OpInventory:
 
 # ---- I/O specs --------------------------------------------------------------------------------
 
-def _signature_keys(model: Any) -> list[str]:
-    return [_text(model.SignatureDefs(i).SignatureKey()) for i in range(model.SignatureDefsLength())]
-
-
 def read_io_metadata(path: str | Path) -> dict[str, Any]:
     """The JSON edgeport embedded under ``edgeport.io`` (``{}`` when absent)."""
-    _, model = _load(Path(path))
-    return _io_metadata(model)
+    return _io_metadata(_parse(Path(path)))
 
 
-def _io_metadata(model: Any) -> dict[str, Any]:
-    for i in range(model.MetadataLength()):
-        md = model.Metadata(i)
-        if _text(md.Name()) == METADATA_KEY:
-            buf = model.Buffers(int(md.Buffer()))
-            if buf.DataLength():
+def _io_metadata(model: _Model) -> dict[str, Any]:
+    for name, index in model.metadata:
+        if name == METADATA_KEY:
+            start, length = model.buffer_data[index]
+            if length:
                 try:
-                    data = json.loads(bytes(buf.DataAsNumpy()).decode("utf-8"))
+                    data = json.loads(model.data[start:start + length].decode("utf-8"))
                     return data if isinstance(data, dict) else {}
                 except ValueError:
                     return {}
     return {}
 
 
-def tensor_spec(tensor: Any, name: str, layout: str | None = None) -> TensorSpec:
-    return TensorSpec(name, _TYPES.get(int(tensor.Type()), "float32"), _shape(tensor), layout, _quant(tensor))
+def _signature_io(model: _Model, key: str | None = None) -> tuple[str | None, tuple[tuple[str, int], ...],
+                                                                  tuple[tuple[str, int], ...]]:
+    """(signature key, ((input name, tensor index)...), ((output name, tensor index)...)) of subgraph 0."""
+    keys = [s.key for s in model.signatures]
+    for sig in model.signatures:
+        if sig.subgraph != 0 or (key is not None and sig.key != key):
+            continue
+        if key is None and "serving_default" in keys and sig.key != "serving_default":
+            continue
+        return sig.key, sig.inputs, sig.outputs
+    names = model.names
+    return None, tuple((names[j], j) for j in model.inputs), tuple((names[j], j) for j in model.outputs)
 
 
-def signature_io(model: Any, key: str | None = None) -> tuple[str | None, list[tuple[str, int]], list[tuple[str, int]]]:
-    """(signature key, [(input name, tensor index)], [(output name, tensor index)]) of subgraph 0."""
-    keys = _signature_keys(model)
-    for i in range(model.SignatureDefsLength()):
-        sig = model.SignatureDefs(i)
-        if int(sig.SubgraphIndex()) != 0 or (key is not None and keys[i] != key):
-            continue
-        if key is None and "serving_default" in keys and keys[i] != "serving_default":
-            continue
-        ins = [(_text(sig.Inputs(j).Name()), int(sig.Inputs(j).TensorIndex())) for j in range(sig.InputsLength())]
-        outs = [(_text(sig.Outputs(j).Name()), int(sig.Outputs(j).TensorIndex())) for j in range(sig.OutputsLength())]
-        return keys[i], ins, outs
-    sub = model.Subgraphs(0)
-    names = _tensor_names(sub)
-    return None, [(names[j], int(j)) for j in sub.InputsAsNumpy()], [(names[j], int(j)) for j in sub.OutputsAsNumpy()]
+def _tensor_spec(path: Path, t: _Tensor, name: str, layout: str | None) -> TensorSpec:
+    dtype = _TYPES.get(t.type_code)
+    if dtype is None:
+        raise ModelFileError(f"{path}: model input/output {name!r} has tensor type code {t.type_code}, which no "
+                             "TFLite schema this edgeport knows defines",
+                             fix="re-export the model; if it is new, update ai-edge-litert and edgeport")
+    spec = TensorSpec(name, dtype, _shape(t), layout, t.quant)
+    check_io_size(path, spec)
+    return spec
 
 
 def read_io(path: Path) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...], dict[str, Any]]:
     """I/O specs named as the runtime feeds them: the default signature's names, else tensor names."""
-    _, model = _load(Path(path))
-    key, ins, outs = signature_io(model)
-    sub = model.Subgraphs(0)
+    p = Path(path)
+    model = _parse(p)
+    key, ins, outs = _signature_io(model)
     meta = _io_metadata(model)
     layouts: dict[str, str] = meta.get("layouts", {}) if isinstance(meta.get("layouts"), dict) else {}
-    inputs = tuple(tensor_spec(sub.Tensors(i), n, layouts.get(n)) for n, i in ins)
-    outputs = tuple(tensor_spec(sub.Tensors(i), n, layouts.get(n)) for n, i in outs)
-    codes = [_op_code(model, i) for i in range(model.OperatorCodesLength())]
-    flex = sorted({t for t, d in codes if d == "flex"})
-    custom = sorted({t for t, d in codes if d == "custom"})
-    info: dict[str, Any] = {"signature": key, "signatures": _signature_keys(model), "flex_ops": flex,
+    inputs = tuple(_tensor_spec(p, model.tensors[i], n, layouts.get(n)) for n, i in ins)
+    outputs = tuple(_tensor_spec(p, model.tensors[i], n, layouts.get(n)) for n, i in outs)
+    flex = sorted({t for t, d in model.codes if d == "flex"})
+    custom = sorted({t for t, d in model.codes if d == "custom"})
+    info: dict[str, Any] = {"signature": key, "signatures": [s.key for s in model.signatures], "flex_ops": flex,
                             "custom_ops": custom}
     if flex:
-        info["notes"] = [f"{Path(path).name} {FLEX_NOTE}"]
+        info["notes"] = [f"{p.name} {FLEX_NOTE}"]
     for k in ("layout_map", "source"):
         if k in meta:
             info[k] = meta[k]
@@ -313,10 +488,10 @@ def embed_io_metadata(path: str | Path, data: dict[str, Any], *, rename_inputs: 
     import flatbuffers
 
     p = Path(path)
-    buf, model_ro = _load(p)
-    for i in range(model_ro.BuffersLength()):
-        if model_ro.Buffers(i).Offset() > 1:
-            return  # weights stored outside the flatbuffer (>2 GB models): leave the file untouched
+    parsed = _parse(p)
+    if any(length == 0 and nbytes for (_, length), nbytes in zip(parsed.buffer_data, parsed.buffer_bytes)):
+        return  # weights stored outside the flatbuffer (>2 GB models): leave the file untouched
+    buf = parsed.data
     schema = _schema()
     model = schema.ModelT.InitFromPackedBuf(buf, 0)
     blob = schema.BufferT()
@@ -342,7 +517,6 @@ def embed_io_metadata(path: str | Path, data: dict[str, Any], *, rename_inputs: 
 
 def feed_names(path: str | Path) -> dict[str, str]:
     """Input/output tensor name → the name the model is fed and read by (its default signature's)."""
-    _, model = _load(Path(path))
-    _, ins, outs = signature_io(model)
-    names = _tensor_names(model.Subgraphs(0))
-    return {names[i]: name for name, i in (*ins, *outs)}
+    model = _parse(Path(path))
+    _, ins, outs = _signature_io(model)
+    return {model.names[i]: name for name, i in (*ins, *outs)}

@@ -10,6 +10,7 @@ in ``LiteRTOptions.signature``); models without are fed by tensor names.
 
 from __future__ import annotations
 
+import re
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -19,11 +20,15 @@ import numpy as np
 from edgeport._quiet import native_output
 from edgeport.core.formats import Format
 from edgeport.core.tensors import QuantParams, TensorSpec
-from edgeport.errors import BackendError, ConfigError, ModelFileError
+from edgeport.errors import BackendError, ConfigError, EdgeportError, ModelFileError, UnsupportedError
+from edgeport.graph.tflite_reader import read_io
 from edgeport.runtimes import RUNTIMES
+from edgeport.runtimes._isolated import load_in_child_first
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
-__all__ = ["LiteRTOptions", "LiteRTRuntime"]
+__all__ = ["LiteRTOptions", "LiteRTRuntime", "probe_load"]
+
+_UNRESOLVED_CUSTOM = re.compile(r"unresolved custom op: ([A-Za-z0-9_.\-]+?)\.?(?:\s|$)")
 
 
 @dataclass(frozen=True)
@@ -50,6 +55,37 @@ def _details_spec(name: str, d: dict[str, Any], layout: str | None) -> TensorSpe
     return TensorSpec(name, dtype, dims, layout, quant)
 
 
+def _resolver(tfl: Any, xnnpack: bool) -> Any:
+    return tfl.OpResolverType.BUILTIN if xnnpack else tfl.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
+
+
+def probe_load(path: Path, variant: str) -> None:
+    """Create the interpreter and allocate its tensors, nothing else: the child-process first load."""
+    from ai_edge_litert import interpreter as tfl
+
+    interp = tfl.Interpreter(model_path=str(path), experimental_op_resolver_type=_resolver(tfl, variant == "xnnpack"))
+    interp.allocate_tensors()
+
+
+def _load_error(path: Path, text: str, custom_ops: list[str]) -> EdgeportError:
+    """The one-line error for LiteRT refusing to load ``path`` with message ``text``."""
+    text = " ".join(text.split())[:400]
+    if "Flex" in text or "Select TensorFlow op" in text:
+        return BackendError(f"{path.name} needs TensorFlow Select (Flex) ops, which LiteRT here cannot run: {text}",
+                            fix="re-convert without SELECT_TF_OPS or replace those ops")
+    match = _UNRESOLVED_CUSTOM.search(text)
+    if match is not None:
+        op = match.group(1)
+        others = [o for o in custom_ops if o != op]
+        also = f" (the model also uses custom op{'s' if len(others) > 1 else ''} {', '.join(others)})" if others else ""
+        return UnsupportedError(f"{path.name}: {op} is a TFLite custom op with no kernel in LiteRT{also}",
+                                fix="register its kernel with the interpreter (the app's op resolver; in Python "
+                                    "Interpreter(custom_op_registerers=...)) or convert the model with builtin ops "
+                                    "only / replace the op")
+    return ModelFileError(f"{path}: LiteRT cannot load the model ({text})",
+                          fix="re-convert the model; the file may be truncated")
+
+
 @RUNTIMES.register
 class LiteRTRuntime(Runtime):
     name = "litert"
@@ -73,23 +109,18 @@ class LiteRTRuntime(Runtime):
         threads = self.options.threads
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be ≥ 1, got {threads}", fix="pass threads=1 or more")
-        resolver = (tfl.OpResolverType.BUILTIN if self.options.xnnpack
-                    else tfl.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES)
+        _, _, info = read_io(path)  # the bounds-checked reader: a corrupt file fails here, in one line
+        custom_ops = list(info.get("custom_ops", []))
+        load_in_child_first("LiteRT", self.version(), path, "edgeport.runtimes.litert:probe_load",
+                            "xnnpack" if self.options.xnnpack else "builtin",
+                            lambda text: _load_error(path, text, custom_ops))
         try:
             with native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" goes to fd 2
                 self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
-                                               experimental_op_resolver_type=resolver)
+                                               experimental_op_resolver_type=_resolver(tfl, self.options.xnnpack))
                 self._interp.allocate_tensors()  # applies the delegate now, not in the first run
         except (ValueError, RuntimeError) as exc:
-            text = " ".join(str(exc).split())[:400]
-            if "Flex" in text or "Select TensorFlow op" in text:
-                raise BackendError(f"{path.name} needs TensorFlow Select (Flex) ops, which LiteRT here cannot run: "
-                                   f"{text}", fix="re-convert without SELECT_TF_OPS or replace those ops") from exc
-            if "custom op" in text.lower() or "Encountered unresolved custom op" in text:
-                raise BackendError(f"{path.name} uses a custom op with no registered kernel: {text}",
-                                   fix="register the custom op's kernel or re-convert with builtin ops") from exc
-            raise ModelFileError(f"{path}: LiteRT cannot load the model ({text})",
-                                 fix="re-convert the model; the file may be truncated") from exc
+            raise _load_error(path, str(exc), custom_ops) from exc
         signatures = self._interp.get_signature_list()
         self._runner: Any = None
         self._signature: str | None = None

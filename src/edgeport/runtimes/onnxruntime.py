@@ -4,6 +4,7 @@ from __future__ import annotations
 
 import dataclasses
 from dataclasses import dataclass
+from pathlib import Path
 from typing import Any, ClassVar
 
 import numpy as np
@@ -12,9 +13,10 @@ from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import BackendError, MissingDependencyError, ModelFileError, map_exceptions, one_line, raised_in
 from edgeport.runtimes import RUNTIMES
+from edgeport.runtimes._isolated import load_in_child_first
 from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
 
-__all__ = ["GPU_PROVIDERS", "PROVIDERS", "OnnxRuntime", "OnnxRuntimeOptions"]
+__all__ = ["GPU_PROVIDERS", "PROVIDERS", "OnnxRuntime", "OnnxRuntimeOptions", "probe_load"]
 
 _ORT_DTYPES = {
     "tensor(float)": "float32", "tensor(float16)": "float16", "tensor(double)": "float64",
@@ -25,6 +27,22 @@ _OPT_LEVELS = ("disable", "basic", "extended", "all")
 GPU_PROVIDERS = ("TensorrtExecutionProvider", "CUDAExecutionProvider")
 # short names accepted for an execution provider (``edgeport bench --provider cuda``)
 PROVIDERS = {"cpu": "CPUExecutionProvider", "cuda": "CUDAExecutionProvider", "tensorrt": "TensorrtExecutionProvider"}
+
+
+def probe_load(path: Path, variant: str) -> None:
+    """Create a CPU session at graph optimisation level ``variant``, nothing else: the child-process first load."""
+    import onnxruntime as ort
+
+    so = ort.SessionOptions()
+    so.log_severity_level = 3
+    so.graph_optimization_level = _levels(ort)[variant]
+    ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+def _levels(ort: Any) -> dict[str, Any]:
+    return {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL, "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
+            "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
+            "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}
 
 
 @dataclass(frozen=True)
@@ -59,11 +77,7 @@ class OnnxRuntime(Runtime):
                               fix=f"use one of: {', '.join(_OPT_LEVELS)}")
         so = ort.SessionOptions()
         so.log_severity_level = 3
-        level = {"disable": ort.GraphOptimizationLevel.ORT_DISABLE_ALL,
-                 "basic": ort.GraphOptimizationLevel.ORT_ENABLE_BASIC,
-                 "extended": ort.GraphOptimizationLevel.ORT_ENABLE_EXTENDED,
-                 "all": ort.GraphOptimizationLevel.ORT_ENABLE_ALL}[opts.graph_optimization]
-        so.graph_optimization_level = level
+        so.graph_optimization_level = _levels(ort)[opts.graph_optimization]
         if opts.threads:
             so.intra_op_num_threads = opts.threads
         if opts.inter_op_threads:
@@ -74,12 +88,17 @@ class OnnxRuntime(Runtime):
         if missing:
             raise MissingDependencyError(f"execution provider {missing[0]}", "onnxruntime-gpu"
                                          if missing[0] in GPU_PROVIDERS else "onnxruntime", "gpu")
+        path = Path(self.artifact.path)
+        if path.is_file():  # a native crash on a malformed model: one line, not a dead process
+            load_in_child_first("ONNX Runtime", self.version(), path, "edgeport.runtimes.onnxruntime:probe_load",
+                                opts.graph_optimization, self._load_error)
         with map_exceptions({raised_in("onnxruntime"): self._load_error}):  # its own Fail/InvalidGraph/... types
             self._session = ort.InferenceSession(str(self.artifact.path), so, providers=list(opts.providers))
         self._output_names = [o.name for o in self._session.get_outputs()]
 
-    def _load_error(self, exc: BaseException) -> BackendError | ModelFileError:
-        text = one_line(exc)
+    def _load_error(self, exc: BaseException | str) -> BackendError | ModelFileError:
+        """The error for a failed session creation: ``exc`` raised in this process, or its text from the child."""
+        text = " ".join(exc.split())[:300] if isinstance(exc, str) else one_line(exc)
         if "protobuf" in text.lower() or "parse" in text.lower():
             return ModelFileError(f"{self.artifact.path}: ONNX Runtime cannot parse the model ({text})",
                                   fix="re-export the model; the file may be truncated")
