@@ -135,7 +135,8 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
             "converter": conv.name, "source": str(source.path.resolve()), "format": source.format.value,
             "source_inputs": [spec_to_dict(s) for s in source.inputs],
             "source_outputs": [spec_to_dict(s) for s in source.outputs],
-            "out": str(tmp_out), "options": dataclasses.asdict(options), "calibration": None}
+            "out": str(tmp_out), "options": dataclasses.asdict(options), "calibration": None,
+            "input_values": dict(source.metadata.get("input_values") or {})}
         if calibration is not None:
             request["calibration"] = str(calibration.save_npz(work_dir / "calibration.npz"))
         reply_path = work_dir / "reply.json"
@@ -169,8 +170,10 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
     inputs = tuple(spec_from_dict(s) for s in reply["inputs"])
     outputs = tuple(spec_from_dict(s) for s in reply["outputs"])
     fmt = Format(reply["format"])
-    return source.derive(final, fmt, step=Step("convert", conv.name, dataclasses.asdict(options), seconds),
-                         inputs=inputs, outputs=outputs, metadata=reply.get("metadata") or {})
+    metadata = reply.get("metadata") or {}
+    metrics = {"prepared": metadata["prepared"]} if metadata.get("prepared") else {}
+    return source.derive(final, fmt, step=Step("convert", conv.name, dataclasses.asdict(options), seconds, metrics),
+                         inputs=inputs, outputs=outputs, metadata=metadata)
 
 
 def _error_from(reply: dict[str, Any], conv: type[Converter]) -> Exception:
@@ -285,7 +288,30 @@ def _verify(result: ConversionResult, source: Artifact, plan: Plan, options: Any
     opts = _options_for(last, options, True)
     tol = tolerance or last.tolerance_for(opts)
     dataset = data if data is not None else random_dataset(source.inputs or result.artifact.inputs)
+    dataset = _with_baked(dataset, result.artifact.metadata.get("baked_inputs") or {})
     split = "test" if data is not None else "all"
     result.verification = verify(source, result.artifact, dataset, tolerance=tol, split=split,
                                  max_samples=max_samples)
     result.verified_on = f"dataset:{dataset.name}" if data is not None else "random inputs (no --data given)"
+
+
+def _with_baked(dataset: Dataset, baked: dict[str, Any]) -> Dataset:
+    """``dataset`` feeding the source model the constant values the conversion baked into the result.
+
+    The converted model no longer has those inputs; the source still does, and must see the same values.
+    """
+    if not baked:
+        return dataset
+    import numpy as np
+
+    for name, value in baked.items():
+        given = dataset.inputs.get(name)
+        if given is not None and dataset.source != "random" and not np.all(given == np.asarray(value)):
+            raise ConfigError(f"the data gives input {name!r} other values than {value!r}, which the conversion "
+                              "baked into the model", fix=f"drop {name!r} from the data, or convert without "
+                              "that constant input")
+    inputs = dict(dataset.inputs)
+    for name, value in baked.items():
+        arr = np.asarray(value)
+        inputs[name] = np.broadcast_to(arr, (dataset.count, *arr.shape)).copy()
+    return dataclasses.replace(dataset, inputs=inputs)
