@@ -212,30 +212,34 @@ class OnnxToTflite(Converter):
 
 
 _ANSI = re.compile(r"\x1b\[[0-9;]*m")
-_BANNERS = ("the trace log is below", "read this and deal with it", "please refer to", "traceback")
+_ADVICE = ("the trace log is below", "read this and deal with it", "alternatively, if the input op",
+           "if the input op of onnx", "also, for models that include", "input_onnx_file_path:")
 
 
-def onnx2tf_error(log: str, exc: BaseException | None = None) -> str:
-    """onnx2tf's own first meaningful error line (and the node it names), from its printed log.
+def onnx2tf_error(log: str, exc: BaseException | None = None, limit: int = 360) -> str:
+    """onnx2tf's own words on one line: the exception's cause (or its first printed error) and the node.
 
-    onnx2tf prints ``ERROR: ...`` lines, a traceback and an ``onnx_op_type: ... onnx_op_name: ...`` line
-    naming the node it was converting, then raises or exits. The exception's own text comes first
-    when it has one: the printed lines are often banners.
+    onnx2tf prints ``ERROR:`` lines — a banner, the traceback, ``onnx_op_name: <node>``, then advice —
+    and raises or exits. Keras wraps the TensorFlow cause in "Exception encountered when calling layer…"
+    with the cause on the next lines and the call arguments after: the cause is kept, the arguments not.
     """
-    lines = [_ANSI.sub("", ln).strip() for ln in log.splitlines()]
-    errors = [ln[len("ERROR:"):].strip() for ln in lines if ln.startswith("ERROR:")]
-    node = next((e for e in errors if "onnx_op_type:" in e), "")
-    said = [e for e in errors if e and e != node and not e.lower().startswith(_BANNERS)]
-    exc_lines = [ln.strip() for ln in str(exc or "").splitlines() if ln.strip()]
-    first = (exc_lines[0] if exc_lines else "") or (said[0] if said else "")
-    if exc is not None and first:
-        first = f"{type(exc).__name__}: {first}"
-    first = first or (type(exc).__name__ if exc is not None else "")
-    if node:
-        m = re.search(r"onnx_op_type:\s*(\S+).*?onnx_op_name:\s*(\S+)", node)
-        where = f"at {m.group(1)} node {m.group(2)}" if m else node
-        first = f"{first} ({where})" if first else where
-    return first[:400]
+    printed = [_ANSI.sub("", ln).strip() for ln in log.splitlines()]
+    errors = [ln[len("ERROR:"):].strip() for ln in printed if ln.startswith("ERROR:")]
+    node = next((e.split(":", 1)[1].strip() for e in errors if e.startswith("onnx_op_name:")), "")
+    said: list[str] = []
+    for ln in (ln.strip() for ln in str(exc or "").splitlines()):
+        if ln.startswith("Call arguments received"):
+            break
+        if ln:
+            said.append(ln)
+    if exc is not None:
+        said = [f"{type(exc).__name__}: {said[0]}", *said[1:]] if said else [type(exc).__name__]
+    else:
+        said = [e for e in errors if e and not e.lower().startswith(_ADVICE) and not e.startswith("onnx_op_name:")][:1]
+    text = " ".join(said)
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f"{text} (at node {node})" if node else text
 
 
 def _sample_data(specs: tuple[TensorSpec, ...], perm_of: dict[str, tuple[int, ...] | None],
