@@ -232,7 +232,10 @@ def onnx2tf_error(log: str, exc: BaseException | None = None, limit: int = 360) 
             break
         if ln:
             said.append(ln)
-    if exc is not None:
+    missing = re.match(r"No module named 'onnx2tf\.ops\.(\w+)'", str(exc or ""))
+    if missing:  # onnx2tf imports one module per ONNX op type: this is its "no converter for this op"
+        said = [f"onnx2tf has no converter for ONNX op {missing.group(1)} ({said[0]})"]
+    elif exc is not None:
         said = [f"{type(exc).__name__}: {said[0]}", *said[1:]] if said else [type(exc).__name__]
     else:
         said = [e for e in errors if e and not e.lower().startswith(_ADVICE) and not e.startswith("onnx_op_name:")][:1]
