@@ -31,13 +31,14 @@ def _branch(name: str, op: str, const: float) -> object:
     return helper.make_graph([c, helper.make_node(op, ["x", f"{name}_c"], [f"{name}_y"])], name, [], [out])
 
 
-def _if_model(path: Path) -> Path:
-    """y = x * 2 when mode == 1 else x + 1; x is [N, W] (both dynamic), mode a rank-0 int64."""
+def _if_model(path: Path, mode_shape: list[int] | None = None) -> Path:
+    """y = x * 2 when mode == 1 else x + 1; x is [N, W] (both dynamic), mode a rank-0 int64 (or ``mode_shape``)."""
     x = helper.make_tensor_value_info("x", TensorProto.FLOAT, ["N", "W"])
-    mode = helper.make_tensor_value_info("mode", TensorProto.INT64, [])
+    mode = helper.make_tensor_value_info("mode", TensorProto.INT64, mode_shape or [])
     y = helper.make_tensor_value_info("y", TensorProto.FLOAT, ["N", "W"])
     one = numpy_helper.from_array(np.array(1, dtype=np.int64), "one")
-    nodes = [helper.make_node("Equal", ["mode", "one"], ["cond"]),
+    nodes = [helper.make_node("Equal", ["mode", "one"], ["eq"]),
+             helper.make_node("Squeeze", ["eq"], ["cond"]),
              helper.make_node("If", ["cond"], ["y"], then_branch=_branch("then", "Mul", 2.0),
                               else_branch=_branch("else", "Add", 1.0))]
     graph = helper.make_graph(nodes, "branchy", [x, mode], [y], initializer=[one])
@@ -113,3 +114,17 @@ def test_unknown_dims_name_the_input_and_shape_flag(tmp_path: Path) -> None:
     assert "\n" not in text
     # a dynamic batch alone is not an unknown dim: it becomes the compiled batch
     assert unknown_dims_error(tuple(replace(s, shape=("N", 5)) for s in load_artifact(src).inputs[:1]), "t") is None
+
+
+def test_openvino_conversion_bakes_the_value_and_verification_feeds_it(tmp_path: Path) -> None:
+    """Through the isolated child and verification: the IR has no ``mode`` input; the ONNX source gets mode=1."""
+    pytest.importorskip("openvino")
+    from edgeport.convert.api import convert
+
+    src = _if_model(tmp_path / "branchy.onnx", mode_shape=[1])
+    result = convert(_with_plan(src, {"x": (1, 5), "mode": (1,)}, {"mode": [1]}), "openvino", out=tmp_path / "b.xml")
+    assert [s.name for s in result.artifact.inputs] == ["x"]
+    assert result.artifact.metadata["baked_inputs"] == {"mode": [1]}
+    assert result.artifact.step.metrics["prepared"][0] == "baked constant input(s) mode=[1]"
+    v = result.verification
+    assert v is not None and v.passed and v.outputs[0].max_abs < 1e-6, v.failures()

@@ -299,6 +299,8 @@ def _with_baked(dataset: Dataset, baked: dict[str, Any]) -> Dataset:
     """``dataset`` feeding the source model the constant values the conversion baked into the result.
 
     The converted model no longer has those inputs; the source still does, and must see the same values.
+    Samples are batch-first: a value of shape [1, ...] is one sample of shape [...]. (A rank-0 input has
+    no per-sample form in a batch-first dataset; feeding those is the input plan's job.)
     """
     if not baked:
         return dataset
@@ -313,5 +315,6 @@ def _with_baked(dataset: Dataset, baked: dict[str, Any]) -> Dataset:
     inputs = dict(dataset.inputs)
     for name, value in baked.items():
         arr = np.asarray(value)
-        inputs[name] = np.broadcast_to(arr, (dataset.count, *arr.shape)).copy()
+        sample = arr[0] if arr.ndim and arr.shape[0] == 1 else arr
+        inputs[name] = np.broadcast_to(sample, (dataset.count, *sample.shape)).copy()
     return dataclasses.replace(dataset, inputs=inputs)
