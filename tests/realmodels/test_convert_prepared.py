@@ -114,3 +114,24 @@ def test_unknown_dims_fail_before_tvm_compiles_naming_shape(tmp_path: Path) -> N
     text = str(info.value)
     assert "TVM needs fixed input shapes" in text and "--shape x=" in info.value.fix and "\n" not in text
     assert not list(tmp_path.glob("det*"))
+
+
+def test_ocr_classifier_to_tflite_through_onnx2tf(tmp_path: Path) -> None:
+    """onnx2tf on the prepared ppocr-cls: onnxslim's ``Softmax@0`` node names would be invalid TF scopes."""
+    pytest.importorskip("onnx2tf")
+    pytest.importorskip("ai_edge_litert")
+    from edgeport.convert import CONVERTERS
+    from edgeport.convert.api import run_step
+    from edgeport.runtimes.base import open_runtime
+
+    src = _zoo(*PPOCR_CLS)
+    conv = CONVERTERS.get("onnx-to-tflite")
+    art = run_step(conv, _planned(src, {"x": (1, 3, 48, 192)}), tmp_path / "cls.tflite", conv.Options())
+    assert art.metadata["layout_map"]["x"] == ["NCHW", "NHWC"]
+    x = np.random.default_rng(0).uniform(0, 1, (1, 3, 48, 192)).astype(np.float32)
+    want = _ort(src, {"x": x})
+    with open_runtime(art) as rt:
+        got = rt.run({"x": np.ascontiguousarray(x.transpose(0, 2, 3, 1))})
+    assert set(got) == set(want)
+    for name, value in want.items():
+        np.testing.assert_allclose(got[name], value, atol=1e-4)

@@ -19,6 +19,7 @@ from __future__ import annotations
 
 import json
 import os
+import re
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field, replace
 from pathlib import Path
@@ -116,6 +117,7 @@ def prepare_onnx(source: Path, specs: Sequence[TensorSpec], work_dir: Path, *, b
     if simplify:
         model, note = _slim(model)
         notes.append(note)
+    _safe_node_names(model.graph)
     ifs_after = _count_ops(model.graph, "If")
     if ifs_before > ifs_after:
         notes.append(f"folded {ifs_before - ifs_after} of {ifs_before} If node(s) with a constant condition")
@@ -207,6 +209,21 @@ def _slim(model: Any) -> tuple[Any, str]:
     except Exception as exc:  # onnxslim raises assorted errors on unusual graphs; the model is still usable
         first = next((ln.strip() for ln in str(exc).splitlines() if ln.strip()), type(exc).__name__)
         return model, f"onnxslim failed ({first[:160]}); used the model unsimplified"
+
+
+_UNSAFE = re.compile(r"[^A-Za-z0-9_./>-]")
+
+
+def _safe_node_names(graph: Any) -> None:
+    """Node names TensorFlow accepts as scopes: onnxslim names unnamed nodes ``Softmax@0``, which onnx2tf
+    turns into an invalid TF scope and fails on (ppocr-cls). Unique names, only ``[A-Za-z0-9_./>-]``."""
+    seen: set[str] = set()
+    for i, node in enumerate(graph.node):
+        name = _UNSAFE.sub("_", node.name) or f"{node.op_type}_{i}"
+        while name in seen:
+            name = f"{name}_{i}"
+        seen.add(name)
+        node.name = name
 
 
 def _count_ops(graph: Any, op_type: str) -> int:
