@@ -145,3 +145,26 @@ def test_flex_ops_from_onnx2tf_rejected_unless_allowed(tmp_path):
     inv = op_inventory(read_graph(art.path))
     assert inv.flex and all(op.startswith("Flex") for op in inv.flex) and not inv.deployable
     assert any("most devices" in note for note in art.metadata["notes"])
+
+
+def test_an_op_onnx2tf_lacks_is_named_in_its_own_words(tmp_path):
+    """The error quotes onnx2tf (its per-op module is missing) and names the step; nothing is left behind."""
+    import onnx
+    from onnx import TensorProto, helper
+
+    from edgeport.errors import ConversionError
+
+    x = helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 4])
+    y = helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 4])
+    nodes = [helper.make_node("Relu", ["x"], ["r"]), helper.make_node("FancyOp", ["r"], ["y"], domain="com.acme")]
+    model = helper.make_model(helper.make_graph(nodes, "g", [x], [y]), ir_version=10,
+                              opset_imports=[helper.make_opsetid("", 17), helper.make_opsetid("com.acme", 1)])
+    path = tmp_path / "acme.onnx"
+    onnx.save(model, str(path))
+    conv = OnnxToTflite()
+    with pytest.raises(ConversionError) as info:
+        conv.convert(load_artifact(path), tmp_path / "acme.tflite", OnnxToTfliteOptions())
+    text = str(info.value)
+    assert "onnx-to-tflite (onnx2tf): onnx2tf" in text and "\n" not in text
+    assert "onnx2tf has no converter for ONNX op FancyOp" in text, text
+    assert not list(tmp_path.glob("acme.tflite")) and not list(tmp_path.glob("onnx2tf-*"))

@@ -315,13 +315,16 @@ def profile(model: Any, *, dims: dict[str, int] | None = None, shapes: Any = Non
     start = time.perf_counter()
     graph, file_bytes, name = _load(model)
     plan = plan_from(model, shapes, inputs)
-    if not plan.empty and graph.format in GRAPH_FORMATS and not isinstance(model, Graph):
+    control_flow = graph.format is Format.ONNX and any(n.op_type == "If" for n in graph.nodes)
+    if (not plan.empty or control_flow) and graph.format in GRAPH_FORMATS and not isinstance(model, Graph):
         graph = shaped_graph(model, plan)
         dims = {**graph.metadata.get("dims", {}), **(dims or {})}
     result = profile_graph(graph, dims=dims, file_bytes=file_bytes, model=name)
     note = input_note(graph)
     if note and not dims:
         result.notes.insert(0, note)
+    if graph.metadata.get("prepared"):
+        result.notes.append("profiled after " + "; ".join(graph.metadata["prepared"]))
     if "profiled_as" in graph.metadata:
         result.notes.append(f"profiled as {graph.metadata['profiled_as']}")
     result.seconds = time.perf_counter() - start

@@ -21,7 +21,7 @@ from typing import Any
 
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.formats import Format
-from edgeport.core.inputs import InputPlan, apply_plan, concrete_specs, unknown_dims_note
+from edgeport.core.inputs import InputPlan, apply_plan, concrete_specs, constant_values, unknown_dims_note
 from edgeport.core.tensors import TensorSpec
 from edgeport.graph.ir import Graph
 from edgeport.graph.load import load_graph
@@ -70,13 +70,20 @@ def shaped_graph(model: Any, plan: InputPlan | None = None) -> Graph:
     """The analysis ``Graph`` of ``model`` with ``plan``'s shapes applied (``ConfigError`` naming the input
     and its declared shape when they do not fit); ``graph.metadata["unknown_dims_note"]`` holds the note."""
     plan = plan or InputPlan()
-    if plan.empty or isinstance(model, Graph) or (hasattr(model, "graph") and hasattr(model, "opset_import")):
+    if isinstance(model, Graph) or (hasattr(model, "graph") and hasattr(model, "opset_import")):
         graph = load_graph(model)
         return _noted(graph, input_note(graph))
     artifact = model if isinstance(model, Artifact) else load_artifact(model)
     declared = artifact.inputs
     shaped = apply_plan(declared, plan)
     note = unknown_dims_note(shaped)
+    if artifact.format is Format.ONNX:
+        folded = _folded(artifact, shaped, plan)
+        if folded is not None:
+            return _noted(folded, note)
+    if plan.empty:
+        graph = load_graph(artifact)
+        return _noted(graph, input_note(graph))
     if artifact.format is not Format.ONNX:
         graph = load_graph(artifact)
         return _noted(dataclasses.replace(graph, metadata={**graph.metadata, "dims": dims_of(declared, shaped)}),
@@ -92,6 +99,30 @@ def shaped_graph(model: Any, plan: InputPlan | None = None) -> Graph:
     graph = dataclasses.replace(graph, metadata={**graph.metadata, "path": str(artifact.path),
                                           "input_shapes": {s.name: list(s.shape) for s in concrete}})
     return _noted(graph, note)
+
+
+def _folded(artifact: Artifact, shaped: tuple[TensorSpec, ...], plan: InputPlan) -> Graph | None:
+    """The graph with its constant inputs baked in and constant ``If`` nodes folded, when control flow on
+    such an input hides the model (silero's VAD is five top-level nodes, its convolutions inside an ``If``
+    on the sample rate ``sr``); ``None`` when the graph has no ``If`` or no input value is known. The
+    values are the user's (``--input sr=16000``) or those the graph implies (``data.synthetic.feed_plan``)."""
+    if not any(n.op_type == "If" for n in load_graph(artifact).nodes):
+        return None
+    from edgeport.convert._onnx_prepare import prepare_onnx
+    from edgeport.data.synthetic import feed_plan
+    from edgeport.graph.onnx_reader import read_graph
+
+    full = feed_plan(artifact, plan)
+    constants = constant_values(artifact.inputs, full)
+    if not constants:
+        return None
+    concrete = concrete_specs(shaped, plan.batch)
+    with tempfile.TemporaryDirectory(prefix="edgeport-folded-") as tmp:
+        prepared = prepare_onnx(artifact.path, concrete, Path(tmp), batch=plan.batch or 1, constants=constants)
+        graph = read_graph(prepared.path)
+    return dataclasses.replace(graph, metadata={**graph.metadata, "path": str(artifact.path),
+                                                "input_shapes": {s.name: list(s.shape) for s in concrete},
+                                                "prepared": list(prepared.notes)})
 
 
 def _noted(graph: Graph, note: str | None) -> Graph:

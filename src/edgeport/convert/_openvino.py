@@ -3,15 +3,16 @@
 ``ov.convert_model`` reads the source, ``save_ir`` writes ``.xml`` + ``.bin`` under a temporary
 name and renames both into place, ``quantize_int8`` runs NNCF post-training quantisation
 (optionally with accuracy control on a labelled validation split), and ``conversion_error``
-turns OpenVINO's multi-line frontend failures into one line naming the unsupported operators.
+turns OpenVINO's multi-line failures into one line quoting OpenVINO's first meaningful line and the
+step that failed (convert_model, compile_model) — never an operator list guessed from its text.
 """
 
 from __future__ import annotations
 
 import dataclasses
-
 import os
 import re
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -28,7 +29,7 @@ from edgeport.verify.tolerance import Tolerance
 
 _BACKEND = raised_in("openvino")
 
-__all__ = ["NNCFSettings", "OpenVINOConvertOptions", "OpenVINOConverter", "conversion_error", "input_shapes", "name_outputs", "quantize_int8", "save_ir"]
+__all__ = ["NNCFSettings", "OpenVINOConvertOptions", "OpenVINOConverter", "backend_first_line", "conversion_error", "input_shapes", "name_outputs", "quantize_int8", "save_ir"]
 
 _PRESETS = ("performance", "mixed")
 _MODEL_TYPES = ("transformer",)
@@ -46,14 +47,16 @@ class NNCFSettings:
 
 
 def input_shapes(ov: Any, specs: tuple[TensorSpec, ...], dynamic_batch: bool) -> list[tuple[str, Any, Any]]:
-    """``input=`` for ``ov.convert_model``: each input's name, shape (batch dynamic if asked) and type."""
+    """``input=`` for ``ov.convert_model``: each input's name, shape and type.
+
+    An unknown batch stays dynamic with ``dynamic_batch`` (else 1); a static batch stays static —
+    making it dynamic breaks models whose Reshape constants hold that batch (YOLO heads do).
+    """
     result = []
     for spec in specs:
         dims = [d if isinstance(d, int) and d >= 0 else -1 for d in spec.shape]
         if dims and not dynamic_batch and dims[0] < 0:
             dims[0] = 1
-        elif dims and dynamic_batch:
-            dims[0] = -1
         result.append((spec.name, ov.PartialShape(dims), ov.Type(np.dtype(spec.dtype))))
     return result
 
@@ -91,31 +94,26 @@ def name_outputs(model: Any, specs: tuple[TensorSpec, ...]) -> None:
         port.get_tensor().set_names({spec.name})
 
 
-_OPS_RE = [
-    re.compile(r"No conversion rule found for operations?:\s*(.+)"),
-    re.compile(r"Conversion is failed for:\s*(.+)"),
-    re.compile(r"OpenVINO does not support the following ONNX operations?:\s*(.+)"),
-    re.compile(r"[Uu]nsupported operations?:\s*(.+)"),
-]
+def conversion_error(exc: BaseException, converter: str, step: str) -> ConversionError:
+    """One line for a failed OpenVINO ``step`` (convert_model, compile_model) quoting OpenVINO's own words."""
+    return ConversionError(f"OpenVINO {step} failed: {backend_first_line(exc)}", converter=converter, stage=step,
+                           fix="the quoted line is OpenVINO's; pass --shape for dynamic inputs, or run the model "
+                               "with ONNX Runtime")
 
 
-def conversion_error(exc: BaseException, converter: str, source: str) -> ConversionError:
-    """One line for an ``ov.convert_model`` failure, naming the unsupported operators when listed."""
-    text = str(exc)
-    ops: list[str] = []
-    for line in text.splitlines():
-        for pattern in _OPS_RE:
-            m = pattern.search(line)
-            if m:
-                ops += [o.strip() for o in m.group(1).split(",") if o.strip() and o.strip() not in ops]
-    if ops:
-        return ConversionError(f"OpenVINO has no conversion for operator(s) {', '.join(ops[:10])} "
-                               f"in this {source} model", converter=converter, stage="convert_model",
-                               fix="replace those operators in the source model, or run it with ONNX Runtime")
-    lines = [ln.strip() for ln in text.splitlines() if ln.strip() and not ln.startswith("Check '")]
-    detail = " ".join(lines)[:300] or type(exc).__name__
-    return ConversionError(f"ov.convert_model failed: {detail}", converter=converter, stage="convert_model",
-                           fix="check the model converts with openvino.convert_model; try the ONNX path")
+_NOISE = re.compile(r"^(Check '.*' failed at |Exception from |\[ ?\w+ ?\]$|Traceback|File \")")
+
+
+def backend_first_line(exc: BaseException, limit: int = 300) -> str:
+    """A backend's own message on one line: its lines that say something (not source locations), joined.
+
+    OpenVINO's first line is often a header ("FrontEnd API failed with OpConversionFailure:") and the
+    cause follows on the next lines, so they are quoted together up to ``limit`` characters.
+    """
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    said = [ln for ln in lines if not _NOISE.match(ln)] or lines or [type(exc).__name__]
+    text = " ".join(said)
+    return text if len(text) <= limit else text[:limit - 1] + "…"
 
 
 def save_ir(ov: Any, model: Any, out: Path, *, compress_to_fp16: bool) -> None:
@@ -238,7 +236,7 @@ def _quantized_weight_ops(model: Any) -> int:
 class OpenVINOConvertOptions(ConvertOptions):
     """fp32 keeps fp32 weights; fp16 stores weights in fp16 (``compress_to_fp16``); int8 is NNCF PTQ."""
 
-    dynamic_batch: bool = True  # batch dim dynamic in the IR (False: the source's static batch, or 1)
+    dynamic_batch: bool = True  # an unknown batch stays dynamic in the IR (False: 1); a static one stays
     subset_size: int = 300  # int8: calibration samples
     preset: str = "performance"  # int8: performance (symmetric) | mixed
     fast_bias_correction: bool = True
@@ -255,42 +253,56 @@ class OpenVINOConverter(Converter):
     precisions = ("fp32", "fp16", "int8")
     needs_data = ("int8",)
     default_tolerance = Tolerance(atol=1e-4, rtol=1e-3)
-    source_label = "model"
 
     def _read(self, ov: Any, artifact: Artifact, options: OpenVINOConvertOptions) -> Any:
         raise NotImplementedError
 
+    def _prepare(self, artifact: Artifact, options: OpenVINOConvertOptions, work: Path) -> tuple[Artifact, dict[str, Any]]:
+        """The artifact ``_read`` reads (a prepared copy in ``work``) and metadata for the result."""
+        return artifact, {}
+
     def _convert(self, artifact: Artifact, out: Path, options: ConvertOptions,
                  calibration: Dataset | None) -> Artifact:
+        assert isinstance(options, OpenVINOConvertOptions)
+        with tempfile.TemporaryDirectory(prefix=".openvino-prepare-", dir=out.parent) as work:
+            source, meta = self._prepare(artifact, options, Path(work))
+            return self._convert_prepared(artifact, source, out, options, calibration, meta)
+
+    def _convert_prepared(self, artifact: Artifact, source: Artifact, out: Path, options: OpenVINOConvertOptions,
+                          calibration: Dataset | None, meta: dict[str, Any]) -> Artifact:
         import openvino as ov
 
-        assert isinstance(options, OpenVINOConvertOptions)
         try:
-            model = self._read(ov, artifact, options)
+            model = self._read(ov, source, options)
         except ConversionError:
             raise
         except Exception as exc:  # frontends raise OpConversionFailure, GeneralFailure, RuntimeError...
             if not _BACKEND(exc):
                 raise  # not the backend's failure: a bug keeps its traceback
-            raise conversion_error(exc, self.name, self.source_label) from exc
+            raise conversion_error(exc, self.name, "convert_model") from exc
         if options.dynamic_batch and not batch_follows(ov, model):  # e.g. a Reshape baked to batch 1
-            model = self._read(ov, artifact, dataclasses.replace(options, dynamic_batch=False))
-        name_outputs(model, artifact.outputs)
-        meta: dict[str, Any] = {"precision": options.precision, "weights": "fp16" if options.precision == "fp16"
-                                else "fp32", "openvino": ov.get_version().split("-")[0]}
+            model = self._read(ov, source, dataclasses.replace(options, dynamic_batch=False))
+        name_outputs(model, source.outputs)
+        meta.update({"precision": options.precision, "weights": "fp16" if options.precision == "fp16" else "fp32",
+                     "openvino": ov.get_version().split("-")[0]})
         if options.precision == "int8":
             if calibration is None:
                 raise ConfigError(f"{self.name} int8 needs calibration data", fix="pass --data D")
             settings = NNCFSettings(subset_size=options.subset_size, preset=options.preset,
                                     fast_bias_correction=options.fast_bias_correction, model_type=options.model_type)
-            model, qmeta = quantize_int8(model, artifact.inputs, calibration, settings)
+            model, qmeta = quantize_int8(model, source.inputs, calibration, settings)
             meta.update(qmeta, weights="int8")
+        try:
+            ov.Core().compile_model(model, "CPU", {"INFERENCE_PRECISION_HINT": "f32"})
+        except Exception as exc:  # a model that converts but cannot compile fails here, not at verification
+            if not _BACKEND(exc):
+                raise
+            raise conversion_error(exc, self.name, "compile_model") from exc
         save_ir(ov, model, out, compress_to_fp16=options.precision == "fp16")
         written = load_artifact(out, format=Format.OPENVINO)
-        layouts = {s.name: s.layout for s in artifact.inputs}
+        layouts = {s.name: s.layout for s in source.inputs}
         inputs = tuple(TensorSpec(s.name, s.dtype, s.shape, s.layout or layouts.get(s.name), s.quant)
                        for s in written.inputs)
         meta.update(written.metadata)
         return artifact.derive(out, Format.OPENVINO, step=Step("convert", self.name), inputs=inputs,
                                outputs=written.outputs, metadata=meta)
-

@@ -11,6 +11,7 @@ exception — its full traceback goes back so the parent can show it), or an int
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import sys
 import traceback
@@ -38,6 +39,8 @@ def main() -> int:
         if request.get("source_inputs"):
             source = source.with_specs(tuple(spec_from_dict(s) for s in request["source_inputs"]),
                                        tuple(spec_from_dict(s) for s in request["source_outputs"]))
+        if request.get("input_values"):  # constant inputs the user gave: a converter may bake them in
+            source = dataclasses.replace(source, metadata={**source.metadata, "input_values": request["input_values"]})
         calibration = load_npz(request["calibration"]) if request.get("calibration") else None
         stage = "convert"
         result = conv_cls().convert(source, Path(request["out"]), options, calibration)

@@ -30,10 +30,10 @@ from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.convert.planner import Plan, plan_paths
 from edgeport.core.artifact import Artifact, Step, load_artifact
 from edgeport.core.formats import Format
-from edgeport.core.inputs import InputPlan
+from edgeport.core.inputs import InputPlan, constant_values
 from edgeport.core.tensors import spec_from_dict, spec_to_dict
 from edgeport.data.datasets import Dataset
-from edgeport.data.synthetic import synthetic_data
+from edgeport.data.synthetic import feed_plan, synthetic_data
 from edgeport import errors
 from edgeport.errors import (
     ConfigError,
@@ -137,7 +137,8 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
             "converter": conv.name, "source": str(source.path.resolve()), "format": source.format.value,
             "source_inputs": [spec_to_dict(s) for s in source.inputs],
             "source_outputs": [spec_to_dict(s) for s in source.outputs],
-            "out": str(tmp_out), "options": dataclasses.asdict(options), "calibration": None}
+            "out": str(tmp_out), "options": dataclasses.asdict(options), "calibration": None,
+            "input_values": {k: v.tolist() for k, v in constant_values(source.inputs, feed_plan(source)).items()}}
         if calibration is not None:
             request["calibration"] = str(calibration.save_npz(work_dir / "calibration.npz"))
         reply_path = work_dir / "reply.json"
@@ -171,8 +172,10 @@ def run_step(conv: type[Converter], source: Artifact, out: Path, options: Conver
     inputs = tuple(spec_from_dict(s) for s in reply["inputs"])
     outputs = tuple(spec_from_dict(s) for s in reply["outputs"])
     fmt = Format(reply["format"])
-    return source.derive(final, fmt, step=Step("convert", conv.name, dataclasses.asdict(options), seconds),
-                         inputs=inputs, outputs=outputs, metadata=reply.get("metadata") or {})
+    metadata = reply.get("metadata") or {}
+    metrics = {"prepared": metadata["prepared"]} if metadata.get("prepared") else {}
+    return source.derive(final, fmt, step=Step("convert", conv.name, dataclasses.asdict(options), seconds, metrics),
+                         inputs=inputs, outputs=outputs, metadata=metadata)
 
 
 def _error_from(reply: dict[str, Any], conv: type[Converter]) -> Exception:
@@ -293,7 +296,33 @@ def _verify(result: ConversionResult, source: Artifact, plan: Plan, options: Any
     opts = _options_for(last, options, True)
     tol = tolerance or last.tolerance_for(opts)
     dataset = data if data is not None else synthetic_data(source if source.inputs else result.artifact)
+    dataset = _with_baked(dataset, result.artifact.metadata.get("baked_inputs") or {})
     split = "test" if data is not None else "all"
     result.verification = verify(source, result.artifact, dataset, tolerance=tol, split=split,
                                  max_samples=max_samples)
     result.verified_on = f"dataset:{dataset.name}" if data is not None else "random inputs (no --data given)"
+
+
+def _with_baked(dataset: Dataset, baked: dict[str, Any]) -> Dataset:
+    """``dataset`` feeding the source model the constant values the conversion baked into the result.
+
+    The converted model no longer has those inputs; the source still does, and must see the same values.
+    Samples are batch-first: a value of shape [1, ...] is one sample of shape [...]. (A rank-0 input has
+    no per-sample form in a batch-first dataset; feeding those is the input plan's job.)
+    """
+    if not baked:
+        return dataset
+    import numpy as np
+
+    for name, value in baked.items():
+        given = dataset.inputs.get(name)
+        if given is not None and dataset.source not in ("random", "synthetic") and not np.all(given == np.asarray(value)):
+            raise ConfigError(f"the data gives input {name!r} other values than {value!r}, which the conversion "
+                              "baked into the model", fix=f"drop {name!r} from the data, or convert without "
+                              "that constant input")
+    inputs = dict(dataset.inputs)
+    for name, value in baked.items():
+        arr = np.asarray(value)
+        sample = arr[0] if arr.ndim and arr.shape[0] == 1 else arr
+        inputs[name] = np.broadcast_to(sample, (dataset.count, *sample.shape)).copy()
+    return dataclasses.replace(dataset, inputs=inputs)

@@ -9,10 +9,17 @@ Full-integer int8 is calibrated on the dataset's calibration split, passed to on
 as channels-last ``.npy`` files with mean 0 / std 1 (the data is used as is). onnx2tf otherwise
 downloads a sample image file for 3-channel inputs; edgeport replaces that download with its
 own data (or seeded random data when there is none), so no conversion ever reaches the network.
+
+The ONNX file is prepared first (``_onnx_prepare``): onnx2tf compiles fixed shapes, so an unknown
+non-batch dim fails before it runs, naming ``--shape``. A failure quotes onnx2tf's own error line.
 """
 
 from __future__ import annotations
 
+import contextlib
+import dataclasses
+import io
+import re
 import shutil
 import tempfile
 from dataclasses import dataclass
@@ -22,12 +29,8 @@ from typing import Any
 import numpy as np
 
 from edgeport.convert import CONVERTERS
-from edgeport.convert._tflite_common import (
-    calibration_arrays,
-    check_calibration,
-    finish_tflite,
-    unsupported_op_error,
-)
+from edgeport.convert._onnx_prepare import prepare_for
+from edgeport.convert._tflite_common import calibration_arrays, check_calibration, finish_tflite
 from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
@@ -38,7 +41,7 @@ from edgeport.verify.tolerance import Tolerance
 
 _BACKEND = raised_in("onnx2tf", "tensorflow", "keras", "tf_keras", "onnx", "onnx_graphsurgeon", "sng4onnx")
 
-__all__ = ["OnnxToTflite", "OnnxToTfliteOptions", "channels_last"]
+__all__ = ["OnnxToTflite", "OnnxToTfliteOptions", "channels_last", "onnx2tf_error"]
 
 _CHANNELS_LAST = {3: ("NCW", "NWC"), 4: ("NCHW", "NHWC"), 5: ("NCDHW", "NDHWC")}
 _FILES = {"fp32": "_float32", "fp16": "_float16", "int8-dynamic": "_dynamic_range_quant",
@@ -96,15 +99,16 @@ class OnnxToTflite(Converter):
         if options.io_dtype not in ("int8", "uint8", "float32"):
             raise ConfigError(f"io_dtype {options.io_dtype!r} is not int8, uint8 or float32",
                               fix="use io_dtype='int8' (default), 'uint8' or 'float32'")
-        specs = artifact.inputs
-        check_calibration(self.name, options.precision, self.needs_data, calibration, specs)
         work = Path(tempfile.mkdtemp(prefix="onnx2tf-", dir=out.parent))
         try:
-            produced = self._run_onnx2tf(artifact, work, options, calibration)
+            source, prepared = prepare_for(artifact, work, backend="onnx2tf",
+                                           batch=None if options.dynamic_batch else 1)
+            check_calibration(self.name, options.precision, self.needs_data, calibration, source.inputs)
+            produced = self._run_onnx2tf(source, work, options, calibration)
             shutil.move(str(produced), str(out))
         finally:
             shutil.rmtree(work, ignore_errors=True)
-        return self._finish(artifact, out, options)
+        return dataclasses.replace(self._finish(source, out, options, prepared), parent=artifact)
 
     def _run_onnx2tf(self, artifact: Artifact, work: Path, options: OnnxToTfliteOptions,
                      calibration: Dataset | None) -> Path:
@@ -142,27 +146,31 @@ class OnnxToTflite(Converter):
         o2t_main.download_test_image_data = no_download
         o2t_common.download_test_image_data = no_download
         keep = [s.name for s in specs] if options.keep_layout else None
+        log = io.StringIO()  # onnx2tf prints its errors (then often calls sys.exit): keep them to quote
         try:
-            onnx2tf.convert(
-                input_onnx_file_path=str(artifact.path), output_folder_path=str(work / "saved_model"),
-                copy_onnx_input_output_names_to_tflite=True, non_verbose=True, verbosity="error",
-                output_dynamic_range_quantized_tflite=options.precision == "int8-dynamic",
-                output_integer_quantized_tflite=options.precision == "int8",
-                quant_type="per-channel" if options.per_channel else "per-tensor",
-                custom_input_op_name_np_data_path=calib_args,
-                input_quant_dtype=options.io_dtype if options.io_dtype != "float32" else "int8",
-                output_quant_dtype=options.io_dtype if options.io_dtype != "float32" else "int8",
-                keep_ncw_or_nchw_or_ncdhw_input_names=keep)
+            with contextlib.redirect_stdout(log):
+                onnx2tf.convert(
+                    input_onnx_file_path=str(artifact.path), output_folder_path=str(work / "saved_model"),
+                    copy_onnx_input_output_names_to_tflite=True, non_verbose=True, verbosity="error",
+                    output_dynamic_range_quantized_tflite=options.precision == "int8-dynamic",
+                    output_integer_quantized_tflite=options.precision == "int8",
+                    quant_type="per-channel" if options.per_channel else "per-tensor",
+                    custom_input_op_name_np_data_path=calib_args,
+                    input_quant_dtype=options.io_dtype if options.io_dtype != "float32" else "int8",
+                    output_quant_dtype=options.io_dtype if options.io_dtype != "float32" else "int8",
+                    keep_ncw_or_nchw_or_ncdhw_input_names=keep)
         except SystemExit as exc:  # onnx2tf calls sys.exit(1) after logging an unsupported graph
-            raise ConversionError(f"onnx2tf gave up (exit status {exc.code}); the model has an operator or "
-                                  "pattern onnx2tf cannot convert", converter=self.name, stage="convert",
-                                  fix="try --via another path, or simplify the ONNX model first") from None
+            said = onnx2tf_error(log.getvalue()) or f"exit status {exc.code}, no error line printed"
+            raise ConversionError(f"onnx2tf failed: {said}", converter=self.name, stage="onnx2tf",
+                                  fix="the quoted line is onnx2tf's; try --via another path or --to openvino") from None
         except ConversionError:
             raise
         except Exception as exc:  # onnx2tf raises many types for unsupported graphs
             if not _BACKEND(exc):
                 raise  # not the backend's failure: a bug keeps its traceback
-            raise unsupported_op_error(self.name, exc) from exc
+            said = onnx2tf_error(log.getvalue(), exc)
+            raise ConversionError(f"onnx2tf failed: {said}", converter=self.name, stage="onnx2tf",
+                                  fix="the quoted line is onnx2tf's; try --via another path or --to openvino") from exc
         finally:
             o2t_main.download_test_image_data, o2t_common.download_test_image_data = saved
         suffix = _FILES[options.precision]
@@ -174,7 +182,8 @@ class OnnxToTflite(Converter):
                                   fix="run onnx2tf by hand on the model to see its log")
         return found[0]
 
-    def _finish(self, artifact: Artifact, out: Path, options: OnnxToTfliteOptions) -> Artifact:
+    def _finish(self, artifact: Artifact, out: Path, options: OnnxToTfliteOptions,
+                prepared: dict[str, Any]) -> Artifact:
         from edgeport.graph.tflite_reader import read_io
 
         tfl_ins, tfl_outs, info = read_io(out)
@@ -197,9 +206,43 @@ class OnnxToTflite(Converter):
                 layout_map[tfl.name] = [src, dst]
         return finish_tflite(artifact, out, input_layouts=in_layouts, output_layouts=out_layouts,
                              step_name=self.name, source_names=True,
-                             metadata={"precision": options.precision, "converter": "onnx2tf",
+                             metadata={**prepared, "precision": options.precision, "converter": "onnx2tf",
                                        "layout_map": layout_map,
                                        "io_dtype": options.io_dtype if options.precision == "int8" else "float32"})
+
+
+_ANSI = re.compile(r"\x1b\[[0-9;]*m")
+_ADVICE = ("the trace log is below", "read this and deal with it", "alternatively, if the input op",
+           "if the input op of onnx", "also, for models that include", "input_onnx_file_path:")
+
+
+def onnx2tf_error(log: str, exc: BaseException | None = None, limit: int = 360) -> str:
+    """onnx2tf's own words on one line: the exception's cause (or its first printed error) and the node.
+
+    onnx2tf prints ``ERROR:`` lines — a banner, the traceback, ``onnx_op_name: <node>``, then advice —
+    and raises or exits. Keras wraps the TensorFlow cause in "Exception encountered when calling layer…"
+    with the cause on the next lines and the call arguments after: the cause is kept, the arguments not.
+    """
+    printed = [_ANSI.sub("", ln).strip() for ln in log.splitlines()]
+    errors = [ln[len("ERROR:"):].strip() for ln in printed if ln.startswith("ERROR:")]
+    node = next((e.split(":", 1)[1].strip() for e in errors if e.startswith("onnx_op_name:")), "")
+    said: list[str] = []
+    for ln in (ln.strip() for ln in str(exc or "").splitlines()):
+        if ln.startswith("Call arguments received"):
+            break
+        if ln:
+            said.append(ln)
+    missing = re.match(r"No module named 'onnx2tf\.ops\.(\w+)'", str(exc or ""))
+    if missing:  # onnx2tf imports one module per ONNX op type: this is its "no converter for this op"
+        said = [f"onnx2tf has no converter for ONNX op {missing.group(1)} ({said[0]})"]
+    elif exc is not None:
+        said = [f"{type(exc).__name__}: {said[0]}", *said[1:]] if said else [type(exc).__name__]
+    else:
+        said = [e for e in errors if e and not e.lower().startswith(_ADVICE) and not e.startswith("onnx_op_name:")][:1]
+    text = " ".join(said)
+    if len(text) > limit:
+        text = text[:limit - 1] + "…"
+    return f"{text} (at node {node})" if node else text
 
 
 def _sample_data(specs: tuple[TensorSpec, ...], perm_of: dict[str, tuple[int, ...] | None],

@@ -2,7 +2,8 @@
 
 The output is a directory ``<name>.tvm/`` holding ``module.so`` (``export_library``) and
 ``manifest.json`` (input/output specs, target, tuning summary). TVM compiles for concrete shapes:
-every symbolic dimension is fixed (batch to ``options.batch``, others to 1) and recorded.
+the ONNX file is prepared first (``_onnx_prepare``: the user's shapes, an unknown batch →
+``options.batch``, constant inputs baked in, onnxslim); any other unknown dim fails naming ``--shape``.
 
 Untuned modules run TVM's default schedules and are slow (ResNet-18 measured here ≈ 1.8 s vs
 ONNX Runtime ≈ 33 ms; ≈ 72 ms after a short tuning run): the result carries that warning.
@@ -14,11 +15,13 @@ from __future__ import annotations
 
 import hashlib
 import os
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 from edgeport.convert import CONVERTERS
+from edgeport.convert._onnx_prepare import prepare_for
 from edgeport.convert.base import ConvertOptions, Converter
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
@@ -54,14 +57,6 @@ def host_target(mcpu: str = "", num_cores: int = 0) -> dict[str, Any]:
     return {"kind": "llvm", "mcpu": mcpu, "num-cores": int(num_cores)}
 
 
-def _static_specs(specs: tuple[TensorSpec, ...], batch: int) -> tuple[TensorSpec, ...]:
-    fixed = []
-    for s in specs:
-        shape = tuple(d if isinstance(d, int) and d > 0 else (batch if i == 0 else 1) for i, d in enumerate(s.shape))
-        fixed.append(TensorSpec(s.name, s.dtype, shape, s.layout, s.quant))
-    return tuple(fixed)
-
-
 @CONVERTERS.register
 class OnnxToTvm(Converter):
     name = "onnx-to-tvm"
@@ -83,7 +78,6 @@ class OnnxToTvm(Converter):
         from tvm.relax.frontend.onnx import from_onnx
 
         from edgeport.convert import _tvm_tuning as tuning
-        from edgeport.graph.onnx_reader import read_io
         from edgeport.runtimes.tvm import MODULE, UNTUNED_WARNING, write_manifest
 
         assert isinstance(options, OnnxToTvmOptions)
@@ -91,8 +85,6 @@ class OnnxToTvm(Converter):
             raise ConfigError(f"batch {options.batch} must be ≥ 1", fix="pass options batch=1 (or more)")
         if options.tune_seconds < 0:
             raise ConfigError("tune_seconds must be ≥ 0", fix="pass 0 (no tuning) or a budget in seconds")
-        src_in, src_out, _ = read_io(artifact.path)
-        inputs = _static_specs(tuple(src_in), options.batch)
         target_dict = host_target(options.mcpu, options.num_cores)
         try:
             target = tvm.target.Target(target_dict)
@@ -101,8 +93,11 @@ class OnnxToTvm(Converter):
                 raise  # not the backend's failure: a bug keeps its traceback
             raise ConfigError(f"TVM rejects target {target_dict}: {str(exc).strip().splitlines()[-1][:200]}",
                               fix="pass an LLVM CPU name TVM knows as mcpu (e.g. znver4, skylake-avx512)") from exc
-
-        model = onnx.load(str(artifact.path))
+        with tempfile.TemporaryDirectory(prefix=".tvm-prepare-", dir=out.parent) as work:
+            source, prepared = prepare_for(artifact, Path(work), backend="TVM", batch=options.batch)
+            model = onnx.load(str(source.path))
+            model_hash = hashlib.sha256(source.path.read_bytes()).hexdigest()
+        inputs, src_out = source.inputs, source.outputs
         shapes = {s.name: list(s.shape) for s in inputs}
         try:
             mod = from_onnx(model, shape_dict=shapes, dtype_dict={s.name: s.dtype for s in inputs},
@@ -113,7 +108,6 @@ class OnnxToTvm(Converter):
                 raise  # not the backend's failure: a bug keeps its traceback
             raise _import_error(exc, self.name) from exc
 
-        model_hash = hashlib.sha256(artifact.path.read_bytes()).hexdigest()
         cache = tuning.cache_dir_for(model_hash, target_dict, shapes)
         outcome = tuning.TuningOutcome(cache_dir=str(cache), budget_s=options.tune_seconds)
         if options.tune_seconds > 0 or (options.use_cached_tuning and cache.is_dir()):
@@ -129,18 +123,17 @@ class OnnxToTvm(Converter):
         except Exception as exc:
             if not _BACKEND(exc):
                 raise  # not the backend's failure: a bug keeps its traceback
-            raise ConversionError(str(exc).strip().splitlines()[-1][:300] if str(exc).strip() else type(exc).__name__,
-                                  converter=self.name, stage="compile",
+            raise ConversionError(f"TVM compile failed: {_tvm_message(exc)}", converter=self.name, stage="compile",
                                   fix="try without tuning records (use_cached_tuning=False)") from exc
 
         out.mkdir(parents=True, exist_ok=True)
         executable.export_library(str(out / MODULE))
-        outputs = _probe_outputs(out / MODULE, inputs, tuple(src_out), np)
+        outputs = _probe_outputs(out / MODULE, inputs, src_out, np)
         warnings = [] if outcome.tuned else [UNTUNED_WARNING]
         if outcome.tuned and outcome.tasks_with_records < outcome.tasks:
             warnings.append(f"only {outcome.tasks_with_records} of {outcome.tasks} kernels have tuning records; "
                             "the others use slow default schedules")
-        info = {"target": target_dict, "batch": options.batch, "tvm_version": tvm.__version__,
+        info = {**prepared, "target": target_dict, "batch": options.batch, "tvm_version": tvm.__version__,
                 "source": artifact.path.name, "tuning": outcome.as_dict(), "warnings": warnings + outcome.notes}
         write_manifest(out, inputs, outputs, info)
         return artifact.derive(out, Format.TVM, step=artifact.step or _placeholder_step(), inputs=inputs,
@@ -165,16 +158,21 @@ def _probe_outputs(module: Path, inputs: tuple[TensorSpec, ...], src_out: tuple[
                  for s, v in zip(src_out, values))
 
 
+def _tvm_message(exc: BaseException) -> str:
+    """TVM's own message: its FFI errors put the traceback first and the message on the last line."""
+    lines = [ln.strip() for ln in str(exc).splitlines() if ln.strip()]
+    return (lines[-1] if lines else type(exc).__name__)[:300]
+
+
 def _import_error(exc: Exception, converter: str) -> Exception:
-    text = str(exc).strip()
-    lines = [ln for ln in text.splitlines() if ln.strip()]
-    first = lines[-1] if lines else type(exc).__name__
+    text = str(exc)
+    first = _tvm_message(exc)
     for marker in ("not supported", "not implemented", "NotImplemented", "OpNotImplemented"):
         if marker in text:
-            return UnsupportedError(f"TVM's ONNX importer cannot convert this model: {first[:300]}",
+            return UnsupportedError(f"TVM's ONNX importer cannot convert this model: {first}",
                                     fix="the named op is missing in TVM's Relax ONNX frontend: run the "
                                         "model with ONNX Runtime or OpenVINO, or replace the op before exporting")
-    return ConversionError(first[:300], converter=converter, stage="import",
+    return ConversionError(f"TVM from_onnx failed: {first}", converter=converter, stage="import",
                            fix="check the model imports with tvm.relax.frontend.onnx.from_onnx")
 
 

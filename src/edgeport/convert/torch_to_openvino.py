@@ -21,7 +21,6 @@ __all__ = ["TorchToOpenVINO"]
 class TorchToOpenVINO(OpenVINOConverter):
     name = "torch-to-openvino"
     source = Format.TORCH_EXPORT
-    source_label = "PyTorch"
     requires = ("openvino", "torch")
     priority = 10
     description = "openvino.convert_model on the ExportedProgram; fp32 / fp16 weights / NNCF int8 (calibrated)"

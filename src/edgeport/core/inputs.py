@@ -39,7 +39,7 @@ from edgeport._registry import resolve
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ConfigError
 
-__all__ = ["InputPlan", "ValueSource", "apply_plan", "batch_axes", "feeds_whole", "parse_shape",
+__all__ = ["InputPlan", "ValueSource", "apply_plan", "batch_axes", "constant_values", "feeds_whole", "parse_shape",
            "synthetic_arrays", "synthetic_feeds", "unknown_dims", "unknown_dims_note"]
 
 ONLY = ""  # the key of a positional --shape / --input: the model's only input
@@ -272,6 +272,24 @@ def _file_array(spec: TensorSpec, source: ValueSource) -> np.ndarray:
 
 def _file_feed_shape(spec: TensorSpec, arr: np.ndarray) -> tuple[int, ...]:
     return tuple(arr.shape) if arr.ndim == len(spec.shape) else tuple(arr.shape[1:])
+
+
+def constant_values(specs: Sequence[TensorSpec], plan: InputPlan) -> dict[str, np.ndarray]:
+    """Input name → the one value the plan fixes for it: a literal (a scalar for a rank-0 input, else
+    broadcast to the input's concrete shape) or a ``.npy`` holding one feed. Converters may bake such
+    values into the model (e.g. a sample rate an ``If`` branches on); distributions are not constants."""
+    shaped = {s.name: s for s in concrete_specs(apply_plan(specs, plan), plan.batch)}
+    _, values = _resolved(specs, plan)
+    out: dict[str, np.ndarray] = {}
+    for name, source in values.items():
+        spec = shaped[name]
+        if source.kind == "literal":
+            out[name] = np.full(spec.shape, source.args[0]).astype(spec.dtype)
+        elif source.kind == "file":
+            arr = np.asarray(_file_array(spec, source))
+            if arr.ndim == len(spec.shape):
+                out[name] = arr
+    return out
 
 
 def _resolved(specs: Sequence[TensorSpec], plan: InputPlan) -> tuple[dict[str, tuple[int, ...]],

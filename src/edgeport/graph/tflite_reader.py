@@ -508,6 +508,13 @@ def embed_io_metadata(path: str | Path, data: dict[str, Any], *, rename_inputs: 
             for tmap in maps or []:
                 if names and _text(tmap.name) in names:
                     tmap.name = names[_text(tmap.name)]
+    if not model.signatureDefs and model.subgraphs:  # no signature (onnx2tf on some graphs): I/O tensors are the names
+        graph = model.subgraphs[0]
+        for indices, names in ((graph.inputs, rename_inputs), (graph.outputs, rename_outputs)):
+            for idx in indices if indices is not None else []:
+                tensor = graph.tensors[int(idx)]
+                if names and _text(tensor.name) in names:
+                    tensor.name = names[_text(tensor.name)]
     builder = flatbuffers.Builder(len(buf) + 4096)
     builder.Finish(model.Pack(builder), file_identifier=b"TFL3")
     tmp = p.with_name(p.name + ".tmp")

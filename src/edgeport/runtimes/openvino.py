@@ -62,12 +62,18 @@ def _port_name(port: Any, fallback: str) -> str:
     return names[0] if names else fallback
 
 
-def _specs(model: Any) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
-    ins = tuple(TensorSpec(_port_name(p, f"input_{i}"), _dtype_of(p.get_element_type()), _dims(p.get_partial_shape()),
+def _specs(model: Any, names_from: Any = None) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
+    """I/O specs of ``model``; port names from ``names_from`` (the model as read) when given.
+
+    Compiling merges the names of tensors it fuses away into the surviving port (a folded ``If``
+    gives an output port both ``output`` and ``If_0_then_branch…``), so names come from the IR.
+    """
+    named = names_from if names_from is not None else model
+    ins = tuple(TensorSpec(_port_name(n, f"input_{i}"), _dtype_of(p.get_element_type()), _dims(p.get_partial_shape()),
                            "NCHW" if len(_dims(p.get_partial_shape())) == 4 else None)
-                for i, p in enumerate(model.inputs))
-    outs = tuple(TensorSpec(_port_name(p, f"output_{i}"), _dtype_of(p.get_element_type()), _dims(p.get_partial_shape()))
-                 for i, p in enumerate(model.outputs))
+                for i, (p, n) in enumerate(zip(model.inputs, named.inputs)))
+    outs = tuple(TensorSpec(_port_name(n, f"output_{i}"), _dtype_of(p.get_element_type()), _dims(p.get_partial_shape()))
+                 for i, (p, n) in enumerate(zip(model.outputs, named.outputs)))
     return ins, outs
 
 
@@ -150,7 +156,7 @@ class OpenVINORuntime(Runtime):
                             fix="check the device name and that the model's operators are supported"):
             self._compiled = core.compile_model(model, self.options.device, config)
         self._request = self._compiled.create_infer_request()
-        self._ins, self._outs = _specs(self._compiled)
+        self._ins, self._outs = _specs(self._compiled, names_from=model)
         self._tensor = ov.Tensor
 
     def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
