@@ -120,9 +120,11 @@ def test_openvino_conversion_bakes_the_value_and_verification_feeds_it(tmp_path:
     """Through the isolated child and verification: the IR has no ``mode`` input; the ONNX source gets mode=1."""
     pytest.importorskip("openvino")
     from edgeport.convert.api import convert
+    from edgeport.core.inputs import InputPlan
 
     src = _if_model(tmp_path / "branchy.onnx", mode_shape=[1])
-    result = convert(_with_plan(src, {"x": (1, 5), "mode": (1,)}, {"mode": [1]}), "openvino", out=tmp_path / "b.xml")
+    planned = load_artifact(src).with_inputs(InputPlan.parse(shapes=["x=1x5"], inputs=["mode=1"]))
+    result = convert(planned, "openvino", out=tmp_path / "b.xml")
     assert [s.name for s in result.artifact.inputs] == ["x"]
     assert result.artifact.metadata["baked_inputs"] == {"mode": [1]}
     assert result.artifact.step.metrics["prepared"][0] == "baked constant input(s) mode=[1]"

@@ -39,6 +39,12 @@ def _fits(shape: Sequence[int], spec: TensorSpec) -> bool:
     return len(shape) == len(want) and all(not isinstance(w, int) or w < 0 or w == g for g, w in zip(shape, want))
 
 
+def _fits_whole(shape: Sequence[int], spec: TensorSpec) -> bool:
+    """A sample that is one whole feed (a scalar, a state ``[2, 1, 128]``), as ``Dataset.bind`` accepts it."""
+    want = spec.shape
+    return len(shape) == len(want) and all(not isinstance(w, int) or w < 0 or w == g for g, w in zip(shape, want))
+
+
 def _fitting_perms(sample: Sequence[int], spec: TensorSpec) -> list[tuple[int, ...]]:
     """Non-identity permutations of the sample axes that make the data fit ``spec`` (batch axis fixed)."""
     rank = len(sample)
@@ -89,7 +95,7 @@ def align_inputs(data: Dataset, specs: Sequence[TensorSpec], side: str,
         key = mapping[spec.name]
         arr = arrays[key]
         sample = arr.shape[1:]
-        if _fits(sample, spec):
+        if _fits(sample, spec) or _fits_whole(sample, spec):  # a batch row, or a whole feed (Dataset.bind)
             continue
         perm: tuple[int, ...] | None = None
         how = ""

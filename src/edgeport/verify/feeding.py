@@ -82,6 +82,8 @@ def run_in_batches(rt: Any, data: Dataset, side: str, peer_batch: int | None = N
     else:
         batch = DEFAULT_BATCH
     batch = max(1, min(batch, data.count)) if own is None else batch
+    if data.fed_whole(specs):  # samples are whole feeds (a scalar, a state): one per run
+        batch, own = 1, None
     try:
         return FedOutputs(_run(rt, data, specs, batch, pad=own is not None), batch, lines)
     except _LostBatchAxis as lost:
