@@ -1,8 +1,8 @@
 """convert + verify on the zoo: each conversion is then compared with its source by ``edgeport verify``.
 
 Which model goes to which format is a time budget (about 15 minutes for this directory on 2 cores):
-OpenVINO on every model, TFLite (onnx2tf, ~1 min each) on two ONNX models, TVM (an untuned compile)
-on the smallest, TFLite sources to ONNX on every builtin-op model. Where no backend can convert a
+OpenVINO on every model, TFLite (onnx2tf, ~1 min each) on the OCR classifier (not ddddocr's detector: onnx2tf took over 10 min on it), TVM
+(an untuned compile) on the smallest, TFLite sources to ONNX on two builtin-op models. Where no backend can convert a
 model, the test asserts the one-line error. Each conversion reads a copy of the model and checks the
 copy is unchanged afterwards: onnx2tf rewrites its input file in place unless it is given a copy.
 """
@@ -17,7 +17,9 @@ from zoo import load_manifest, sha256_of, zoo_model
 
 MODELS = load_manifest()
 ONNX = sorted(i for i, m in MODELS.items() if m.suffix == ".onnx")
-TFLITE_BUILTIN = sorted(i for i, m in MODELS.items() if m.suffix == ".tflite" and i != "face-landmark-attention")
+# tf2onnx's TFLite frontend takes 1-3 min per model here: two builtin-op models (the face detector is converted
+# in test_mediapipe_tflite; selfie-segmentation's Convolution2DTransposeBias has no ONNX mapping)
+TFLITE_TO_ONNX = ["hand-landmark-lite", "palm-detection-lite"]
 SUFFIX = {"onnx": ".onnx", "openvino": ".xml", "tflite": ".tflite", "tvm": ".tvm"}
 
 
@@ -54,7 +56,7 @@ def test_openvino(cli, model_id, tmp_path):
 
 
 @pytest.mark.slow
-@pytest.mark.parametrize("model_id", ["ppocr-cls", "ddddocr-det"])
+@pytest.mark.parametrize("model_id", ["ppocr-cls"])
 def test_tflite_from_onnx(cli, model_id, tmp_path):
     convert_and_verify(cli, model_id, "tflite", tmp_path)
 
@@ -64,7 +66,7 @@ def test_tvm_on_the_smallest_model(cli, tmp_path):
     convert_and_verify(cli, "ppocr-cls", "tvm", tmp_path)
 
 
-@pytest.mark.parametrize("model_id", TFLITE_BUILTIN)
+@pytest.mark.parametrize("model_id", TFLITE_TO_ONNX)
 def test_tflite_source_to_onnx(cli, model_id, tmp_path):
     convert_and_verify(cli, model_id, "onnx", tmp_path)
 

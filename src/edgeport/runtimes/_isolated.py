@@ -11,6 +11,10 @@ backend version loads a file's content (its sha256), it loads it in a child proc
   in one process may read memory that crashes another;
 - a clean load lets the caller load in process.
 
+Files that edgeport's own converters and passes have just written (``artifact.step`` set) were made by
+the backends' own writers and skip the child: the protection is for files from elsewhere, and a study
+would otherwise pay one child per variant.
+
 The outcome is remembered in a marker file under ``$EDGEPORT_CACHE/loaded/`` (default
 ``~/.cache/edgeport``), so later loads of the same content (each bench, verify, study row) skip
 the child and cost only hashing the file. The child costs one interpreter start plus the backend

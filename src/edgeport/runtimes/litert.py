@@ -111,9 +111,10 @@ class LiteRTRuntime(Runtime):
             raise ConfigError(f"threads must be ≥ 1, got {threads}", fix="pass threads=1 or more")
         _, _, info = read_io(path)  # the bounds-checked reader: a corrupt file fails here, in one line
         custom_ops = list(info.get("custom_ops", []))
-        load_in_child_first("LiteRT", self.version(), path, "edgeport.runtimes.litert:probe_load",
-                            "xnnpack" if self.options.xnnpack else "builtin",
-                            lambda text: _load_error(path, text, custom_ops))
+        if self.artifact.step is None:  # not a file edgeport's own converter or pass just wrote (see _isolated)
+            load_in_child_first("LiteRT", self.version(), path, "edgeport.runtimes.litert:probe_load",
+                                "xnnpack" if self.options.xnnpack else "builtin",
+                                lambda text: _load_error(path, text, custom_ops))
         try:
             with native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" goes to fd 2
                 self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,

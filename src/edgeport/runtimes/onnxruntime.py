@@ -89,7 +89,9 @@ class OnnxRuntime(Runtime):
             raise MissingDependencyError(f"execution provider {missing[0]}", "onnxruntime-gpu"
                                          if missing[0] in GPU_PROVIDERS else "onnxruntime", "gpu")
         path = Path(self.artifact.path)
-        if path.is_file():  # a native crash on a malformed model: one line, not a dead process
+        # a native crash on a malformed model: one line, not a dead process (a file edgeport's own converter or
+        # pass just wrote, artifact.step set, came from the backend's writer: it skips the child)
+        if path.is_file() and self.artifact.step is None:
             load_in_child_first("ONNX Runtime", self.version(), path, "edgeport.runtimes.onnxruntime:probe_load",
                                 opts.graph_optimization, self._load_error)
         with map_exceptions({raised_in("onnxruntime"): self._load_error}):  # its own Fail/InvalidGraph/... types
