@@ -21,7 +21,8 @@ def _dims(shape_flag: str) -> tuple[str, list[int]]:
 def test_profile_counts_the_model_at_the_given_shapes(cli, model_id):
     path, model = zoo_model(model_id)
     data = cli.json("profile", path, *model.cli_args())
-    assert data["macs"] > 1_000_000 and data["params"] > 10_000, data["macs"]
+    # silero's VAD is the smallest (0.43 M MACs once its If on the sample rate is folded; LSTM not counted)
+    assert data["macs"] > 300_000 and data["params"] > 10_000, data["macs"]
     assert data["symbolic_dims"] == [] and data["assumed_dims"] == {}  # nothing guessed: the shapes were given
     shapes = {i["name"]: i["shape"] for i in data["inputs"]}
     for flag in model.shapes:
@@ -56,5 +57,5 @@ def test_bench_one_thread(cli, model_id):
 
 def test_bench_names_the_custom_op_a_runtime_lacks(cli):
     path, _ = zoo_model("face-landmark-attention")
-    line = cli.error("bench", path, "--threads", "1", "--runs", "5", "--warmup", "1", code=1)
-    assert "custom op" in line and "Landmarks2TransformMatrix" in line, line
+    line = cli.error("bench", path, "--threads", "1", "--runs", "5", "--warmup", "1", code=2)
+    assert "custom op" in line and "register its kernel" in line and "Landmarks2TransformMatrix" in line, line
