@@ -82,6 +82,7 @@ def test_onnx_has_no_path_to_torch_only_formats(cli, fmt, tmp_path):
 
 def test_custom_op_model_names_the_op_it_cannot_convert(cli, tmp_path):
     src, _ = _source("face-landmark-attention", tmp_path)
-    line = cli.error("convert", src, "--to", "onnx", "-o", tmp_path / "out.onnx", code=2)
+    # a conversion that fails is exit 1 (ConversionError), naming the ops the converter cannot map
+    line = cli.error("convert", src, "--to", "onnx", "-o", tmp_path / "out.onnx", code=1)
     assert "Landmarks2TransformMatrix" in line, line
     assert not (tmp_path / "out.onnx").exists()

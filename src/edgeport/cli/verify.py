@@ -34,10 +34,20 @@ def shaped(plan: Any, reference: str, others: list[str]) -> tuple[Any, list[Any]
     names the reference's only input; each other model takes the entries for the inputs it shares with it."""
     from edgeport import load_artifact
 
+    import dataclasses
+
     ref = load_artifact(reference).with_inputs(plan)
     named = plan.named(ref.inputs) if ref.inputs else plan
-    loaded = [load_artifact(path) for path in others]
-    return ref, [a.with_inputs(named.only(s.name for s in a.inputs)) for a in loaded]
+
+    def for_other(artifact: Any) -> Any:
+        # a converted model's fixed input needs no shape, and may be laid out otherwise (NHWC .tflite from an
+        # NCHW .onnx): the reference's shapes go only to the inputs the other model leaves open
+        sub = named.only(s.name for s in artifact.inputs)
+        static = {s.name for s in artifact.inputs if s.is_static}
+        return artifact.with_inputs(dataclasses.replace(
+            sub, shapes={k: v for k, v in sub.shapes.items() if k not in static}))
+
+    return ref, [for_other(load_artifact(path)) for path in others]
 
 
 def register(app: typer.Typer) -> None:

@@ -15,7 +15,7 @@ from typing import Any
 import numpy as np
 
 from edgeport.core.artifact import Artifact
-from edgeport.core.precision import Precision
+from edgeport.core.precision import Precision, PrecisionFamily
 from edgeport.core.tensors import TensorSpec
 from edgeport.data.datasets import Dataset
 from edgeport.runtimes.base import RuntimeOptions, open_runtime
@@ -150,7 +150,7 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
     ``localize_samples`` samples: every intermediate tensor of each is held in memory).
     """
     start = time.perf_counter()
-    prec = Precision.parse(precision) if precision else infer_precision(test)
+    prec = Precision.parse(precision) if precision else _judged_at(reference, test)
     subset = data.split(split)
     if max_samples is not None:
         subset = subset.head(max_samples)
@@ -183,6 +183,16 @@ def verify(reference: Artifact, test: Artifact, data: Dataset, *, tolerance: Tol
                                         max_samples=min(max_samples or localize_samples, localize_samples))
     result.seconds = time.perf_counter() - start
     return result
+
+
+_COARSENESS = {PrecisionFamily.FLOAT32: 0, PrecisionFamily.REDUCED_FLOAT: 1, PrecisionFamily.INTEGER: 2}
+
+
+def _judged_at(reference: Artifact, test: Artifact) -> Precision:
+    """The precision whose tolerance judges the pair: the test's, or the reference's when that is coarser
+    (a shipped dynamic-int8 model run by another runtime differs by that runtime's own int8 rounding)."""
+    prec, ref = infer_precision(test), infer_precision(reference)
+    return ref if _COARSENESS[ref.family] > _COARSENESS[prec.family] else prec
 
 
 def _aligned(test: SideRun, comp: OutputComparison, ref: SideRun) -> np.ndarray:

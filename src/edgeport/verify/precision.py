@@ -16,7 +16,7 @@ __all__ = ["infer_precision", "recorded_precision"]
 # ONNX TensorProto data types
 _ONNX_UINT16, _ONNX_INT16, _ONNX_FLOAT16, _ONNX_BFLOAT16 = 4, 5, 10, 16
 _ONNX_STATIC_OPS = frozenset({"QuantizeLinear", "QLinearConv", "QLinearMatMul"})
-_ONNX_DYNAMIC_OPS = frozenset({"DynamicQuantizeLinear", "ConvInteger", "MatMulInteger"})
+_ONNX_DYNAMIC_OPS = frozenset({"DynamicQuantizeLinear", "DynamicQuantizeLSTM", "ConvInteger", "MatMulInteger"})
 
 
 def recorded_precision(artifact: Artifact) -> Precision | None:
