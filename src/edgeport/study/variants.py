@@ -101,6 +101,8 @@ def enumerate_builds(source: Format, *, have_data: bool, formats: list[str] | No
         builds = [b for b in builds if b.format in formats]
     if precisions:
         builds = [b for b in builds if b.precision in precisions]
+    converted = {(b.format, b.precision) for b in builds if not b.pass_name}
+    builds = [b for b in builds if not (b.fallback and (b.format, b.precision) in converted)]
     unique: dict[str, Build] = {}
     for b in builds:
         if b.key not in unique or (b.pass_name and not b.fallback):  # a pass point replaces the converter's
