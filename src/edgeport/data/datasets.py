@@ -23,7 +23,7 @@ from edgeport._optional import require
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import DatasetError
 
-__all__ = ["BUILTIN_DATASETS", "DIGITS_SHAPE", "Dataset", "digits", "load_dataset", "load_npz"]
+__all__ = ["BUILTIN_DATASETS", "DIGITS_SHAPE", "Dataset", "digits", "load_dataset", "load_npz", "sample_fits"]
 
 SPLITS = ("train", "calibration", "test")
 DIGITS_SHAPE = (1, 1, 8, 8)
@@ -111,14 +111,9 @@ class Dataset:
         ``[2, ?, 128]``, or a rank-0 scalar) is fed as it is. ``DatasetError`` when neither fits.
         """
         sample = arr.shape[1:]
-
-        def fits(want: tuple[object, ...]) -> bool:
-            return len(sample) == len(want) and all(
-                not isinstance(w, int) or w < 0 or w == g for g, w in zip(sample, want))
-
-        if spec.shape and fits(spec.shape[1:]):
+        if spec.shape and sample_fits(sample, spec.shape[1:]):
             return False
-        if fits(spec.shape):
+        if sample_fits(sample, spec.shape):
             return True
         raise DatasetError(
             f"dataset {self.name!r} sample shape {tuple(sample)} does not match model input "
@@ -194,6 +189,11 @@ class Dataset:
                 "inputs": {k: [list(v.shape[1:]), str(v.dtype)] for k, v in self.inputs.items()},
                 "labels": self.labels is not None, "splits": {k: int(len(v)) for k, v in self.splits.items()},
                 "preprocessing": self.preprocessing, "task": self.task}
+
+
+def sample_fits(sample: Sequence[int], want: Sequence[object]) -> bool:
+    """Whether a sample shape matches declared dims (a symbolic, unknown or negative dim matches any size)."""
+    return len(sample) == len(want) and all(not isinstance(w, int) or w < 0 or w == g for g, w in zip(sample, want))
 
 
 def _default_splits(n: int, seed: int = 0) -> dict[str, np.ndarray]:

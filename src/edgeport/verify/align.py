@@ -17,7 +17,7 @@ from dataclasses import dataclass, field
 import numpy as np
 
 from edgeport.core.tensors import TensorSpec
-from edgeport.data.datasets import Dataset
+from edgeport.data.datasets import Dataset, sample_fits
 from edgeport.errors import DatasetError, InputError
 
 __all__ = ["InputAlignment", "OutputPair", "align_inputs", "layout_perm", "match_outputs", "quant_lines"]
@@ -35,14 +35,12 @@ def layout_perm(src: str, dst: str) -> tuple[int, ...] | None:
 
 
 def _fits(shape: Sequence[int], spec: TensorSpec) -> bool:
-    want = spec.shape[1:]
-    return len(shape) == len(want) and all(not isinstance(w, int) or w < 0 or w == g for g, w in zip(shape, want))
+    return sample_fits(shape, spec.shape[1:])
 
 
 def _fits_whole(shape: Sequence[int], spec: TensorSpec) -> bool:
     """A sample that is one whole feed (a scalar, a state ``[2, 1, 128]``), as ``Dataset.bind`` accepts it."""
-    want = spec.shape
-    return len(shape) == len(want) and all(not isinstance(w, int) or w < 0 or w == g for g, w in zip(shape, want))
+    return sample_fits(shape, spec.shape)
 
 
 def _fitting_perms(sample: Sequence[int], spec: TensorSpec) -> list[tuple[int, ...]]:
