@@ -46,6 +46,7 @@ __all__ = [
     "ConfigError",
     "ConversionError",
     "DatasetError",
+    "DeviceError",
     "EdgeportError",
     "FeedError",
     "InputError",
@@ -137,6 +138,16 @@ class BackendError(EdgeportError):
 
 
 class NotRunnableHere(EdgeportError):
+    exit_code = 1
+
+
+class DeviceError(EdgeportError):
+    """A measuring device (an agent, a browser) could not be reached, refused the job, or died during it.
+
+    A fault of the device, not of the model: a study records the candidate as failed on that device with
+    this reason and measures it again on its next run.
+    """
+
     exit_code = 1
 
 

@@ -115,6 +115,23 @@ def test_missing_source_is_rejected(tmp_path: Path):
         load_target_file(bad)
 
 
+@pytest.mark.parametrize("field,expected", [
+    ('agent = "http://127.0.0.1:8787"', "agent://127.0.0.1:8787"), ('measure = "browser"', "browser"), ("", "")])
+def test_a_profile_names_the_device_that_measures_it(tmp_path: Path, field: str, expected: str):
+    good = tmp_path / "board.toml"
+    good.write_text(field + "\n" + _profile())
+    assert load_target_file(good).measured_by == expected
+
+
+@pytest.mark.parametrize("field,problem", [('agent = "127.0.0.1:8787"', "must be 'http://HOST:PORT'"),
+                                           ('agent = "http://h:1"\nmeasure = "browser"', "are both given")])
+def test_a_bad_measuring_device_is_named(tmp_path: Path, field: str, problem: str):
+    bad = tmp_path / "bad.toml"
+    bad.write_text(field + "\n" + _profile())
+    with pytest.raises(ConfigError, match=problem):
+        load_target_file(bad)
+
+
 def test_devices_cli_json():
     from typer.testing import CliRunner
 

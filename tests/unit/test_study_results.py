@@ -7,7 +7,8 @@ import json
 from pathlib import Path
 
 from edgeport.report.schema import envelope, to_json
-from edgeport.study.candidate import Candidate, LatencySummary, LineageEntry, LineageStep, TargetFit
+from edgeport.study.candidate import (Candidate, LatencySummary, LineageEntry, LineageStep, TargetFit,
+                                      TargetMeasurement)
 from edgeport.study.options import Constraints, StudyOptions
 from edgeport.study.recommend import Recommendation, Rejection
 from edgeport.study.result import SourceInfo, StudyResult, TargetSummary
@@ -25,7 +26,11 @@ def _candidate(artifact: Path) -> Candidate:
         lineage=[LineageEntry("m.pt2", "torch-export"),
                  LineageEntry(str(artifact), "onnx", LineageStep("convert", "torch-to-onnx", {"opset": 18}))],
         targets={"host": TargetFit("host", True, "measured on this host"),
-                 "pixel-8": TargetFit("pixel-8", True, "fully delegated", 0.4, {"runtime": "litert"})},
+                 "pixel-8": TargetFit("pixel-8", True, "fully delegated", 0.4, {"runtime": "litert"}),
+                 "rpi5": TargetFit("rpi5", True, "measured on agent://127.0.0.1:8787 (onnxruntime)", measured=
+                                   TargetMeasurement("agent://127.0.0.1:8787", "remote", 1, LatencySummary(median=0.3),
+                                                     load_ms=2.0, verified=True, agreement=1.0, max_abs=0.0,
+                                                     conditions={"machine": "aarch64"}))},
         seconds=1.5)
 
 
@@ -43,6 +48,7 @@ def test_the_candidate_json_shape_is_unchanged(tmp_path: Path) -> None:
     assert doc["lineage"][0] == {"path": "m.pt2", "format": "torch-export", "step": None}
     assert doc["lineage"][1]["step"] == {"kind": "convert", "name": "torch-to-onnx", "options": {"opset": 18}}
     assert doc["targets"]["pixel-8"]["estimated_latency_ms"] == 0.4
+    assert doc["targets"]["rpi5"]["measured"]["latency_ms"]["median"] == 0.3
 
 
 def test_a_failed_candidate_and_an_older_document_read_back() -> None:
@@ -78,7 +84,8 @@ def test_the_study_document_keeps_its_shape(tmp_path: Path) -> None:
     assert data["options"]["constraints"]["max_accuracy_drop"] == 0.005 and data["options"]["threads"] == [1, 2]
     assert data["source"] == {"path": "m.pt2", "format": "torch-export", "size_bytes": 999, "samples": 360,
                               "runtime": "torch", "accuracy": 0.97, "error": None}
-    assert data["targets"]["host"] == {"id": "host", "name": "This machine", "kind": "host", "measured_here": True}
+    assert data["targets"]["host"] == {"id": "host", "name": "This machine", "kind": "host", "measured_here": True,
+                                      "measured_by": ""}
     assert data["recommendations"][0]["rejected"] == [{"key": "other", "reason": "slower"}]
     assert data["conditions"]["machine"] and isinstance(data["conditions"]["isa_flags"], list)
 

@@ -27,7 +27,7 @@ from edgeport.core.inputs import (InputPlan, concrete_specs, feeds_whole, synthe
 from edgeport.data.datasets import Dataset
 from edgeport.data.synthetic import feed_plan
 from edgeport.errors import ConfigError, DatasetError, EdgeportError
-from edgeport.runtimes.base import Runtime, RuntimeOptions, batch_size_for, open_runtime
+from edgeport.runtimes.base import RunPolicy, Runtime, RuntimeOptions, batch_size_for, open_runtime
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark", "benchmark",
            "interleaved"]
@@ -80,6 +80,8 @@ class BenchmarkResult:
     conditions: cond.Conditions
     config: BenchmarkConfig
     kind: str = "benchmark"
+    device: str = ""  # the device address it was timed on ("" = this host)
+    device_conditions: dict[str, Any] | None = None  # that device's own conditions record (beside the host's)
     _samples_ms: list[float] = field(default_factory=list, repr=False)  # raw latencies (not serialised)
 
     @property
@@ -336,6 +338,8 @@ def benchmark(artifact: Artifact | str | Path, runtime: str | None = None, optio
     """Benchmark one model on one runtime: load, first run, warm-up, timed runs, conditions."""
     bench = PreparedBenchmark(artifact, runtime, options, data, config)
     before = cond.capture(bench.threads, _versions(bench.runtime))
+    if bench.runtime.device_schemes:
+        return _benchmark_on_device(bench, before)
     memory = _PeakRss()
     memory.start()
     with bench:
@@ -347,6 +351,27 @@ def benchmark(artifact: Artifact | str | Path, runtime: str | None = None, optio
         peak = memory.delta_mb()
     after = cond.finish(before)
     return bench.result(samples, after, peak, memory.method)
+
+
+def _benchmark_on_device(bench: PreparedBenchmark, before: cond.Conditions) -> BenchmarkResult:
+    """The same policy, timed on the device by its runtime; the host's conditions are recorded beside the
+    device's own."""
+    cfg = bench.config
+    policy = RunPolicy(warmup_runs=cfg.warmup_runs, warmup_min_s=cfg.warmup_min_s, min_runs=cfg.min_runs,
+                       min_duration_s=cfg.min_duration_s, max_runs=cfg.max_runs, max_duration_s=cfg.max_duration_s)
+    with bench:
+        timing = bench.runtime.time_on_device(bench._feeds, policy)
+        if timing is None:
+            raise TypeError(f"device runtime {bench.runtime.name!r} returned no timing")
+        bench.warmup_runs, bench.warmup_s = timing.warmup_runs, timing.warmup_s
+        if timing.load_ms is not None:
+            bench.load_ms = timing.load_ms
+        if timing.first_run_ms is not None:
+            bench.first_run_ms = timing.first_run_ms
+        address = str(getattr(bench.runtime.options, "device", "") or bench.runtime.name)
+    result = bench.result(list(timing.samples_ms), cond.finish(before), timing.peak_rss_delta_mb, timing.rss_method)
+    result.device, result.device_conditions = address, timing.conditions
+    return result
 
 
 # ---- interleaving ------------------------------------------------------------------------------

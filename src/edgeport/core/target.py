@@ -104,6 +104,9 @@ class Target:
     sources: dict[str, str] = field(default_factory=dict)  # per-field overrides, "table.field" -> source
     notes: str = ""
     file: str = ""
+    # the device address that measures this target ("agent://HOST:PORT", "browser"); "" = not measured
+    # (estimated), except ``host``, which is measured in process
+    measured_by: str = ""
 
     @property
     def is_mcu(self) -> bool:
@@ -245,7 +248,22 @@ def parse_target(data: dict[str, Any], where: str) -> Target:
     return Target(id=top.str("id"), name=top.str("name"), kind=kind, aliases=top.strs("aliases"),
                   paths=top.strs("paths", EXECUTION_PATHS), runtimes=top.strs("runtimes"), cpu=cpu,
                   accelerators=tuple(accs), memory=memory, power=power, cpu_fallback=fallback, sources=sources,
-                  notes=str(data.get("notes", "")), file=where)
+                  notes=str(data.get("notes", "")), file=where, measured_by=_measured_by(top))
+
+
+def _measured_by(top: _Fields) -> str:
+    """The profile's measuring device: ``agent = "http://HOST:PORT"`` (an edgeport agent) or
+    ``measure = "browser"`` (any device address); at most one of them."""
+    agent, measure = top.data.get("agent"), top.data.get("measure")
+    if agent is not None and measure is not None:
+        raise top._fail("agent", "and 'measure' are both given: keep one")
+    if agent is not None:
+        url = top.str("agent")
+        host = url.removeprefix("http://").rstrip("/")
+        if host == url or not host or "/" in host:
+            raise top._fail("agent", f"must be 'http://HOST:PORT', got {url!r}")
+        return f"agent://{host}"
+    return "" if measure is None else top.str("measure")
 
 
 def load_target_file(path: Path) -> Target:

@@ -53,7 +53,9 @@ def _recommendations(data: dict[str, Any], by_key: dict[str, Any]) -> str:
         key = r.get("key")
         c = by_key.get(key or "", {})
         if key:
-            lat = num(r.get("latency_ms"), "{:.4f} ms") if r.get("measured") else (
+            device = data.get("targets", {}).get(r["target"], {}).get("measured_by")
+            lat = num(r.get("latency_ms"), "{:.4f} ms") + (f" measured on {esc(device)}" if device else "") \
+                if r.get("measured") else (
                 "not measured here" + (f" (estimate {r['estimated_latency_ms']:.3g} ms)"
                                        if r.get("estimated_latency_ms") else ""))
             rows.append([td(esc(r["target"])), td(f"<code>{esc(key)}</code>"), td(lat),
@@ -191,11 +193,15 @@ def _coverage(cands: list[dict[str, Any]], targets: dict[str, Any]) -> str:
                 cells.append(td("—"))
                 continue
             est = f" · est. {fit['estimated_latency_ms']:.3g} ms" if fit.get("estimated_latency_ms") else ""
+            m = fit.get("measured") or {}
+            if m.get("latency_ms", {}).get("median") is not None and not m.get("error"):
+                est = f" · measured {m['latency_ms']['median']:.4g} ms median on {esc(m.get('device'))}"
             cls = "ok" if fit.get("ok") else "bad"
             cells.append(td(f'<span class="{cls}">{"✓" if fit.get("ok") else "✗"}</span> {esc(fit.get("verdict"))}{est}'))
         rows.append(cells)
     return ("<section><h2>Target coverage</h2><p class=\"note\">Operator coverage, partitions and memory fit per "
-            "device profile; latencies on devices not at hand are estimates from the profile.</p>"
+            "device profile; latencies are measured on this host and on targets with a measuring device "
+            "(an agent, the browser), and estimated from the profile elsewhere.</p>"
             + table(["build", *ids], rows) + "</section>")
 
 

@@ -93,7 +93,7 @@ def render_study(result: StudyResult, con: Console, *, wide: bool = False) -> No
     from rich.table import Table
 
     recs = Table(title="Recommendation per target", title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
-                 caption="~ estimated from the device profile, not measured here", caption_justify="left")
+                 caption="~ estimated from the device profile, not measured", caption_justify="left")
     recs.add_column("target", no_wrap=True)
     recs.add_column("pick", overflow="fold")
     for col in ("latency", "accuracy", "size"):

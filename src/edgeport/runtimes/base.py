@@ -32,7 +32,8 @@ from edgeport.core.inputs import InputPlan, apply_plan, batch_axes
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ConfigError, FeedError, UnsupportedError
 
-__all__ = ["DeviceSupport", "Runtime", "RuntimeOptions", "deploy_modules", "host_bound_reason", "io_reader_for",
+__all__ = ["DeviceSupport", "DeviceTiming", "RunPolicy", "Runtime", "RuntimeOptions", "deploy_modules", "device_runtime", "device_scheme",
+           "host_bound_reason", "io_reader_for",
            "open_runtime", "profile_runtimes_for", "runtime_class_for", "runtimes_for"]
 
 
@@ -53,6 +54,34 @@ class DeviceSupport:
     host_bound: str = ""  # non-empty: why its artifacts run only on a machine like the one that built them
 
 
+@dataclass(frozen=True)
+class RunPolicy:
+    """How a benchmark times runs (the harness's ``BenchmarkConfig`` timing fields), for a device runtime that
+    times on its device: warm-up until both ``warmup_runs`` and ``warmup_min_s`` have passed, then timed runs
+    until both ``min_runs`` and ``min_duration_s`` have passed, or ``max_runs`` / ``max_duration_s``."""
+
+    warmup_runs: int
+    warmup_min_s: float
+    min_runs: int
+    min_duration_s: float
+    max_runs: int
+    max_duration_s: float | None
+
+
+@dataclass
+class DeviceTiming:
+    """A benchmark timed on the device itself (never across the link to it)."""
+
+    samples_ms: list[float]
+    warmup_runs: int
+    warmup_s: float
+    load_ms: float | None = None  # the device's model load; None: the client's open() time stands
+    first_run_ms: float | None = None
+    peak_rss_delta_mb: float | None = None
+    rss_method: str = "unavailable"
+    conditions: dict[str, Any] | None = None  # the device's own timing conditions record
+
+
 class Runtime(ABC):
     name: ClassVar[str] = ""
     formats: ClassVar[frozenset[Format]] = frozenset()
@@ -66,6 +95,10 @@ class Runtime(ABC):
     # only when an artifact of the format is loaded (``load_artifact``)
     io_readers: ClassVar[Mapping[Format, str]] = MappingProxyType({})
     device: ClassVar[DeviceSupport] = DeviceSupport()
+    # device-address schemes this runtime measures on ("agent" for agent://HOST:PORT, "browser"): a runtime
+    # that runs artifacts somewhere other than this process, chosen by ``--device`` and by a device profile's
+    # ``agent``/``measure`` field
+    device_schemes: ClassVar[tuple[str, ...]] = ()
 
     def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None) -> None:
         if artifact.format not in self.formats:
@@ -99,6 +132,13 @@ class Runtime(ABC):
     def deploy_modules(cls) -> tuple[str, ...]:
         """Importable modules, any one of which runs this runtime's artifacts on a deployed device."""
         return cls.device.modules or cls.requires[:1] or (cls.name,)
+
+    @classmethod
+    def options_for_device(cls, address: str, *, runtime: str | None = None,
+                           threads: int | None = None) -> RuntimeOptions:
+        """Options that run on the device at ``address`` (one of ``device_schemes``); ``runtime`` names the
+        runtime to use there when the device has several. Runtimes that measure devices override this."""
+        raise ConfigError(f"runtime {cls.name!r} does not run on devices", fix="drop --device")
 
     @classmethod
     def with_provider(cls, options: RuntimeOptions, provider: str) -> RuntimeOptions:
@@ -188,6 +228,12 @@ class Runtime(ABC):
         """The bare backend call on feeds already returned by ``prepare`` (benchmark hot path)."""
         return self._run(feeds)
 
+    def time_on_device(self, feeds: list[dict[str, np.ndarray]], policy: RunPolicy) -> DeviceTiming | None:
+        """Time ``feeds`` (prepared, cycled in order) under ``policy`` on the device this runtime runs on.
+        None (every in-process runtime): the harness times ``run_prepared`` here. A device runtime must
+        time on the device: a timer around a network or page round trip measures the link, not the model."""
+        return None
+
     # ---- helpers ------------------------------------------------------------------------------
     def _cast(self, spec: TensorSpec, arr: np.ndarray) -> np.ndarray:
         want = np.dtype(spec.dtype)
@@ -239,9 +285,10 @@ def _by_preference() -> list[type[Runtime]]:
     return sorted(RUNTIMES, key=lambda c: (c.priority, c.name))
 
 
-def runtimes_for(fmt: Format) -> list[type[Runtime]]:
-    """The runtimes that run ``fmt``, preferred first."""
-    return [cls for cls in _by_preference() if fmt in cls.formats]
+def runtimes_for(fmt: Format, *, devices: bool = False) -> list[type[Runtime]]:
+    """The runtimes that run ``fmt`` in this process, preferred first; with ``devices``, also those that run it
+    on a device (``device_schemes``), which are only ever chosen by a device address."""
+    return [cls for cls in _by_preference() if fmt in cls.formats and (devices or not cls.device_schemes)]
 
 
 def io_reader_for(fmt: Format) -> str | None:
@@ -252,7 +299,7 @@ def io_reader_for(fmt: Format) -> str | None:
 def profile_runtimes_for(fmt: Format) -> tuple[str, ...]:
     """The runtime names device profiles use for runtimes that can load ``fmt`` elsewhere, preferred first."""
     names: list[str] = []
-    for cls in runtimes_for(fmt):
+    for cls in runtimes_for(fmt, devices=True):
         if not cls.device.host_bound:
             names.extend(n for n in cls.device.profile_names if n not in names)
     return tuple(names)
@@ -267,6 +314,24 @@ def host_bound_reason(fmt: Format) -> str:
 def deploy_modules(runtime: str) -> tuple[str, ...]:
     """Importable modules, any one of which runs the named runtime's artifacts on a device."""
     return RUNTIMES.get(runtime).deploy_modules()
+
+
+def device_scheme(address: str) -> str:
+    """The scheme of a device address: "agent" for ``agent://HOST:PORT``, "browser" for ``browser``."""
+    return address.split("://", 1)[0] if "://" in address else address
+
+
+def device_runtime(address: str, *, runtime: str | None = None,
+                   threads: int | None = None) -> tuple[type[Runtime], RuntimeOptions]:
+    """The runtime class that measures on the device at ``address``, and its options for it."""
+    scheme = device_scheme(address)
+    owners = [cls for cls in _by_preference() if scheme in cls.device_schemes]
+    if not owners:
+        known = sorted({f"{s}://HOST:PORT" if s == "agent" else s for c in RUNTIMES for s in c.device_schemes})
+        raise ConfigError(f"unknown device {address!r}",
+                          fix=f"give one of: {', '.join(known) or 'none (no device runtime is installed)'}")
+    cls = owners[0]
+    return cls, cls.options_for_device(address, runtime=runtime, threads=threads)
 
 
 def runtime_class_for(artifact: Artifact, runtime: str | None = None) -> type[Runtime]:

@@ -11,7 +11,7 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field
 from typing import Any
 
-__all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit"]
+__all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit", "TargetMeasurement"]
 
 
 @dataclass
@@ -21,6 +21,13 @@ class TargetFit:
     verdict: str  # one line: "fully delegated to NNAPI", "does not fit: arena 412 KB > 320 KB SRAM", ...
     estimated_latency_ms: float | None = None  # from the device profile: an estimate, never a measurement
     details: dict[str, Any] = field(default_factory=dict)
+    measured: TargetMeasurement | None = None  # the artifact verified and benchmarked on the target's device
+
+    @property
+    def measured_ms(self) -> float | None:
+        """The median latency measured on the target's device (None: not measured there, or it failed)."""
+        m = self.measured
+        return m.latency_ms.median if m is not None and m.error is None else None
 
 
 @dataclass
@@ -39,6 +46,34 @@ class LatencySummary:
     def of(cls, stats: Any) -> LatencySummary:
         """From a benchmark's ``LatencyStats``."""
         return cls(**{f.name: getattr(stats, f.name) for f in dataclasses.fields(cls)})
+
+
+@dataclass
+class TargetMeasurement:
+    """One artifact verified and benchmarked on a target's own device (an agent, the browser)."""
+
+    device: str  # the device address: "agent://HOST:PORT", "browser"
+    runtime: str  # the runtime that ran it there
+    threads: int | None = None
+    latency_ms: LatencySummary = field(default_factory=LatencySummary)
+    load_ms: float | None = None
+    verified: bool = False
+    agreement: float | None = None  # top-1 agreement with the source on the device
+    max_abs: float | None = None
+    verification_failures: list[str] = field(default_factory=list)
+    error: str | None = None  # why it could not be measured there (one line)
+    device_fault: bool = False  # the device failed, not the model: the next run measures it again
+    runtime_info: dict[str, Any] = field(default_factory=dict)
+    conditions: dict[str, Any] = field(default_factory=dict)  # the device's timing conditions
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> TargetMeasurement:
+        fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["latency_ms"] = LatencySummary(**{k: _number(v) for k, v in (data.get("latency_ms") or {}).items()
+                                                 if k in LatencySummary.__dataclass_fields__})
+        for name in ("load_ms", "agreement", "max_abs"):
+            fields[name] = _number(fields.get(name))
+        return cls(**fields)
 
 
 @dataclass
@@ -108,7 +143,7 @@ class Candidate:
     def from_json(cls, data: Mapping[str, Any]) -> Candidate:
         """The candidate a stored document describes (the inverse of the report schema's ``to_json``)."""
         fields = {k: _number(v) if k in _FLOAT_FIELDS else v for k, v in data.items() if k in cls.__dataclass_fields__}
-        fields["targets"] = {k: TargetFit(**v) for k, v in (data.get("targets") or {}).items()}
+        fields["targets"] = {k: _target_fit(v) for k, v in (data.get("targets") or {}).items()}
         fields["latency_ms"] = LatencySummary(**{k: _number(v) for k, v in (data.get("latency_ms") or {}).items()
                                                  if k in LatencySummary.__dataclass_fields__})
         fields["lineage"] = [LineageEntry(e["path"], e["format"], None if not e.get("step") else LineageStep(
@@ -118,6 +153,11 @@ class Candidate:
 
 
 _FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(Candidate) if str(f.type).startswith("float"))
+
+
+def _target_fit(data: Mapping[str, Any]) -> TargetFit:
+    measured = data.get("measured")
+    return TargetFit(**{**data, "measured": None if measured is None else TargetMeasurement.from_json(measured)})
 
 
 def _number(value: Any) -> float | None:

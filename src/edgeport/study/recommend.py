@@ -9,7 +9,7 @@ from typing import Any
 from edgeport.study.candidate import Candidate
 from edgeport.study.options import Constraints
 
-__all__ = ["Recommendation", "Rejection", "recommend", "rejection_reason"]
+__all__ = ["Recommendation", "Rejection", "measured_latency", "recommend", "rejection_reason"]
 
 
 @dataclass
@@ -22,7 +22,7 @@ class Rejection:
 class Recommendation:
     target: str
     key: str | None  # None: no variant meets the constraints on this target
-    measured: bool  # True: latency measured on this host; False: target checked, latency not measured here
+    measured: bool  # True: latency measured (on this host, or on the target's own device); False: estimated
     reason: str
     latency_ms: float | None = None
     estimated_latency_ms: float | None = None
@@ -32,7 +32,8 @@ class Recommendation:
     closest: list[str] = field(default_factory=list)  # when nothing qualifies: the nearest misses
 
 
-def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | None, *, host: bool) -> list[str]:
+def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | None,
+                     latency_ms: float | None) -> list[str]:
     reasons = []
     if cons.max_accuracy_drop is not None:
         if c.accuracy is not None and source_accuracy is not None:
@@ -43,14 +44,23 @@ def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | N
             reasons.append(f"disagrees with the source on {1 - c.agreement:.2%} > budget {cons.max_accuracy_drop:.2%}")
     if cons.max_size_mb is not None and c.size_bytes is not None and c.size_bytes > cons.max_size_mb * 1e6:
         reasons.append(f"size {c.size_bytes / 1e6:.3f} MB > {cons.max_size_mb} MB")
-    if host and cons.max_latency_ms is not None and c.median_ms is not None and c.median_ms > cons.max_latency_ms:
-        reasons.append(f"latency {c.median_ms:.3f} ms > {cons.max_latency_ms} ms")
+    if cons.max_latency_ms is not None and latency_ms is not None and latency_ms > cons.max_latency_ms:
+        reasons.append(f"latency {latency_ms:.3f} ms > {cons.max_latency_ms} ms")
     return reasons
 
 
+def measured_latency(c: Candidate, target: str, *, host: bool) -> float | None:
+    """``c``'s measured median on ``target``: the host's here, its device's on a target measured there."""
+    if host:
+        return c.median_ms
+    fit = c.targets.get(target)
+    return None if fit is None else fit.measured_ms
+
+
 def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accuracy: float | None,
-                     *, host: bool) -> str | None:
-    """Why ``c`` cannot be chosen for ``target`` (None when it qualifies)."""
+                     *, host: bool, on_device: bool = False) -> str | None:
+    """Why ``c`` cannot be chosen for ``target`` (None when it qualifies); ``on_device``: the target is measured
+    on its own device, so only candidates measured there qualify and the latency budget is that latency."""
     if c.status == "failed":
         what = {"build": "failed conversion", "verify": "failed to run", "bench": "failed to benchmark"}
         return f"{what.get(c.stage or '', 'failed')}: {c.error}"
@@ -59,7 +69,10 @@ def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accura
     fit = c.targets.get(target)
     if fit is not None and not fit.ok:
         return f"not deployable on {target}: {fit.verdict}"
-    over = _budget_failures(c, cons, source_accuracy, host=host)
+    measured = measured_latency(c, target, host=host)
+    if on_device and measured is None:
+        return f"not measured on {target}"
+    over = _budget_failures(c, cons, source_accuracy, measured if host or on_device else None)
     if over:
         return "over budget: " + "; ".join(over)
     return None
@@ -71,16 +84,23 @@ def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Con
     recs = []
     for target in targets:
         host = bool(getattr(target, "measured_here", False))
+        device = "" if host else str(getattr(target, "measured_by", "") or "")
+        measured = host or bool(device)
         qualified: list[Candidate] = []
         rejected: list[Rejection] = []
         for c in candidates:
-            why = rejection_reason(c, target.id, cons, source_accuracy, host=host)
+            why = rejection_reason(c, target.id, cons, source_accuracy, host=host, on_device=bool(device))
             if why is None:
                 qualified.append(c)
             else:
                 rejected.append(Rejection(c.key, why))
-        if host:
-            qualified.sort(key=lambda c: (c.median_ms or float("inf"), -(c.quality() or 0), c.size_bytes or 0))
+
+        def latency(c: Candidate) -> float:
+            value = measured_latency(c, target.id, host=host)
+            return float("inf") if value is None else value
+
+        if measured:
+            qualified.sort(key=lambda c: (latency(c), -(c.quality() or 0), c.size_bytes or 0))
         else:
             # not measured here: prefer the estimate when the profile gives one, then quality, then size
             qualified.sort(key=lambda c: (_estimate(c, target.id), -(c.quality() or 0), c.size_bytes or 0,
@@ -88,26 +108,27 @@ def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Con
         if not qualified:
             near = sorted((c for c in candidates if c.status == "ok"),
                           key=lambda c: (-(c.quality() or 0), c.median_ms or float("inf")))[:3]
-            recs.append(Recommendation(target=target.id, key=None, measured=host,
+            recs.append(Recommendation(target=target.id, key=None, measured=measured,
                                        reason="no variant meets the constraints on this target",
                                        rejected=rejected, closest=[c.key for c in near]))
             continue
         pick = qualified[0]
         for c in qualified[1:]:
-            if host:
-                why = f"slower: {c.median_ms:.4f} ms vs {pick.median_ms:.4f} ms"
+            if measured:
+                why = f"slower: {latency(c):.4f} ms vs {latency(pick):.4f} ms"
             elif c.build == pick.build:
                 why = "same artifact as the pick (host runtime/threads do not apply to this target)"
             else:
                 why = "ranked lower (estimated latency, then quality, then size)"
             rejected.append(Rejection(c.key, why))
         fit = pick.targets.get(target.id)
-        reason = (f"fastest measured variant within the constraints ({pick.median_ms:.4f} ms median)" if host else
-                  f"best deployable variant: {fit.verdict if fit else 'no target check available'}")
+        where = f" on {device}" if device else ""
+        reason = (f"fastest variant measured{where} within the constraints ({latency(pick):.4f} ms median)"
+                  if measured else f"best deployable variant: {fit.verdict if fit else 'no target check available'}")
         recs.append(Recommendation(
-            target=target.id, key=pick.key, measured=host, reason=reason,
-            latency_ms=pick.median_ms if host else None,
-            estimated_latency_ms=None if host or fit is None else fit.estimated_latency_ms,
+            target=target.id, key=pick.key, measured=measured, reason=reason,
+            latency_ms=latency(pick) if measured else None,
+            estimated_latency_ms=None if measured or fit is None else fit.estimated_latency_ms,
             accuracy=pick.quality(), size_bytes=pick.size_bytes, rejected=rejected))
     return recs
 

@@ -35,6 +35,7 @@ class TargetSummary:
     name: str
     kind: str
     measured_here: bool
+    measured_by: str = ""  # the device address measuring it ("": host, or estimated)
 
 
 @dataclass

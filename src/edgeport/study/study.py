@@ -83,18 +83,19 @@ def run_study(options: StudyOptions | None = None, *, store: Any = None,
     workers = options.build_workers if options.build_workers is not None else min(2, os.cpu_count() or 1)
     prebuild([v.build for v in variants if v.key not in done], model, data, out_dir / "variants", artifacts, workers)
     resumed = 0
+    measured: dict[Any, Any] = {}  # device measurements shared by candidates that run the same way there
     total = len(variants)
     for i, variant in enumerate(variants):
         if progress:
             progress(variant.key, i, total)
         if variant.key in done:
             cand = Candidate.from_json(done[variant.key][1])
-            if _add_missing_target_checks(cand, targets):
+            if _add_missing_target_checks(cand, targets, model, data, options, measured):
                 store.save_candidate(study_id, variant.key, cand.status, _to_json(cand))
             candidates.append(cand)
             resumed += 1
             continue
-        cand = _run_candidate(variant, model, data, options, out_dir, artifacts, targets)
+        cand = _run_candidate(variant, model, data, options, out_dir, artifacts, targets, measured)
         store.save_candidate(study_id, variant.key, cand.status, _to_json(cand))
         candidates.append(cand)
     if progress:
@@ -147,12 +148,13 @@ def _measure_source(model: Artifact, data: Dataset) -> SourceInfo:
 
 def _target_summary(target: target_checks.StudyTarget) -> TargetSummary:
     p = target.profile
-    return TargetSummary(target.id, getattr(p, "name", target.id), getattr(p, "kind", ""), target.measured_here)
+    return TargetSummary(target.id, getattr(p, "name", target.id), getattr(p, "kind", ""), target.measured_here,
+                         target.measured_by)
 
 
 def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: StudyOptions, out_dir: Path,
-                   artifacts: dict[str, Any], targets: list[Any]) -> Candidate:
-    from edgeport.bench.harness import BenchmarkConfig, benchmark
+                   artifacts: dict[str, Any], targets: list[Any], measured: dict[Any, Any]) -> Candidate:
+    from edgeport.bench.harness import benchmark
     from edgeport.runtimes import RUNTIMES
     from edgeport.verify.compare import verify, worst_output
 
@@ -184,10 +186,8 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
         cand.verified = ver.passed
         cand.verification_failures = ver.failures()
         stage = "bench"
-        s = options.bench
-        cfg = BenchmarkConfig(warmup_runs=s.warmup_runs, min_runs=s.min_runs, min_duration_s=s.min_seconds,
-                              max_runs=s.max_runs, max_duration_s=s.max_seconds)
-        bench = benchmark(art, runtime=variant.runtime, options=rt_options, data=data.split("test"), config=cfg)
+        bench = benchmark(art, runtime=variant.runtime, options=rt_options, data=data.split("test"),
+                          config=_bench_config(options))
         cand.latency_ms = LatencySummary.of(bench.latency_ms)
         samples = list(bench.samples_ms)
         step = max(1, len(samples) // 200)
@@ -199,20 +199,46 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
         cand.status = "ok" if ver.passed else "diverged"
     except EdgeportError as exc:  # recorded with its reason; anything else is a bug and stops the study
         cand.status, cand.stage, cand.error = "failed", stage, _one_line(exc)
-    cand.targets = {t.id: target_checks.check(t, art, cand) for t in targets}
+    cand.targets = {t.id: _target_fit(t, model, art, data, options, cand, measured) for t in targets}
     cand.seconds = time.perf_counter() - start
     return cand
 
 
-def _add_missing_target_checks(cand: Candidate, targets: list[Any]) -> bool:
-    """Check a resumed candidate against targets added since it was measured; True if any was added."""
-    missing = [t for t in targets if t.id not in cand.targets]
-    if not missing or not cand.artifact or not Path(cand.artifact).exists():
+def _target_fit(target: target_checks.StudyTarget, model: Artifact, art: Artifact, data: Dataset,
+                options: StudyOptions, cand: Candidate, measured: dict[Any, Any]) -> Any:
+    """The static check of ``art`` on ``target``, then — on a target with its own measuring device, when the
+    check passes — its verification and benchmark there."""
+    fit = target_checks.check(target, art, cand)
+    if not target.measured_by or not fit.ok:
+        return fit
+    m = target_checks.measure(target, model, art, data, cand, _bench_config(options), options.max_verify_samples,
+                              measured)
+    return target_checks.with_measurement(fit, m)
+
+
+def _bench_config(options: StudyOptions) -> Any:
+    from edgeport.bench.harness import BenchmarkConfig
+
+    s = options.bench
+    return BenchmarkConfig(warmup_runs=s.warmup_runs, min_runs=s.min_runs, min_duration_s=s.min_seconds,
+                           max_runs=s.max_runs, max_duration_s=s.max_seconds)
+
+
+def _add_missing_target_checks(cand: Candidate, targets: list[Any], model: Artifact, data: Dataset,
+                               options: StudyOptions, measured: dict[Any, Any]) -> bool:
+    """Check a resumed candidate against targets added since it was measured, and measure it again where its
+    device failed last time; True if anything changed."""
+    redo = [t for t in targets if t.id not in cand.targets or _device_failed(cand.targets[t.id])]
+    if not redo or not cand.artifact or not Path(cand.artifact).exists():
         return False
     art = load_artifact(cand.artifact, format=Format(cand.format))
-    for t in missing:
-        cand.targets[t.id] = target_checks.check(t, art, cand)
+    for t in redo:
+        cand.targets[t.id] = _target_fit(t, model, art, data, options, cand, measured)
     return True
+
+
+def _device_failed(fit: Any) -> bool:
+    return fit.measured is not None and fit.measured.device_fault
 
 
 
