@@ -97,8 +97,14 @@ class SuiteResult:
         self.skipped.append(Skip(what, _one_line(reason)))
 
     def target(self, name: str, value: float | None, limit: float, unit: str, *, note: str = "") -> TargetCheck:
-        """A "value below limit" target (every target in this suite is an upper bound)."""
+        """A "value below limit" target (an upper bound)."""
         check = TargetCheck(name, value, f"< {limit:g}{unit}", unit, None if value is None else value < limit, note)
+        self.targets.append(check)
+        return check
+
+    def at_least(self, name: str, value: float | None, limit: float, unit: str, *, note: str = "") -> TargetCheck:
+        """A "value at or above limit" target (a lower bound: a speed-up, a share of peak)."""
+        check = TargetCheck(name, value, f"≥ {limit:g}{unit}", unit, None if value is None else value >= limit, note)
         self.targets.append(check)
         return check
 

@@ -273,9 +273,22 @@ def _peak_kind(precision: str) -> str:
     return "bf16" if precision.startswith("bf16") else "fp32"
 
 
-def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], suite: SuiteResult) -> None:
-    """One table per thread count: every candidate interleaved; median, p99, ratio to the pick/best."""
+def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], suite: SuiteResult,
+                  quality: Callable[[Candidate], dict[str, float | None]] | None = None) -> list[Table]:
+    """One table per thread count: every candidate interleaved; median, p99, ratio to the pick/best.
+
+    ``quality`` (optional) gives each candidate's extra quality columns (e.g. top-1/top-5 agreement with the
+    source on real data), measured once and shown in every table beside the latency."""
     peaks = ctx.shared.get("peak_gops", {})
+    extra: dict[int, dict[str, float | None]] = {}
+    if quality is not None:
+        for i, cand in enumerate(cands):
+            try:
+                extra[i] = quality(cand)
+            except Exception as exc:
+                suite.skip(f"{model.name}: quality of {cand.stack} {cand.precision}", one_line(exc))
+    extra_columns = sorted({k for row in extra.values() for k in row})
+    tables: list[Table] = []
     accuracy: dict[int, float | None] = {}
     if model.accuracy and model.data is not None:
         ctx.log(f"[bench]   {model.name}: accuracy of {len(cands)} candidates on the test split")
@@ -291,7 +304,8 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
                       f"(interleaved, {ctx.blocks} blocks)",
                       ["stack", "precision", ("median_ms", "median ms"), ("p99_ms", "p99 ms"),
                        ("ratio", "ratio to pick" if any(c.pick for c in cands) else "ratio to best"), "accuracy",
-                       ("gops", "GOP/s"), ("peak_fraction", "% of peak"), ("block_cv", "block CV"), "inputs", "how"])
+                       *extra_columns, ("gops", "GOP/s"), ("peak_fraction", "% of peak"), ("block_cv", "block CV"),
+                       "inputs", "how"])
         opened: list[tuple[int, Candidate, PreparedBenchmark, str]] = []
         with measured(table, threads):
             for i, cand in enumerate(cands):
@@ -318,7 +332,7 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
             peak = peaks.get(f"{_peak_kind(cand.precision)}@{threads}")
             table.add(stack=cand.stack + (f" {PICK_MARK}" if cand.pick else ""), precision=cand.precision,
                       median_ms=res.median_ms, p99_ms=res.p99_ms, ratio=ratio(res.median_ms, pick or best),
-                      accuracy=accuracy.get(i), gops=gops,
+                      accuracy=accuracy.get(i), **{k: extra.get(i, {}).get(k) for k in extra_columns}, gops=gops,
                       peak_fraction=None if gops is None or not peak else gops / peak,
                       block_cv=res.block_cv, inputs=inputs, how=cand.how, runtime=cand.runtime,
                       block_medians_ms=res.block_medians_ms, runs=res.stats.count)
@@ -327,6 +341,8 @@ def measure_model(ctx: Context, model: ModelUnderTest, cands: list[Candidate], s
                                "/ median; % of peak uses the hardware-limit suite's GEMM peak of the row's precision "
                                "(int8 and bf16 rows: their own peak, others fp32)")
         suite.tables.append(table)
+        tables.append(table)
+    return tables
 
 
 def profile_macs(onnx: Path) -> int | None:
