@@ -290,8 +290,12 @@ class Lowering:
         else:
             mode = 2
         mult, shift = quantize_multiplier(s_in / s_out)
+        if mode == 2:  # QuantizedMeanOrSum folds 1/n into the multiplier (TFLite's reduce.h)
+            n = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
+            k = min(n.bit_length() - 1, 32, 31 + shift)
+            mult, shift = (mult << k) // n, shift - k
         decl = (f"static const ep_mean_params {key}_p = {{{mode}, {{{_j(dims)}}}, {{{_j(reduce)}}}, {z_in}, {z_out}, "
-                f"{mult}, {shift}, {_cfloat(s_in)}, {_cfloat(s_out)}}};")
+                f"{mult}, {shift}}};")
         return Call(node.name, node.op_type, f"ep_mean(&{key}_p, {self.ref(x)}, {self.ref(y)}, SCRATCH_{key});",
                     [decl], scratch_bytes=4 * self.numel(y))
 
@@ -339,10 +343,6 @@ class Lowering:
 
 def _j(values: list[int]) -> str:
     return ", ".join(str(int(v)) for v in values)
-
-
-def _cfloat(x: float) -> str:
-    return f"{float(_f32(x)).hex()}f" if x else "0.0f"
 
 
 _LOWER: dict[str, Callable[[Lowering, str, Node], Call]] = {

@@ -31,16 +31,6 @@ static inline int32_t ep_mbqm(int32_t x, int32_t mult, int shift) {
 
 static inline int8_t ep_clamp(int32_t v, int32_t lo, int32_t hi) { return (int8_t)ep_min(ep_max(v, lo), hi); }
 
-/* std::round on a float: halves away from zero (x - trunc(x) is exact in float) */
-static float ep_roundf(float x) {
-    if (x >= 8388608.0f || x <= -8388608.0f) return x;
-    float t = (float)(int32_t)x;
-    float d = x - t;
-    if (d >= 0.5f) t += 1.0f;
-    else if (d <= -0.5f) t -= 1.0f;
-    return t;
-}
-
 void ep_conv2d(const ep_conv_params *p, const int8_t *in, int8_t *out) {
     const int groups = p->in_c / p->filter_c;
     const int oc_per_group = p->out_c / groups;
@@ -193,8 +183,6 @@ void ep_mean(const ep_mean_params *p, const int8_t *in, int8_t *out, int32_t *su
                     const int32_t j = ((j0 * out_dims[1] + j1) * out_dims[2] + j2) * out_dims[3] + j3;
                     sum[j] += p->mode == 0 ? in[k] - p->in_zp : in[k];
                 }
-    const float scale = p->in_scale / p->out_scale;
-    const float bias = (float)(-p->in_zp) * scale;
     for (int i = 0; i < outs; ++i) {
         int32_t acc = sum[i];
         if (p->mode == 0) {
@@ -204,11 +192,7 @@ void ep_mean(const ep_mean_params *p, const int8_t *in, int8_t *out, int32_t *su
         } else if (p->mode == 1) {
             out[i] = (int8_t)(acc / n);
         } else {
-            const float mean = (float)acc / (float)n;
-            float r = ep_roundf(mean * scale + bias) + (float)p->out_zp;
-            r = r < 127.0f ? r : 127.0f;
-            r = r > -128.0f ? r : -128.0f;
-            out[i] = (int8_t)r;
+            out[i] = ep_clamp(ep_mbqm(acc - p->in_zp * n, p->mult, p->shift) + p->out_zp, -128, 127);
         }
     }
 }

@@ -50,11 +50,10 @@ typedef struct {
 } ep_pool_params;
 
 typedef struct {
-    int mode; /* 0: integer 4D spatial mean (keep_dims), 1: same quantisation, 2: float rescale */
+    int mode; /* 0: 4-D spatial mean (keep_dims), 1: same quantisation, 2: rescale with 1/n folded in */
     int dims[4], reduce[4];
     int32_t in_zp, out_zp, mult;
     int shift;
-    float in_scale, out_scale; /* mode 2 rescales in float, as TFLite does */
 } ep_mean_params;
 
 typedef struct {
