@@ -12,6 +12,7 @@ Activations live in one ``static int8_t`` arena at the offsets of edgeport's mem
 
 from __future__ import annotations
 
+import dataclasses
 import json
 import shutil
 from dataclasses import dataclass
@@ -65,6 +66,23 @@ def cpu_for(target: Target) -> McuCpu:
             return _CPUS[key]
     raise UnsupportedError(f"{target.id} has no Arm Cortex-M4/M7/M55 core ({target.cpu.name})",
                            fix="pick a Cortex-M device: stm32f446, stm32f746, stm32h743, alif-e7")
+
+
+def _without_shape_arithmetic(graph: Graph) -> Graph:
+    """``graph`` without the nodes that only compute a RESHAPE's target shape (SHAPE → STRIDED_SLICE → PACK, as
+    Keras' Flatten exports with a dynamic batch): with every shape static, the target is the output's shape."""
+    shape_only: set[str] = set()
+    for node in reversed(graph.nodes):
+        users = [(c, c.inputs.index(o)) for o in node.outputs for c in graph.consumers.get(o, [])]
+        if node.op_type in _SHAPE_OPS and users and all(
+                (c.op_type == "RESHAPE" and i == 1) or c.name in shape_only for c, i in users):
+            shape_only.add(node.name)
+    if not shape_only:
+        return graph
+    return dataclasses.replace(graph, nodes=[n for n in graph.nodes if n.name not in shape_only])
+
+
+_SHAPE_OPS = {"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "GATHER", "SLICE"}
 
 
 def _check_model(graph: Graph) -> None:
@@ -201,6 +219,7 @@ def write_project(graph: Graph, constants: dict[str, np.ndarray], target: Target
     """Write the project into the new directory ``out``; returns its manifest (``io``: the I/O specs the
     runtime reads back, merged into it). Refuses (``UnsupportedError``)
     float models, ops without a kernel and arenas larger than the device's SRAM."""
+    graph = _without_shape_arithmetic(graph)
     _check_model(graph)
     cpu = cpu_for(target)
     offsets: dict[str, TensorLifetime] = {}

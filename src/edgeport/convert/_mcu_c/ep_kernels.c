@@ -1,6 +1,6 @@
 /* edgeport MCU kernels: int8 operators matching TFLite's reference integer kernels bit for bit.
  * Requantisation is TFLite's MultiplyByQuantizedMultiplier (double rounding: a saturating rounding
- * doubling high multiply, then a rounding right shift); pooling and mean divide with TFLite's
+ * doubling high multiply, then a rounding right shift; FULLY_CONNECTED rounds once); pooling and mean divide with TFLite's
  * round-half-away integer division. */
 #include "ep_kernels.h"
 
@@ -27,6 +27,13 @@ static inline int32_t ep_mbqm(int32_t x, int32_t mult, int shift) {
     int left = shift > 0 ? shift : 0;
     int right = shift > 0 ? 0 : -shift;
     return ep_rdbpot(ep_srdhm((int32_t)((uint32_t)x << left), mult), right);
+}
+
+/* The single-rounding form (one rounding shift of the 64-bit product), which the LiteRT interpreter's
+ * reference FULLY_CONNECTED applies (measured: the double-rounding form differs from it at ties). */
+static inline int32_t ep_mbqm_single(int32_t x, int32_t mult, int shift) {
+    const int total = 31 - shift;
+    return (int32_t)(((int64_t)x * (int64_t)mult + ((int64_t)1 << (total - 1))) >> total);
 }
 
 static inline int8_t ep_clamp(int32_t v, int32_t lo, int32_t hi) { return (int8_t)ep_min(ep_max(v, lo), hi); }
@@ -101,7 +108,7 @@ void ep_fully_connected(const ep_fc_params *p, const int8_t *in, int8_t *out) {
                 acc += ((int32_t)w[d] + p->filter_offset) * ((int32_t)x[d] + p->in_offset);
             if (p->bias) acc += p->bias[o];
             const int q = p->per_channel ? o : 0;
-            acc = ep_mbqm(acc, p->mult[q], p->shift[q]) + p->out_offset;
+            acc = ep_mbqm_single(acc, p->mult[q], p->shift[q]) + p->out_offset;
             out[(int32_t)b * p->out_depth + o] = ep_clamp(acc, p->act_min, p->act_max);
         }
 }
