@@ -282,20 +282,13 @@ class Lowering:
         for ax in axes:
             reduce[ax + 4 - rank] = 1
         (s_in, z_in), (s_out, z_out) = self.qp(x), self.qp(y)
-        keep = bool(node.attrs.get("keep_dims", False))
-        if keep and rank == 4 and axes == [1, 2]:
-            mode = 0
-        elif z_in == z_out and _f32(s_in) == _f32(s_out):
-            mode = 1
-        else:
-            mode = 2
+        # TFLite's QuantizedMeanOrSum: the sum less n·zero_point, rescaled once with 1/n folded into the multiplier
         mult, shift = quantize_multiplier(s_in / s_out)
-        if mode == 2:  # QuantizedMeanOrSum folds 1/n into the multiplier (TFLite's reduce.h)
-            n = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
-            k = min(n.bit_length() - 1, 32, 31 + shift)
-            mult, shift = (mult << k) // n, shift - k
-        decl = (f"static const ep_mean_params {key}_p = {{{mode}, {{{_j(dims)}}}, {{{_j(reduce)}}}, {z_in}, {z_out}, "
-                f"{mult}, {shift}}};")
+        n = int(np.prod([d for d, r in zip(dims, reduce) if r], dtype=np.int64))
+        k = min(n.bit_length() - 1, 32, 31 + shift)
+        mult, shift = (mult << k) // n, shift - k
+        decl = (f"static const ep_mean_params {key}_p = {{{{{_j(dims)}}}, {{{_j(reduce)}}}, {z_in}, {z_out}, {mult}, "
+                f"{shift}}};")
         return Call(node.name, node.op_type, f"ep_mean(&{key}_p, {self.ref(x)}, {self.ref(y)}, SCRATCH_{key});",
                     [decl], scratch_bytes=4 * self.numel(y))
 

@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -164,7 +165,9 @@ def person_detect_model_path(directory: str | Path | None = None) -> Path:
     converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
     converter.inference_input_type = tf.int8
     converter.inference_output_type = tf.int8
-    blob = converter.convert()
+    with warnings.catch_warnings():  # TFLite asks for input statistics it does not need with int8 I/O
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs", category=UserWarning)
+        blob = converter.convert()
     fd, tmp = tempfile.mkstemp(suffix=".tflite", dir=target_dir)
     os.close(fd)
     Path(tmp).write_bytes(blob)

@@ -169,7 +169,7 @@ class McuRuntime(Runtime):
             proc = subprocess.run(self._command(), cwd=self._work, capture_output=True, text=True,
                                   timeout=self.options.timeout_s, stdin=subprocess.DEVNULL)
         except subprocess.TimeoutExpired:
-            raise BackendError(f"{self._project.name} ({self.options.target}) ran past its {self.options.timeout_s:.0f} s "
+            raise BackendError(f"{self._project.name} ({self.options.target}) ran past its {self.options.timeout_s:g} s "
                                f"limit on {n} samples and was killed",
                                fix="raise McuOptions.timeout_s or run fewer samples per batch") from None
         match = _STATS.search(proc.stdout or "")

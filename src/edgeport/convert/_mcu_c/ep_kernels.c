@@ -187,21 +187,11 @@ void ep_mean(const ep_mean_params *p, const int8_t *in, int8_t *out, int32_t *su
                 for (int i3 = 0; i3 < p->dims[3]; ++i3, ++k) {
                     const int j0 = p->reduce[0] ? 0 : i0, j1 = p->reduce[1] ? 0 : i1;
                     const int j2 = p->reduce[2] ? 0 : i2, j3 = p->reduce[3] ? 0 : i3;
-                    const int32_t j = ((j0 * out_dims[1] + j1) * out_dims[2] + j2) * out_dims[3] + j3;
-                    sum[j] += p->mode == 0 ? in[k] - p->in_zp : in[k];
+                    sum[((j0 * out_dims[1] + j1) * out_dims[2] + j2) * out_dims[3] + j3] += in[k];
                 }
-    for (int i = 0; i < outs; ++i) {
-        int32_t acc = sum[i];
-        if (p->mode == 0) {
-            acc = ep_mbqm(acc, p->mult, p->shift);
-            acc = acc > 0 ? (acc + n / 2) / n : (acc - n / 2) / n;
-            out[i] = ep_clamp(acc + p->out_zp, -128, 127);
-        } else if (p->mode == 1) {
-            out[i] = (int8_t)(acc / n);
-        } else {
-            out[i] = ep_clamp(ep_mbqm(acc - p->in_zp * n, p->mult, p->shift) + p->out_zp, -128, 127);
-        }
-    }
+    /* the multiplier already holds 1/n (TFLite's QuantizedMeanOrSum) */
+    for (int i = 0; i < outs; ++i)
+        out[i] = ep_clamp(ep_mbqm(sum[i] - p->in_zp * n, p->mult, p->shift) + p->out_zp, -128, 127);
 }
 
 void ep_pad(const ep_pad_params *p, const int8_t *in, int8_t *out) {

@@ -50,7 +50,6 @@ typedef struct {
 } ep_pool_params;
 
 typedef struct {
-    int mode; /* 0: 4-D spatial mean (keep_dims), 1: same quantisation, 2: rescale with 1/n folded in */
     int dims[4], reduce[4];
     int32_t in_zp, out_zp, mult;
     int shift;
