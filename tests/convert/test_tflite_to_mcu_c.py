@@ -227,10 +227,10 @@ def test_linked_sizes_against_the_planner(digits_m7, digits_int8):
 
 
 def test_person_detect_fits_stm32f746_measured():
-    from edgeport.analysis.memory import fit
+    from edgeport.analysis.mcu_fit import fit_measured
     from edgeport.data.examples import person_detect_model_path
 
-    result = fit(person_detect_model_path(), "stm32f746", measure=True)
+    result = fit_measured(person_detect_model_path(), "stm32f746")
     m = result.measured
     assert m is not None and not m.error, m.error if m else None
     assert result.fits and m.fits and m.cpu == "cortex-m7"

@@ -19,7 +19,7 @@ from edgeport.core.artifact import load_artifact
 from edgeport.core.target import Target, get_target
 from edgeport.errors import EdgeportError
 
-__all__ = ["McuMeasurement", "measure_mcu"]
+__all__ = ["McuMeasurement", "fit_measured", "measure_mcu"]
 
 
 @dataclass
@@ -83,3 +83,13 @@ def _instructions(artifact: Any, runtime: Any, options: Any, timeout_s: float) -
         zp = spec.quant.zero_point[0] if spec.quant is not None else 0
         rt.run({spec.name: np.full(shape, zp, dtype=np.int8)}, raw=True)
         return int(rt.last_stats["instructions_per_invoke"]), str(rt.describe().get("qemu_machine") or "")
+
+
+def fit_measured(model: str | Path, target: Target | str, **kwargs: Any) -> Any:
+    """``analysis.memory.fit`` (the planner's estimate) with ``measured`` filled by ``measure_mcu``."""
+    from edgeport.analysis.memory import fit
+
+    tgt = get_target(target) if isinstance(target, str) else target
+    result = fit(model, tgt, **kwargs)
+    result.measured = measure_mcu(model, tgt)
+    return result

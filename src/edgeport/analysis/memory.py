@@ -32,7 +32,6 @@ reshape model's head holds both buffers), ONNX Runtime and TFLite alias them.
 
 from __future__ import annotations
 
-import os
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -279,7 +278,7 @@ class FitResult:
     suggestions: list[str]
     estimate: MemoryEstimate
     verdict: str
-    measured: Any = None  # analysis.mcu_fit.McuMeasurement: the generated C linked for the part (measure=True)
+    measured: Any = None  # analysis.mcu_fit.McuMeasurement: edgeport's MCU C linked for the part (measured)
 
 
 def _human(n: int) -> str:
@@ -307,11 +306,9 @@ def _suggest(graph: Graph, est: MemoryEstimate, ram_short: bool, flash_short: bo
     return out
 
 
-def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None,
-        measure: bool = False) -> FitResult:
+def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None) -> FitResult:
     """Does ``model`` fit ``target``'s RAM (arena) and flash (weights + runtime code), at the input shapes
-    ``shapes`` gives (see ``profile``)? ``measure``: also generate edgeport's MCU C for an int8 ``.tflite``,
-    link it for the part and report its measured flash, RAM and QEMU instruction count beside the estimate."""
+    ``shapes`` gives (see ``profile``)? (``analysis.mcu_fit.measure_mcu`` fills ``measured``.)"""
     from edgeport.analysis.shaped import plan_from, shaped_graph
     from edgeport.core.target import get_target
 
@@ -335,12 +332,7 @@ def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, i
                                                                               flash_margin is not None) else None
     head = "fits" if fits else "does not fit"
     tail = "" if margin is None else (f", margin {_human(margin)}" if fits else f", short by {_human(-margin)}")
-    measured = None
-    if measure and tgt.is_mcu:
-        from edgeport.analysis.mcu_fit import measure_mcu
-
-        measured = measure_mcu(model if isinstance(model, (str, os.PathLike)) else graph.metadata["path"], tgt)
     return FitResult(model=graph.name, target=tgt.id, fits=fits, arena_bytes=est.arena_bytes, ram_budget_bytes=ram,
                      ram_margin_bytes=ram_margin, flash_bytes=flash_need, flash_budget_bytes=flash,
                      flash_margin_bytes=flash_margin, suggestions=_suggest(graph, est, ram_short, flash_short),
-                     estimate=est, verdict=f"{head} on {tgt.id}: {'; '.join(parts)}{tail}", measured=measured)
+                     estimate=est, verdict=f"{head} on {tgt.id}: {'; '.join(parts)}{tail}")

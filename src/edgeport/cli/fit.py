@@ -42,7 +42,11 @@ def register(app: typer.Typer) -> None:
         tgt = get_target(device, [targets_dir] if targets_dir else None)
         if measure is None:
             measure = tgt.is_mcu and model.suffix == ".tflite"
-        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values, measure=measure)
+        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values)
+        if measure:
+            from edgeport.analysis.mcu_fit import measure_mcu
+
+            result.measured = measure_mcu(model, tgt)
         emit(ctx, "fit", str(model), result, render_fit, as_json, passed=result.fits)
         if not result.fits:
             raise typer.Exit(1)
