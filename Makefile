@@ -7,12 +7,12 @@ PIP_INSTALL := $(PIP) install --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.edgeport-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-smoke zoo env check-env browser clean
+.PHONY: demo test bench bench-smoke zoo env check-env browser mcu-tools clean
 
 demo: env
 	$(VENV)/bin/edgeport optimize
 
-test: env browser zoo
+test: env browser mcu-tools zoo
 	$(PY) -m pytest $(PYTEST_ARGS)
 
 bench: env zoo
@@ -47,6 +47,13 @@ check-env:
 browser:
 	@command -v chromium >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq chromium >/dev/null) \
 		|| echo "warning: could not install chromium; report browser tests will fail"
+
+# Cortex-M cross compiler, newlib (semihosting) and QEMU for the MCU C path (Debian's packages).
+mcu-tools:
+	@(command -v arm-none-eabi-gcc >/dev/null 2>&1 && command -v qemu-system-arm >/dev/null 2>&1 \
+		&& test -f /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/librdimon.a) \
+		|| (apt-get update -qq && apt-get install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
+		>/dev/null) || echo "warning: could not install the Cortex-M toolchain; MCU tests will fail"
 
 clean:
 	rm -rf $(VENV) .edgeport .pytest_cache

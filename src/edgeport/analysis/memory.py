@@ -278,6 +278,7 @@ class FitResult:
     suggestions: list[str]
     estimate: MemoryEstimate
     verdict: str
+    measured: Any = None  # analysis.mcu_fit.McuMeasurement: edgeport's MCU C linked for the part (measured)
 
 
 def _human(n: int) -> str:
@@ -307,7 +308,7 @@ def _suggest(graph: Graph, est: MemoryEstimate, ram_short: bool, flash_short: bo
 
 def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None) -> FitResult:
     """Does ``model`` fit ``target``'s RAM (arena) and flash (weights + runtime code), at the input shapes
-    ``shapes`` gives (see ``profile``)?"""
+    ``shapes`` gives (see ``profile``)? (``analysis.mcu_fit.measure_mcu`` fills ``measured``.)"""
     from edgeport.analysis.shaped import plan_from, shaped_graph
     from edgeport.core.target import get_target
 

@@ -35,7 +35,10 @@ def register(app: typer.Typer) -> None:
                 out: str = typer.Option(None, "-o", "--out", help="Output path [default: beside the model]."),
                 data: str = typer.Option(None, "--data", help="Dataset (.npz or 'digits') for calibration and "
                                                               "verification [default: random inputs]."),
-                precision: str = typer.Option("fp32", "--precision", help="fp32, fp16, int8, ... (per converter)."),
+                precision: str = typer.Option(None, "--precision", help="fp32, fp16, int8, ... (per converter) "
+                                                                        "[default: the converter's; fp32 for most]."),
+                device: str = typer.Option(None, "--device", help="Device profile the output is built for "
+                                                                  "(mcu-c: a Cortex-M part, e.g. stm32h743)."),
                 via: str = typer.Option(None, "--via", help="Force the converter chain: conv1,conv2."),
                 no_verify: bool = typer.Option(False, "--no-verify", help="Skip verification (not recommended)."),
                 timeout: float = typer.Option(None, "--timeout", help="Seconds each conversion step may take."),
@@ -58,7 +61,8 @@ def register(app: typer.Typer) -> None:
             raise ConfigError(f"--timeout must be positive, got {timeout}", fix="e.g. --timeout 600")
         dataset = load_dataset(data) if data else None
         result = do_convert(source, target, out=out, data=dataset,
-                            options={"precision": precision, **_parse_options(option or [])},
+                            options={**({"precision": precision} if precision else {}),
+                                     **({"device": device} if device else {}), **_parse_options(option or [])},
                             via=chain or None, verify_result=not no_verify, timeout_s=timeout)
         emit(ctx, "conversion", str(source.path), result, render_conversion, as_json,
              passed=None if result.verification is None else result.passed)

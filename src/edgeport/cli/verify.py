@@ -73,6 +73,8 @@ def register(app: typer.Typer) -> None:
                                                                           "SNR (dB)."),
         reference_runtime: str = typer.Option(None, "--reference-runtime", help="Runtime for the reference."),
         test_runtime: str = typer.Option(None, "--test-runtime", help="Runtime for the test model."),
+        mcu_target: str = typer.Option("host", "--mcu-target", help="An MCU C project under test runs as: host "
+                                                                   "(gcc build) or qemu (Cortex-M under QEMU)."),
         shapes: list[str] = SHAPE_OPTION,
         values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
@@ -86,6 +88,9 @@ def register(app: typer.Typer) -> None:
 
         ref, (tst,) = shaped(InputPlan.parse(shapes, values), reference, [test])
         dataset = load_data(data, ref)
+        if tst.format.value == "mcu-c":  # generated integer C: the criterion is bit-exactness, not a tolerance
+            _bit_exact(ctx, ref, tst, dataset, split if data is not None else "all", max_samples, mcu_target, as_json)
+            return
         result = verify(ref, tst, dataset, split=split if data is not None else "all", max_samples=max_samples,
                         reference_runtime=reference_runtime, test_runtime=test_runtime, precision=precision,
                         overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop,
@@ -104,3 +109,16 @@ def register(app: typer.Typer) -> None:
         if not ok:
             raise VerificationFailed(f"{tst.name}: {result.localization.summary()}",
                                      fix="outputs pass but an intermediate layer left tolerance")
+
+
+def _bit_exact(ctx: typer.Context, ref: Any, tst: Any, dataset: Any, split: str, max_samples: int | None,
+               target: str, as_json: bool) -> None:
+    from edgeport.errors import VerificationFailed
+    from edgeport.report.terminal_verify import render_bit_exact
+    from edgeport.verify.bitexact import bit_exact
+
+    result = bit_exact(ref, tst, dataset, split=split, max_samples=max_samples, target=target)
+    emit(ctx, "bit-exact", f"{ref.name} vs {tst.name}", result, render_bit_exact, as_json, passed=result.exact)
+    if not result.exact:
+        raise VerificationFailed(f"{tst.name} is not bit-exact against {ref.name}: {result.summary()}",
+                                 fix="a kernel's integer arithmetic differs from TFLite's reference kernels")

@@ -23,6 +23,7 @@ class Format(str, enum.Enum):
     KERAS = "keras"  # .keras archive
     TVM = "tvm"  # compiled module directory (module .so + specs)
     TENSORRT = "tensorrt"  # serialized engine
+    MCU_C = "mcu-c"  # generated C99 project directory for Cortex-M (edgeport-mcu.json inside)
 
     @property
     def suffix(self) -> str:
@@ -34,7 +35,8 @@ class Format(str, enum.Enum):
         aliases = {"pt2": cls.TORCH_EXPORT, "torch": cls.TORCH_EXPORT, "pytorch": cls.TORCH_EXPORT,
                    "pte": cls.EXECUTORCH, "litert": cls.TFLITE, "ov": cls.OPENVINO,
                    "mlpackage": cls.COREML, "savedmodel": cls.SAVED_MODEL, "trt": cls.TENSORRT,
-                   "engine": cls.TENSORRT, "openvino-ir": cls.OPENVINO}
+                   "engine": cls.TENSORRT, "openvino-ir": cls.OPENVINO,
+                   "mcu": cls.MCU_C, "c": cls.MCU_C}
         if key in aliases:
             return aliases[key]
         for f in cls:
@@ -59,6 +61,7 @@ _SUFFIX = {
     Format.KERAS: ".keras",
     Format.TVM: ".tvm",
     Format.TENSORRT: ".engine",
+    Format.MCU_C: "",
 }
 
 
@@ -92,7 +95,10 @@ def detect_format(path: str | Path) -> Format:
             return Format.COREML
         if (p / "manifest.json").exists() and (p / "module.so").exists():
             return Format.TVM
-        raise ModelFileError(f"{p}: directory is not a SavedModel, .mlpackage or compiled TVM module",
+        if (p / "edgeport-mcu.json").exists():
+            return Format.MCU_C
+        raise ModelFileError(f"{p}: directory is not a SavedModel, .mlpackage, compiled TVM module or MCU C "
+                             "project",
                              fix="pass a model file or a model directory")
     with p.open("rb") as fh:
         head = fh.read(64)

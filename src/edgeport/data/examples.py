@@ -11,6 +11,7 @@ import hashlib
 import json
 import os
 import tempfile
+import warnings
 from collections.abc import Callable
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -22,7 +23,7 @@ if TYPE_CHECKING:
     import torch
 
 # ``digits`` (the data the example CNN trains on) lives with the other dataset loaders in ``datasets``
-__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path"]
+__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path", "person_detect_model_path"]
 
 _RECIPE = {"arch": "digits-cnn-v1", "epochs": 40, "batch": 64, "lr": 3e-3, "seed": 0, "wd": 1e-4}
 
@@ -124,5 +125,51 @@ def digits_model_path(directory: str | Path | None = None) -> Path:
     fd, tmp = tempfile.mkstemp(suffix=".pt2", dir=target_dir)
     os.close(fd)
     torch.export.save(program, tmp)
+    os.replace(tmp, path)
+    return path
+
+
+_PERSON_RECIPE = {"arch": "person-detect-v1", "input": [96, 96, 1], "convs": [8, 16, 32], "classes": 2, "seed": 0,
+                  "calibration": 32}
+
+
+def person_detect_model_path(directory: str | Path | None = None) -> Path:
+    """The seed's person-detection exercise as a full-int8 ``.tflite``: [96×96×1] → 3 × Conv2D (3×3, stride 2,
+    ReLU) → global average pool → Dense → [2], int8 I/O. Built by code with seeded weights and calibrated on
+    seeded random images: it answers "does it fit the MCU?", not how well it detects people."""
+    require("tensorflow", "tflite", "the person-detect example")
+    import keras
+    import numpy as np
+    import tensorflow as tf
+
+    key = hashlib.sha256(json.dumps(_PERSON_RECIPE, sort_keys=True).encode()).hexdigest()[:12]
+    target_dir = Path(directory) if directory is not None else cache_dir()
+    target_dir.mkdir(parents=True, exist_ok=True)
+    path = target_dir / f"person-detect-{key}.tflite"
+    if path.exists():
+        return path
+    keras.utils.set_random_seed(int(_PERSON_RECIPE["seed"]))
+    layers = [keras.Input(tuple(_PERSON_RECIPE["input"]), batch_size=1, name="image")]
+    layers += [keras.layers.Conv2D(c, 3, strides=2, padding="same", activation="relu") for c in _PERSON_RECIPE["convs"]]
+    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(int(_PERSON_RECIPE["classes"]))]
+    model = keras.Sequential(layers)
+    rng = np.random.default_rng(int(_PERSON_RECIPE["seed"]))
+
+    def representative() -> Any:
+        for _ in range(int(_PERSON_RECIPE["calibration"])):
+            yield [rng.uniform(0, 1, size=(1, *_PERSON_RECIPE["input"])).astype(np.float32)]
+
+    converter = tf.lite.TFLiteConverter.from_keras_model(model)
+    converter.optimizations = [tf.lite.Optimize.DEFAULT]
+    converter.representative_dataset = representative
+    converter.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    converter.inference_input_type = tf.int8
+    converter.inference_output_type = tf.int8
+    with warnings.catch_warnings():  # TFLite asks for input statistics it does not need with int8 I/O
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs", category=UserWarning)
+        blob = converter.convert()
+    fd, tmp = tempfile.mkstemp(suffix=".tflite", dir=target_dir)
+    os.close(fd)
+    Path(tmp).write_bytes(blob)
     os.replace(tmp, path)
     return path

@@ -36,8 +36,8 @@ from edgeport.graph.flatbuf import Flatbuffer, FlatbufferError, Table
 from edgeport.graph.ir import Graph, Node, TensorInfo
 from edgeport.graph.limits import check_dims, check_io_size
 
-__all__ = ["OpInventory", "embed_io_metadata", "feed_names", "op_inventory", "read_graph", "read_io",
-           "read_io_metadata"]
+__all__ = ["OpInventory", "embed_io_metadata", "feed_names", "op_inventory", "read_constants", "read_graph",
+           "read_io", "read_io_metadata"]
 
 METADATA_KEY = "edgeport.io"
 _TYPES = {0: "float32", 1: "float16", 2: "int32", 3: "uint8", 4: "int64", 5: "string", 6: "bool", 7: "int16",
@@ -376,6 +376,22 @@ def read_graph(path: str | Path) -> Graph:
     inv = op_inventory(graph)
     meta["op_inventory"] = inv.to_dict()
     return graph
+
+
+def read_constants(path: str | Path) -> dict[str, np.ndarray]:
+    """Every constant tensor of the main subgraph (weights, biases, axes) as an array of its type and shape,
+    keyed by the names ``read_graph`` gives; a code generator needs the values, analyses only the sizes."""
+    p = Path(path)
+    model = _parse(p)
+    out: dict[str, np.ndarray] = {}
+    for i, t in enumerate(model.tensors):
+        start, length = model.buffer_data[t.buffer] if t.buffer > 0 else (0, 0)
+        dtype = _TYPES.get(t.type_code)
+        if not length or t.is_variable or dtype is None or t.type_code not in _FIXED_SIZE:
+            continue
+        out[model.names[i]] = np.frombuffer(model.data, dtype=np.dtype(dtype), count=length // _FIXED_SIZE[t.type_code],
+                                            offset=start).reshape(t.shape).copy()
+    return out
 
 
 # ---- operator inventory ----------------------------------------------------------------------

@@ -72,6 +72,18 @@ def render_fit(result: FitResult, con: Console) -> None:
         con.print(f"  [yellow]note:[/yellow] {note}")
     for s in result.suggestions:
         con.print(f"  [cyan]try:[/cyan] {s}")
+    m = result.measured
+    if m is not None:
+        if m.error:
+            con.print(f"  [yellow]not measured:[/yellow] {m.error}")
+        else:
+            verdict = "fits" if m.fits else "does not fit"
+            con.print(f"  [bold]measured[/bold] (edgeport MCU C, {m.cpu}, linked ELF): {verdict} — flash {m.flash_bytes} B "
+                      f"of {m.flash_budget_bytes}, RAM {m.ram_bytes} B of {m.ram_budget_bytes} (arena {m.arena_bytes} B, "
+                      f"stack {m.stack_bytes} B)")
+            if m.instructions_per_invoke is not None:
+                con.print(f"  measured: {m.instructions_per_invoke} instructions per inference under QEMU "
+                          f"{m.qemu_machine} (-icount; instructions, not cycles)")
 
 
 def render_doctor(report: DoctorReport, con: Console) -> None:

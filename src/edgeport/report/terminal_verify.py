@@ -14,6 +14,7 @@ if TYPE_CHECKING:
     from rich.console import Console
 
     from edgeport.convert.api import ConversionResult
+    from edgeport.verify.bitexact import BitExactResult
     from edgeport.verify.compare import VerificationResult
     from edgeport.verify.judgement import OutputComparison
     from edgeport.verify.fidelity import FidelityMatrix
@@ -199,3 +200,15 @@ def render_conversion(result: ConversionResult, con: Console) -> None:
                   ("[green]PASSED[/green]" if result.verification.passed else "[red]FAILED[/red]"))
     else:
         con.print(f"[yellow]{escape(result.verified_on or 'not verified (--no-verify)')}[/yellow]")
+
+
+def render_bit_exact(result: BitExactResult, con: Console) -> None:
+    """One line: ``bit-exact on N samples``, or the first differing output and element."""
+    colour = "green" if result.exact else "red"
+    where = result.test_runtime.get("target") or result.test_runtime.get("runtime")
+    con.print(f"[bold {colour}]{result.summary()}[/bold {colour}] ({result.split} split; reference "
+              f"{result.reference_runtime.get('runtime')} {result.reference_runtime.get('op_resolver', '')}, test "
+              f"{result.test_runtime.get('runtime')} on {where})")
+    if result.stats.get("instructions_per_invoke"):
+        con.print(f"  {result.stats['instructions_per_invoke']} instructions per inference under QEMU "
+                  f"{result.test_runtime.get('qemu_machine')} (-icount; instructions, not cycles)")

@@ -1,7 +1,9 @@
 """LiteRT (TFLite) interpreter from ``ai-edge-litert``: threads, XNNPACK on/off, signatures.
 
 XNNPACK is LiteRT's default CPU delegate; ``xnnpack=False`` loads the model with the
-``BUILTIN_WITHOUT_DEFAULT_DELEGATES`` op resolver so every op runs on the builtin kernels.
+``BUILTIN_WITHOUT_DEFAULT_DELEGATES`` op resolver so every op runs on the builtin kernels;
+``reference_kernels=True`` selects ``BUILTIN_REF``, TFLite's reference kernels (the integer ground
+truth that generated MCU code is checked against bit for bit).
 int8/uint8 inputs and outputs carry their scale/zero-point in ``TensorSpec.quant``, so
 ``Runtime.run`` quantises float feeds and dequantises outputs (``run(..., raw=True)`` skips it).
 Models with signatures are fed by signature input names (the default signature, or the one named
@@ -35,6 +37,7 @@ _UNRESOLVED_CUSTOM = re.compile(r"unresolved custom op: ([A-Za-z0-9_.\-]+?)\.?(?
 class LiteRTOptions(RuntimeOptions):
     xnnpack: bool = True  # False: builtin kernels only (no default delegate)
     signature: str | None = None  # signature key; None: "serving_default" or the only one
+    reference_kernels: bool = False  # True: TFLite's reference kernels (BUILTIN_REF), the integer ground truth
 
 
 def _details_spec(name: str, d: dict[str, Any], layout: str | None) -> TensorSpec:
@@ -55,7 +58,9 @@ def _details_spec(name: str, d: dict[str, Any], layout: str | None) -> TensorSpe
     return TensorSpec(name, dtype, dims, layout, quant)
 
 
-def _resolver(tfl: Any, xnnpack: bool) -> Any:
+def _resolver(tfl: Any, xnnpack: bool, reference: bool = False) -> Any:
+    if reference:
+        return tfl.OpResolverType.BUILTIN_REF
     return tfl.OpResolverType.BUILTIN if xnnpack else tfl.OpResolverType.BUILTIN_WITHOUT_DEFAULT_DELEGATES
 
 
@@ -118,7 +123,8 @@ class LiteRTRuntime(Runtime):
         try:
             with native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" goes to fd 2
                 self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
-                                               experimental_op_resolver_type=_resolver(tfl, self.options.xnnpack))
+                                               experimental_op_resolver_type=_resolver(tfl, self.options.xnnpack,
+                                                                                       self.options.reference_kernels))
                 self._interp.allocate_tensors()  # applies the delegate now, not in the first run
         except (ValueError, RuntimeError) as exc:
             raise _load_error(path, str(exc), custom_ops) from exc
@@ -188,5 +194,6 @@ class LiteRTRuntime(Runtime):
     def describe(self) -> dict[str, Any]:
         info = super().describe()
         info.update(xnnpack=self.options.xnnpack, signature=getattr(self, "_signature", self.options.signature),
-                    op_resolver="BUILTIN" if self.options.xnnpack else "BUILTIN_WITHOUT_DEFAULT_DELEGATES")
+                    op_resolver="BUILTIN_REF" if self.options.reference_kernels else
+                    "BUILTIN" if self.options.xnnpack else "BUILTIN_WITHOUT_DEFAULT_DELEGATES")
         return info

@@ -1,0 +1,118 @@
+"""MCU: edgeport's generated C against TFLite Micro — RAM, flash and instructions per inference.
+
+Per model (int8, built by code with seeded weights; calibrated on seeded random inputs):
+
+* ours — the generated C project for a Cortex-M7 (stm32h743), linked (``make size``) and measured with
+  ``arm-none-eabi-size``: flash = code + const weights + .data; RAM = .data + .bss + stack, where .bss holds
+  the planned arena and the firmware's own input/output buffers. "model RAM" is arena + stack: what the
+  model itself needs beside the buffers any application keeps.
+* TFLite Micro — the smallest arena its Python interpreter accepts (bisection, reference kernels); its flash
+  is weights + the planner's code estimate (``analysis.memory``: ~30 KB interpreter core + per-op kernels),
+  an estimate: TFLite Micro is not cross-built here.
+* instructions — one ``model_invoke`` under ``qemu-system-arm -M mps2-an500 -icount shift=0`` (Cortex-M7):
+  instructions, not cycles.
+
+Targets (from the issue, after Edge Impulse EON's published band): model RAM ≤ 0.6 × TFLM's arena and flash ≤
+0.9 × TFLM's flash, every model.
+"""
+
+from __future__ import annotations
+
+import warnings
+from pathlib import Path
+from typing import Any
+
+from benchmarks.lib import Context, SuiteResult, Table, measured
+
+NAME = "mcu"
+TITLE = "MCU C vs TFLite Micro: RAM, flash, QEMU instructions"
+ORDER = 90
+
+
+def _convert(model: Any, shape: tuple[int, ...], path: Path) -> Path:
+    import numpy as np
+    import tensorflow as tf
+
+    rng = np.random.default_rng(0)
+
+    def representative() -> Any:
+        for _ in range(16):
+            yield [rng.uniform(0, 1, size=(1, *shape)).astype(np.float32)]
+
+    cv = tf.lite.TFLiteConverter.from_keras_model(model)
+    cv.optimizations = [tf.lite.Optimize.DEFAULT]
+    cv.representative_dataset = representative
+    cv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
+    cv.inference_input_type = tf.int8
+    cv.inference_output_type = tf.int8
+    with warnings.catch_warnings():  # TFLite asks for input statistics it does not need with int8 I/O
+        warnings.filterwarnings("ignore", message="Statistics for quantized inputs", category=UserWarning)
+        path.write_bytes(cv.convert())
+    return path
+
+
+def _models(work: Path) -> dict[str, Path]:
+    import keras
+
+    from edgeport.data.examples import person_detect_model_path
+
+    keras.utils.set_random_seed(0)
+    L = keras.layers
+    digits = keras.Sequential([keras.Input((8, 8, 1), batch_size=1), L.Conv2D(16, 3, padding="same", activation="relu"),
+                               L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPooling2D(),
+                               L.Flatten(), L.Dense(64, activation="relu"), L.Dense(10)])
+    x = inp = keras.Input((32, 32, 3), batch_size=1)
+    x = L.Conv2D(16, 3, strides=2, padding="same", activation="relu6")(x)
+    for filters, stride in ((32, 1), (64, 2), (64, 1)):
+        x = L.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu6")(x)
+        x = L.Conv2D(filters, 1, activation="relu6")(x)
+    mobile = keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
+    return {"person-detect (96x96x1)": person_detect_model_path(work),
+            "digits-cnn (8x8x1)": _convert(digits, (8, 8, 1), work / "digits.tflite"),
+            "mobilenet-style (32x32x3)": _convert(mobile, (32, 32, 3), work / "mobile.tflite")}
+
+
+def run(ctx: Context) -> SuiteResult:
+    import numpy as np
+
+    from edgeport.analysis.mcu_fit import measure_mcu
+    from edgeport.analysis.memory import estimate_memory
+    from edgeport.analysis.tflm_arena import tflm_min_arena
+    from edgeport.graph.tflite_reader import read_graph
+
+    suite = SuiteResult(NAME, TITLE)
+    table = Table("Cortex-M7 (stm32h743): generated C (measured ELF) vs TFLite Micro",
+                  [("model", "model"), ("ops", "ops"), ("tflm_arena", "TFLM arena B (measured)"),
+                   ("arena", "our arena B"), ("stack", "stack B"), ("model_ram", "our model RAM B"),
+                   ("ram_ratio", "model RAM / TFLM arena"), ("elf_ram", "ELF RAM B (incl. I/O buffers)"),
+                   ("tflm_flash", "TFLM flash B (estimate)"), ("flash", "our flash B (measured)"),
+                   ("flash_ratio", "flash / TFLM"), ("instructions", "instructions / inference (QEMU M7)")])
+    worst_ram, worst_flash = 0.0, 0.0
+    with measured(table, 1):
+        for name, path in _models(ctx.work_dir).items():
+            ctx.log(f"mcu: {name}")
+            graph = read_graph(path)
+            spec = graph.tensors[graph.inputs[0]]
+            shape = tuple(d if isinstance(d, int) else 1 for d in spec.shape or ())
+            feed = np.zeros(shape, dtype=np.int8)
+            tflm = tflm_min_arena(path, [feed], upper=1 << 20)
+            est = estimate_memory(path)
+            m = measure_mcu(path, "stm32h743")
+            if m.error:
+                suite.skip(name, m.error)
+                continue
+            model_ram = int(m.arena_bytes or 0) + int(m.stack_bytes or 0)
+            ram_ratio = model_ram / tflm.min_arena_bytes
+            flash_ratio = int(m.flash_bytes or 0) / est.flash_bytes
+            worst_ram, worst_flash = max(worst_ram, ram_ratio), max(worst_flash, flash_ratio)
+            table.add(model=name, ops=" ".join(f"{k}x{v}" for k, v in sorted(graph.op_types().items())),
+                      tflm_arena=tflm.min_arena_bytes, arena=m.arena_bytes, stack=m.stack_bytes, model_ram=model_ram,
+                      ram_ratio=round(ram_ratio, 3), elf_ram=m.ram_bytes, tflm_flash=est.flash_bytes,
+                      flash=m.flash_bytes, flash_ratio=round(flash_ratio, 3), instructions=m.instructions_per_invoke)
+    table.notes.append("TFLite Micro's arena holds the same greedy activation plan plus its interpreter structures; "
+                       "the generated C keeps only the plan (+ stack). Flash of TFLite Micro is an estimate.")
+    suite.tables.append(table)
+    if table.rows:
+        suite.target("worst model RAM / TFLM arena", worst_ram, 0.6, "x")
+        suite.target("worst flash / TFLM flash", worst_flash, 0.9, "x")
+    return suite

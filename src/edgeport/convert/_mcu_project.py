@@ -1,0 +1,281 @@
+"""Write the self-contained C99 project for an int8 ``.tflite``: weights in flash, one planned arena.
+
+Files: ``model.h`` (I/O shapes and quantisation, ``model_invoke``), ``model.c`` (const weights and
+kernel parameters, the static arena, the call sequence), ``ep_kernels.[ch]`` (the kernels),
+``ep_main.c`` (host/QEMU harness over ``input.bin``), ``ep_startup.c`` + linker scripts (Cortex-M),
+``ep_size_main.c`` (the firmware-shaped program whose ELF is measured), a ``Makefile``, and
+``edgeport-mcu.json`` (what edgeport's runtime and ``fit`` read back).
+
+Activations live in one ``static int8_t`` arena at the offsets of edgeport's memory planner
+(``analysis.memory``: greedy first-fit by size, 16-byte aligned; Reshape aliases its input).
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import json
+import shutil
+from dataclasses import dataclass
+from importlib import resources
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeport.analysis.memory import TensorLifetime, lifetimes, plan_arena
+from edgeport.convert._mcu_lower import SUPPORTED_OPS, Lowering, carray
+from edgeport.core.target import Target
+from edgeport.errors import UnsupportedError
+from edgeport.graph.ir import Graph
+
+__all__ = ["MANIFEST", "McuCpu", "cpu_for", "write_project"]
+
+MANIFEST = "edgeport-mcu.json"
+_STATIC = ("ep_kernels.c", "ep_kernels.h", "ep_main.c", "ep_startup.c", "ep_size_main.c")
+_QUANT_FIX = "the MCU path needs a full-integer int8 model: edgeport quantize MODEL --precision int8"
+_TFLM_FIX = "run it with TFLite Micro instead (edgeport fit MODEL --device D plans its arena)"
+
+
+@dataclass(frozen=True)
+class McuCpu:
+    """A Cortex-M core: its gcc flags and the QEMU machine that emulates it."""
+
+    name: str
+    flags: str
+    qemu_machine: str
+    qemu_hz: int  # the QEMU machine's CPU clock (SysTick with the processor clock)
+    qemu_flash: tuple[int, int]  # (origin, length) of the code memory
+    qemu_ram: tuple[int, int]
+
+
+_CPUS = {
+    "cortex-m4": McuCpu("cortex-m4", "-mcpu=cortex-m4 -mthumb -mfloat-abi=hard -mfpu=fpv4-sp-d16", "mps2-an386",
+                        25_000_000, (0x0, 0x400000), (0x20000000, 0x400000)),
+    "cortex-m7": McuCpu("cortex-m7", "-mcpu=cortex-m7 -mthumb -mfloat-abi=hard -mfpu=fpv5-d16", "mps2-an500",
+                        25_000_000, (0x0, 0x400000), (0x20000000, 0x400000)),
+    "cortex-m55": McuCpu("cortex-m55", "-mcpu=cortex-m55 -mthumb -mfloat-abi=hard", "mps3-an547",
+                         32_000_000, (0x0, 0x80000), (0x21000000, 0x400000)),
+}
+
+
+def cpu_for(target: Target) -> McuCpu:
+    """The Cortex-M core of a device profile (from its CPU name), or ``UnsupportedError``."""
+    text = f"{target.cpu.name} {target.name}".lower()
+    for key in ("cortex-m55", "cortex-m7", "cortex-m4"):
+        if key in text.replace(" ", "-"):
+            return _CPUS[key]
+    raise UnsupportedError(f"{target.id} has no Arm Cortex-M4/M7/M55 core ({target.cpu.name})",
+                           fix="pick a Cortex-M device: stm32f446, stm32f746, stm32h743, alif-e7")
+
+
+def _without_shape_arithmetic(graph: Graph) -> Graph:
+    """``graph`` without the nodes that only compute a RESHAPE's target shape (SHAPE → STRIDED_SLICE → PACK, as
+    Keras' Flatten exports with a dynamic batch): with every shape static, the target is the output's shape."""
+    shape_only: set[str] = set()
+    for node in reversed(graph.nodes):
+        users = [(c, c.inputs.index(o)) for o in node.outputs for c in graph.consumers.get(o, [])]
+        if node.op_type in _SHAPE_OPS and users and all(
+                (c.op_type == "RESHAPE" and i == 1) or c.name in shape_only for c, i in users):
+            shape_only.add(node.name)
+    if not shape_only:
+        return graph
+    return dataclasses.replace(graph, nodes=[n for n in graph.nodes if n.name not in shape_only])
+
+
+_SHAPE_OPS = {"SHAPE", "STRIDED_SLICE", "PACK", "CONCATENATION", "GATHER", "SLICE"}
+
+
+def _check_model(graph: Graph) -> None:
+    unsupported = sorted({n.op_type for n in graph.nodes if n.op_type not in SUPPORTED_OPS or n.domain})
+    if any(graph.tensors[n].dtype not in ("int8",) for n in (*graph.inputs, *graph.outputs)) or any(
+            t.dtype in ("float32", "float16") for t in graph.tensors.values()):
+        raise UnsupportedError(f"{graph.name} is not a full-integer int8 model (float tensors or I/O)",
+                               fix=_QUANT_FIX + " (int8 inputs and outputs)")
+    if unsupported:
+        raise UnsupportedError(f"{graph.name} uses op(s) the MCU C kernels do not implement: "
+                               f"{', '.join(unsupported)} (implemented: {', '.join(SUPPORTED_OPS)})",
+                               fix=_TFLM_FIX)
+    if len(graph.inputs) != 1 or len(graph.outputs) != 1:
+        raise UnsupportedError(f"{graph.name} has {len(graph.inputs)} inputs and {len(graph.outputs)} outputs; "
+                               "model_invoke takes one of each", fix=_TFLM_FIX)
+
+
+def _plan(graph: Graph, scratch: dict[int, int]) -> tuple[dict[str, TensorLifetime], int]:
+    bufs = lifetimes(graph, inplace=True)
+    bufs += [TensorLifetime(f"scratch:{i}", size, i, i) for i, size in scratch.items()]
+    plan = plan_arena(bufs)
+    return {b.name: b for b in plan.buffers}, max(plan.activation_bytes, 16)
+
+
+def _header(graph: Graph, lower: Lowering) -> str:
+    x, y = graph.inputs[0], graph.outputs[0]
+    (sx, zx), (sy, zy) = lower.qp(x), lower.qp(y)
+    shape = lambda n: ", ".join(str(d) for d in lower.dims(n))  # noqa: E731
+    return f"""/* Generated by edgeport from {graph.name}.tflite: int8 in, int8 out. */
+#ifndef MODEL_H
+#define MODEL_H
+
+#include <stdint.h>
+
+#define MODEL_INPUT_SIZE {lower.numel(x)}
+#define MODEL_INPUT_SHAPE {{{shape(x)}}}
+#define MODEL_INPUT_SCALE {float(np.float32(sx))!r}f
+#define MODEL_INPUT_ZERO_POINT {zx}
+#define MODEL_OUTPUT_SIZE {lower.numel(y)}
+#define MODEL_OUTPUT_SHAPE {{{shape(y)}}}
+#define MODEL_OUTPUT_SCALE {float(np.float32(sy))!r}f
+#define MODEL_OUTPUT_ZERO_POINT {zy}
+
+/* real value = scale * (q - zero_point). Returns 0. Not re-entrant: one static arena. */
+int model_invoke(const int8_t *in, int8_t *out);
+
+#endif
+"""
+
+
+def _makefile(cpu: McuCpu, target: Target) -> str:
+    return f"""# Generated by edgeport for {target.id} ({cpu.name}).
+#   make host   - host gcc build of the harness (verification against TFLite)
+#   make qemu   - {cpu.name} build for qemu-system-arm -M {cpu.qemu_machine} (semihosting I/O)
+#   make size   - the firmware-shaped ELF for {target.id}; arm-none-eabi-size measures it
+#   make lib    - libmodel.a to link into your firmware (model_invoke)
+BUILD ?= build
+CC ?= gcc
+ARM_CC ?= arm-none-eabi-gcc
+ARM_AR ?= arm-none-eabi-ar
+CPU_FLAGS = {cpu.flags}
+COMMON = -std=c99 -O2 -Wall -ffp-contract=off -ffunction-sections -fdata-sections
+SRC = model.c ep_kernels.c
+
+.PHONY: host qemu size lib clean
+host: $(BUILD)/host/model_host
+qemu: $(BUILD)/qemu/model_qemu.elf
+size: $(BUILD)/device/model.elf
+lib: $(BUILD)/device/libmodel.a
+
+$(BUILD)/host/model_host: $(SRC) ep_main.c model.h ep_kernels.h
+\tmkdir -p $(@D) && $(CC) $(COMMON) -o $@ $(SRC) ep_main.c
+
+$(BUILD)/qemu/model_qemu.elf: $(SRC) ep_main.c ep_startup.c qemu.ld model.h ep_kernels.h
+\tmkdir -p $(@D) && $(ARM_CC) $(CPU_FLAGS) $(COMMON) -DEP_CORTEX_M -DEP_SEMIHOSTING --specs=rdimon.specs \\
+\t\t-nostartfiles -T qemu.ld -Wl,--gc-sections -o $@ $(SRC) ep_main.c ep_startup.c
+
+$(BUILD)/device/model.elf: $(SRC) ep_size_main.c ep_startup.c device.ld model.h ep_kernels.h
+\tmkdir -p $(@D) && cd $(@D) && $(ARM_CC) $(CPU_FLAGS) $(COMMON) -fstack-usage --specs=nano.specs -nostartfiles \\
+\t\t-T $(CURDIR)/device.ld -Wl,--gc-sections -I$(CURDIR) -o model.elf \\
+\t\t$(addprefix $(CURDIR)/,$(SRC) ep_size_main.c ep_startup.c)
+
+$(BUILD)/device/libmodel.a: $(SRC) model.h ep_kernels.h
+\tmkdir -p $(@D) && cd $(@D) && $(ARM_CC) $(CPU_FLAGS) $(COMMON) -c $(addprefix $(CURDIR)/,$(SRC)) \\
+\t\t&& $(ARM_AR) rcs libmodel.a model.o ep_kernels.o
+
+clean:
+\trm -rf $(BUILD)
+"""
+
+
+def _linker(flash: tuple[int, int], ram: tuple[int, int], heap: int, stack: int) -> str:
+    return f"""/* Generated by edgeport. */
+MEMORY
+{{
+  FLASH (rx) : ORIGIN = {flash[0]:#x}, LENGTH = {flash[1]:#x}
+  RAM (rwx) : ORIGIN = {ram[0]:#x}, LENGTH = {ram[1]:#x}
+}}
+ENTRY(Reset_Handler)
+SECTIONS
+{{
+  .vectors : {{ KEEP(*(.vectors)) }} > FLASH
+  .text : {{ *(.text*) *(.rodata*) KEEP(*(.init)) KEEP(*(.fini)) . = ALIGN(4); }} > FLASH
+  .ARM.exidx : {{ *(.ARM.exidx*) }} > FLASH
+  __data_load = LOADADDR(.data);
+  .data : {{ __data_start = .; *(.data*) . = ALIGN(4); __data_end = .; }} > RAM AT > FLASH
+  .bss (NOLOAD) : {{ __bss_start__ = .; *(.bss*) *(COMMON) . = ALIGN(4); __bss_end__ = .; }} > RAM
+  .heap (NOLOAD) : {{ . = ALIGN(8); end = .; __end__ = .; . += {heap:#x}; __heap_limit = .; }} > RAM
+  .stack (NOLOAD) : {{ . = ALIGN(8); . += {stack:#x}; __stack_top = .; }} > RAM
+}}
+"""
+
+
+def _model_c(graph: Graph, calls: list[Any], offsets: dict[str, TensorLifetime], arena: int,
+             scratch_names: dict[str, str]) -> str:
+    x, y = graph.inputs[0], graph.outputs[0]
+    lines = [f"/* Generated by edgeport from {graph.name}.tflite: {len(calls)} ops, {arena}-byte arena. */",
+             '#include <stddef.h>', '#include <string.h>', '', '#include "ep_kernels.h"', '#include "model.h"', '',
+             f"static int8_t ep_arena[{arena}] __attribute__((aligned(16)));", '']
+    for key, buf in scratch_names.items():
+        lines.append(f"#define SCRATCH_{key} ((int32_t *)(void *)(ep_arena + {offsets[buf].offset}))")
+    for call in calls:
+        lines.append(f"/* {call.node}: {call.op} */")
+        lines.extend(call.decls)
+    lines += ["", "int model_invoke(const int8_t *in, int8_t *out) {",
+              f"    memcpy(ep_arena + {offsets[x].offset}, in, MODEL_INPUT_SIZE);"]
+    lines += [f"    {c.statement}" for c in calls]
+    lines += [f"    memcpy(out, ep_arena + {offsets[y].offset}, MODEL_OUTPUT_SIZE);", "    return 0;", "}", ""]
+    return "\n".join(lines)
+
+
+def write_project(graph: Graph, constants: dict[str, np.ndarray], target: Target, out: Path,
+                  source_name: str, io: dict[str, Any]) -> dict[str, Any]:
+    """Write the project into the new directory ``out``; returns its manifest (``io``: the I/O specs the
+    runtime reads back, merged into it). Refuses (``UnsupportedError``)
+    float models, ops without a kernel and arenas larger than the device's SRAM."""
+    graph = _without_shape_arithmetic(graph)
+    _check_model(graph)
+    cpu = cpu_for(target)
+    offsets: dict[str, TensorLifetime] = {}
+
+    def ref(name: str) -> str:
+        if name in constants:
+            return f"(const int8_t *)c_{_ident(name)}"
+        return f"ep_arena + {offsets[name].offset}"
+
+    lower = Lowering(graph, constants, ref)
+    # first pass: scratch sizes (MEAN) — the plan needs them before any pointer is named
+    probe = Lowering(graph, constants, lambda n: "0")
+    scratch = {i: c.scratch_bytes for i, n in enumerate(graph.nodes) if (c := probe.lower(i, n)).scratch_bytes}
+    offsets, arena = _plan(graph, scratch)
+    calls = [lower.lower(i, n) for i, n in enumerate(graph.nodes)]
+    scratch_names = {f"n{i}": f"scratch:{i}" for i in scratch}
+    used_consts = sorted({i for n in graph.nodes if n.op_type in ("ADD", "MUL", "CONCATENATION")
+                          for i in n.inputs if i in constants})
+    const_decls = []
+    for name in used_consts:
+        const_decls.append(carray("int8_t", f"c_{_ident(name)}", constants[name]))
+    sram = target.memory.sram_bytes
+    if sram is not None and arena > sram:
+        raise UnsupportedError(f"{graph.name}'s arena needs {arena} bytes but {target.id} has {sram} bytes of SRAM: "
+                               f"short by {arena - sram} bytes",
+                               fix="reduce the input resolution or the widest layers, or pick a larger part")
+    out.mkdir(parents=True)
+    src = resources.files("edgeport.convert").joinpath("_mcu_c")
+    for name in _STATIC:
+        with resources.as_file(src.joinpath(name)) as path:
+            shutil.copyfile(path, out / name)
+    (out / "model.h").write_text(_header(graph, lower))
+    model_c = _model_c(graph, calls, offsets, arena, scratch_names)
+    if const_decls:
+        head, sep, rest = model_c.partition("static int8_t ep_arena")
+        model_c = head + "\n".join(const_decls) + "\n" + sep + rest
+    (out / "model.c").write_text(model_c)
+    (out / "Makefile").write_text(_makefile(cpu, target))
+    (out / "qemu.ld").write_text(_linker(cpu.qemu_flash, cpu.qemu_ram, 0x10000, 0x8000))
+    (out / "device.ld").write_text(_linker((0x08000000, target.memory.flash_bytes or 0x100000),
+                                           (0x20000000, sram or 0x40000), 0, 0))
+    x, y = graph.inputs[0], graph.outputs[0]
+    (sx, zx), (sy, zy) = lower.qp(x), lower.qp(y)
+    ops: dict[str, int] = {}
+    for n in graph.nodes:
+        ops[n.op_type] = ops.get(n.op_type, 0) + 1
+    manifest = {
+        "schema": 1, "model": graph.name, "source": source_name, "device": target.id, "cpu": cpu.name,
+        "qemu_machine": cpu.qemu_machine, "qemu_hz": cpu.qemu_hz, "arena_bytes": arena,
+        "weight_bytes": int(sum(constants[n].nbytes for n in constants)), "ops": ops,
+        "input": {"tensor": x, "shape": list(lower.dims(x)), "scale": sx, "zero_point": zx},
+        "output": {"tensor": y, "shape": list(lower.dims(y)), "scale": sy, "zero_point": zy}, **io,
+    }
+    (out / MANIFEST).write_text(json.dumps(manifest, indent=2, sort_keys=True))
+    return manifest
+
+
+def _ident(name: str) -> str:
+    return "".join(ch if ch.isalnum() else "_" for ch in name)
