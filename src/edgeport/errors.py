@@ -111,11 +111,12 @@ class UnsupportedConversionError(UnsupportedError):
 class MissingDependencyError(EdgeportError):
     exit_code = 3
 
-    def __init__(self, purpose: str, module: str, extra: str) -> None:
+    def __init__(self, purpose: str, module: str, extra: str, *, fix: str | None = None) -> None:
         self.module = module
         self.extra = extra
+        # ``fix``: for what pip does not install (a system package, an npm dist), the make target that does
         super().__init__(
-            f"{purpose} needs '{module}'", fix=f'pip install "edgeport[{extra}]"'
+            f"{purpose} needs '{module}'", fix=fix or f'pip install "edgeport[{extra}]"'
         )
 
 
