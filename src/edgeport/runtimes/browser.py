@@ -352,7 +352,8 @@ class BrowserRuntime(Runtime):
     extra = "browser"
     Options = BrowserOptions
     priority = 20  # never picked automatically (a device runtime); this orders the profile names only
-    device = DeviceSupport(profile_names=("onnxruntime-web",))
+    # device profiles name ONNX Runtime Web; LiteRT.js runs .tflite here but no profile names it yet
+    device = DeviceSupport(profile_names=("onnxruntime-web",), profile_formats=(Format.ONNX,))
     device_schemes = ("browser",)
     description = ("ONNX Runtime Web (.onnx) and LiteRT.js (.tflite) on WebAssembly, WebGPU where an adapter "
                    "exists, in headless Chromium")
