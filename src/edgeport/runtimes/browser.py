@@ -249,6 +249,7 @@ class _Chromium:
             return page.evaluate(script, arg)
         except PlaywrightError as exc:
             if self.killed:
+                self.proc.wait(timeout=10)  # reaped before anyone hears of it
                 raise DeviceError(f"the browser page did not answer within {timeout_s:.0f} s; Chromium was ended",
                                   fix="raise BrowserOptions.timeout_s for a slow model, or check the model") from None
             raise DeviceError(f"the browser failed: {one_line(exc)}", fix="run it again; check Chromium") from None
