@@ -7,15 +7,15 @@ PIP_INSTALL := $(PIP) install --disable-pip-version-check -c constraints.txt
 STAMP := $(VENV)/.edgeport-installed
 PYTEST_ARGS ?=
 
-.PHONY: demo test bench bench-smoke zoo env check-env browser mcu-tools clean
+.PHONY: demo test bench bench-smoke zoo env check-env browser web mcu-tools clean
 
 demo: env
 	$(VENV)/bin/edgeport optimize
 
-test: env browser mcu-tools zoo
+test: env browser web mcu-tools zoo
 	$(PY) -m pytest $(PYTEST_ARGS)
 
-bench: env zoo
+bench: env browser web zoo
 	$(PY) benchmarks/run.py
 
 # One model, few iterations (< 60 s): checks the runner; results go to benchmarks/results/tmp/ (ignored).
@@ -54,6 +54,17 @@ mcu-tools:
 		&& test -f /usr/lib/arm-none-eabi/newlib/thumb/v7e-m+fp/hard/librdimon.a) \
 		|| (apt-get update -qq && apt-get install -y -qq gcc-arm-none-eabi libnewlib-arm-none-eabi qemu-system-arm \
 		>/dev/null) || echo "warning: could not install the Cortex-M toolchain; MCU tests will fail"
+
+# The browser runtime's JavaScript (onnxruntime-web, @litertjs/core) from web/package-lock.json into
+# web/node_modules, through a cache in .cache/npm; nothing is fetched when the lock has not changed.
+WEB_STAMP := web/node_modules/.package-lock.json
+web: $(WEB_STAMP)
+
+$(WEB_STAMP): web/package.json web/package-lock.json
+	@command -v npm >/dev/null 2>&1 || (apt-get update -qq && apt-get install -y -qq npm >/dev/null) \
+		|| echo "warning: could not install npm; browser runtime tests will fail"
+	cd web && npm ci --cache "$(CURDIR)/.cache/npm" --no-audit --no-fund --loglevel=error
+	touch $(WEB_STAMP)
 
 clean:
 	rm -rf $(VENV) .edgeport .pytest_cache

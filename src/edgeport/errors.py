@@ -114,6 +114,7 @@ class MissingDependencyError(EdgeportError):
     def __init__(self, purpose: str, module: str, extra: str, *, fix: str | None = None) -> None:
         self.module = module
         self.extra = extra
+        # ``fix``: for what pip does not install (a system package, an npm dist), the make target that does
         super().__init__(
             f"{purpose} needs '{module}'", fix=fix or f'pip install "edgeport[{extra}]"'
         )

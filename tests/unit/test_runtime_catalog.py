@@ -45,7 +45,7 @@ def test_every_profile_runtime_name_of_a_shipped_target_is_known_or_deliberately
 
     from edgeport.runtimes.base import runtimes_for
 
-    declared = {n for fmt in Format for cls in runtimes_for(fmt) for n in cls.device.profile_names}
+    declared = {n for fmt in Format for cls in runtimes_for(fmt, devices=True) for n in cls.device.profile_names}
     declared |= {cls.name for cls in RUNTIMES}
     targets = Path(__import__("edgeport.core.target", fromlist=["x"]).__file__).parents[1] / "targets"
     used = {n for f in targets.glob("*.toml") for n in tomllib.loads(f.read_text()).get("runtimes", [])}

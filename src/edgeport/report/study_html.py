@@ -176,6 +176,14 @@ def _layers_plot(prof: dict[str, Any]) -> dict[str, Any]:
                        "legend": {"orientation": "h"}}}
 
 
+def _versus_native(device_ms: float, cand: dict[str, Any]) -> str:
+    """The device's median beside the same artifact's median measured natively on this host."""
+    host = (cand.get("latency_ms") or {}).get("median")
+    if not isinstance(host, (int, float)) or host <= 0:
+        return ""
+    return f" vs {host:.4g} ms native ({esc(cand.get('runtime'))}, {device_ms / host:.1f}×)"
+
+
 def _coverage(cands: list[dict[str, Any]], targets: dict[str, Any]) -> str:
     builds: dict[str, dict[str, Any]] = {}
     for c in cands:
@@ -196,6 +204,7 @@ def _coverage(cands: list[dict[str, Any]], targets: dict[str, Any]) -> str:
             m = fit.get("measured") or {}
             if m.get("latency_ms", {}).get("median") is not None and not m.get("error"):
                 est = f" · measured {m['latency_ms']['median']:.4g} ms median on {esc(m.get('device'))}"
+                est += _versus_native(m["latency_ms"]["median"], c)
             cls = "ok" if fit.get("ok") else "bad"
             cells.append(td(f'<span class="{cls}">{"✓" if fit.get("ok") else "✗"}</span> {esc(fit.get("verdict"))}{est}'))
         rows.append(cells)

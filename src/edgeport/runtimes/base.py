@@ -49,6 +49,7 @@ class DeviceSupport:
     """Where a runtime's artifacts run besides this host: in device profiles and in a deployed package."""
 
     profile_names: tuple[str, ...] = ()  # runtime names in device profiles (targets/*.toml) that run its formats
+    profile_formats: tuple[Format, ...] = ()  # the formats those names run, where not all of the runtime's
     modules: tuple[str, ...] = ()  # importable modules, any one of which runs its artifacts; () = requires[:1]
     os: tuple[str, ...] = ()  # ``sys.platform`` prefixes its artifacts run on; () = any
     host_bound: str = ""  # non-empty: why its artifacts run only on a machine like the one that built them
@@ -300,7 +301,7 @@ def profile_runtimes_for(fmt: Format) -> tuple[str, ...]:
     """The runtime names device profiles use for runtimes that can load ``fmt`` elsewhere, preferred first."""
     names: list[str] = []
     for cls in runtimes_for(fmt, devices=True):
-        if not cls.device.host_bound:
+        if not cls.device.host_bound and (not cls.device.profile_formats or fmt in cls.device.profile_formats):
             names.extend(n for n in cls.device.profile_names if n not in names)
     return tuple(names)
 

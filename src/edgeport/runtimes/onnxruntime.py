@@ -60,7 +60,7 @@ class OnnxRuntime(Runtime):
     requires = ("onnxruntime",)
     extra = "onnx"
     io_readers = {Format.ONNX: "edgeport.graph.onnx_reader:read_io"}
-    device = DeviceSupport(profile_names=("onnxruntime", "onnxruntime-web"), modules=("onnxruntime",))
+    device = DeviceSupport(profile_names=("onnxruntime",), modules=("onnxruntime",))
     Options = OnnxRuntimeOptions
     priority = 10
     description = "ONNX Runtime (CPU by default; CUDA/TensorRT providers where installed)"
