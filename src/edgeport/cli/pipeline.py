@@ -15,7 +15,8 @@ def pipeline(ctx: typer.Context,
              file: str = typer.Argument(None, help="pipeline.toml: [pipeline] budget and targets, [[stage]] tables."),
              example: bool = typer.Option(False, "--example", help="The built-in detector → reader example "
                                                                     "(trained on first use, offline)."),
-             out: str = typer.Option(None, "--out", "-o", help="Output directory (default edgeport-out/pipeline-NAME)."),
+             out: str = typer.Option(None, "--out", "-o",
+                                     help="Output directory (default edgeport-out/pipeline-NAME)."),
              as_json: bool = JSON_OPTION) -> None:
     """A study per stage, one variant per stage chosen to meet the frame budget on each target (exit 1 when
     none does), and the choice run end to end on this host."""

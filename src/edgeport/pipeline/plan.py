@@ -130,9 +130,15 @@ def choose(spec: PipelineSpec, options: dict[str, list[StageOption]], target: st
                          for e, w, d, chs in states for o in opts])
     within = [s for s in states if max_total_drop is None or s[2] <= max_total_drop + 1e-12]
     metric = 0 if spec.budget_kind == "expected" else 1
+    if not within:
+        pool = sorted(states, key=lambda s: (s[2], s[metric]))[:3]
+        plan.closest = [ClosestChoice(s[0], s[1], {o.stage: o.key for o in s[3]}) for s in pool]
+        plan.reason = (f"no choice on {target} stays within the summed accuracy budget {max_total_drop:.2%} "
+                       f"(the least summed drop is {pool[0][2]:.2%})")
+        return plan
     fits = [s for s in within if s[metric] <= spec.budget_ms]
     if not fits:
-        pool = sorted(within or states, key=lambda s: (s[metric], s[0]))[:3]
+        pool = sorted(within, key=lambda s: (s[metric], s[0]))[:3]
         plan.closest = [ClosestChoice(s[0], s[1], {o.stage: o.key for o in s[3]}) for s in pool]
         frame = "an expected frame" if metric == 0 else "a worst frame"
         best = pool[0]

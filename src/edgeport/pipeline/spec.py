@@ -174,7 +174,7 @@ def _stage(table: dict[str, Any], where: str, base: Path) -> StageSpec:
         raise ConfigError(f"{where}: unknown field {extra[0]!r}", fix=f"known fields: {', '.join(sorted(known))}")
     for need in ("name", "model"):
         if need not in table:
-            raise ConfigError(f"{where}: missing {need!r}", fix=f"every [[stage]] needs name and model")
+            raise ConfigError(f"{where}: missing {need!r}", fix="every [[stage]] needs name and model")
     name = str(table["name"])
     model = Path(str(table["model"]))
     data = table.get("data")

@@ -84,9 +84,9 @@ def _host(data: dict[str, Any], host: dict[str, Any]) -> str:
             + table(["run", "median (ms)", "mean (ms)", "p90", "p99", "FPS", "composed mean (ms)",
                      "composed interval"], rows)
             + f'<p class="note">{host["frames"]} frames; every chosen variant resident: '
-              f'{"—" if mem is None else f"{mem:.1f} MB"}; runtimes in one process: {runtimes or "—"}; sequential mean '
-              f'frame composed from the stages timed in turn minus timed back to back (the cost of sharing the process): '
-              f'{num(data.get("mixed_runtime_overhead_ms"))} ms.'
+              f'{"—" if mem is None else f"{mem:.1f} MB"}; runtimes in one process: {runtimes or "—"}; sharing the '
+              f'process costs {num(data.get("mixed_runtime_overhead_ms"))} ms per frame (the mean frame composed '
+              'from the stages timed in turn, minus timed back to back).'
               '</p></section>')
 
 

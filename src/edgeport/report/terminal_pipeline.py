@@ -43,8 +43,9 @@ def render_pipeline(result: Any, con: Any) -> None:
     host = result.host
     if host is None:
         return
-    table = Table(title=f"host, {host.frames} frames, every chosen variant resident "
-                        f"({'—' if host.resident_mb is None else f'{host.resident_mb:.1f} MB'})", title_justify="left")
+    resident = "—" if host.resident_mb is None else f"{host.resident_mb:.1f} MB"
+    table = Table(title=f"host, {host.frames} frames, every chosen variant resident ({resident})",
+                  title_justify="left")
     for col in ("run", "median", "p90", "p99", "FPS", "composed", "composed FPS [95%]"):
         table.add_column(col)
     for run, comp in ((host.sequential, result.composed[0]), (host.parallel, result.composed[1])):
