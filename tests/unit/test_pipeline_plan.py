@@ -56,3 +56,17 @@ def test_a_stage_waiting_on_an_unknown_one_is_refused() -> None:
     stages = (StageSpec("a", "a.onnx", rate=Rate(when="ghost")),)
     with pytest.raises(ConfigError, match="upstream stage 'ghost' does not exist"):
         checked(PipelineSpec("t", stages, fps=30))
+
+
+def test_expected_rates_match_the_frames_the_host_runs() -> None:
+    from edgeport.pipeline.run import schedule
+
+    stages = (StageSpec("a", "a.onnx", rate=Rate(every=2)), StageSpec("b", "b.onnx", rate=Rate(every=2, when="a",
+                                                                                               probability=0.5)),
+              StageSpec("c", "c.onnx", rate=Rate(every=3, when="b", probability=0.5)))
+    spec = checked(PipelineSpec("t", stages, fps=30, frames=6000))
+    rates = spec.expected_rates()
+    assert rates == pytest.approx({"a": 1 / 2, "b": 1 / 4, "c": 1 / 24})
+    frames = schedule(spec, spec.frames)
+    for name, rate in rates.items():
+        assert sum(name in f for f in frames) / len(frames) == pytest.approx(rate, abs=0.015)

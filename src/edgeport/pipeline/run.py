@@ -4,9 +4,11 @@ Which stages run on each frame is drawn once (``schedule``: every-Nth by frame i
 waits on an upstream firing by a seeded draw at its stated probability), so the sequential run,
 the parallel run and the composed prediction all see the same frames. With every chosen variant
 open, each stage is timed alone (back to back: warm caches) and interleaved (the stages called in
-turn, as in a pipeline, so each call pays for the other models and runtimes sharing the process);
-then the frames run sequentially and with independent stages in parallel threads (stages grouped
-by depth in the graph; a depth's stages run together, the next depth waits for them).
+turn, as in a pipeline, so each call pays for the other models and runtimes sharing the process),
+in blocks alternating with blocks of the sequential frames so a change in the machine's load
+reaches both; then the frames run with independent stages in parallel threads (stages grouped by
+depth in the graph; a depth's stages run together, the next depth waits for them). FPS is frames
+over the time spent in frames.
 """
 
 from __future__ import annotations
@@ -26,6 +28,7 @@ from edgeport.pipeline.spec import PipelineSpec, stage_order
 __all__ = ["FrameRun", "HostRun", "Span", "depths", "schedule"]
 
 TIMELINE_FRAMES = 12  # frames whose stage spans the report draws
+BLOCKS = 5  # the sequential frames run in blocks, each after a round of per-stage timings
 
 
 @dataclass
@@ -127,7 +130,9 @@ class _Stages:
         self.latest[name] = self.opened[name].run(feeds)
 
 
-def _frames(stages: _Stages, plan: list[set[str]], mode: str, levels: list[list[str]]) -> FrameRun:
+def _frames(stages: _Stages, plan: list[set[str]], mode: str, levels: list[list[str]],
+            between: Callable[[], None] | None = None) -> FrameRun:
+    """Run ``plan``'s frames; ``between`` runs before each of ``BLOCKS`` equal blocks of frames, off the clock."""
     run = FrameRun(mode)
     per_stage: dict[str, list[float]] = {n: [] for n in stages.opened}
     clock = time.perf_counter
@@ -140,9 +145,12 @@ def _frames(stages: _Stages, plan: list[set[str]], mode: str, levels: list[list[
         per_stage[name].append((end - start) * 1e3)
         return Span(name, (start - t0) * 1e3, (end - t0) * 1e3)
 
+    block = max(1, -(-len(plan) // BLOCKS))
+    wall_s = 0.0
     try:
-        wall = clock()
         for f, running in enumerate(plan):
+            if between is not None and f % block == 0:
+                between()
             t0 = clock()
             spans: list[Span] = []
             for level in levels:
@@ -151,10 +159,11 @@ def _frames(stages: _Stages, plan: list[set[str]], mode: str, levels: list[list[
                     spans.extend(pool.map(lambda n: timed(n, t0), todo))
                 else:
                     spans.extend(timed(n, t0) for n in todo)
-            run.frame_ms.append((clock() - t0) * 1e3)
+            t1 = clock()
+            run.frame_ms.append((t1 - t0) * 1e3)
+            wall_s += t1 - t0
             if f < TIMELINE_FRAMES:
                 run.timeline.append(spans)
-        wall_s = clock() - wall
     finally:
         if pool is not None:
             pool.shutdown()
@@ -186,13 +195,18 @@ def run_host(spec: PipelineSpec, open_stage: Callable[[str], Any], feeds: dict[s
             for _ in range(3):
                 stages.call(s.name)
         after = _rss_mb()
-        rounds = max(60, spec.frames // 2)
-        alone = {name: [_timed_call(stages, name) for _ in range(rounds)] for name in opened}
+        rounds = max(12, spec.frames // (2 * BLOCKS))  # per block: the timings follow the machine's load
+        alone: dict[str, list[float]] = {name: [] for name in opened}
         interleaved: dict[str, list[float]] = {name: [] for name in opened}
-        for _ in range(rounds):
+
+        def time_stages() -> None:
             for name in opened:
-                interleaved[name].append(_timed_call(stages, name))
-        sequential = _frames(stages, plan, "sequential", levels)
+                alone[name].extend(_timed_call(stages, name) for _ in range(rounds))
+            for _ in range(rounds):
+                for name in opened:
+                    interleaved[name].append(_timed_call(stages, name))
+
+        sequential = _frames(stages, plan, "sequential", levels, between=time_stages)
         parallel = _frames(stages, plan, "parallel", levels)
     finally:
         for rt in opened.values():

@@ -8,6 +8,7 @@ output of another shape are refused with one line naming both ends.
 from __future__ import annotations
 
 import dataclasses
+import math
 import tomllib
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -99,11 +100,19 @@ class PipelineSpec:
         return next(s for s in self.stages if s.name == name)
 
     def expected_rates(self) -> dict[str, float]:
-        """Runs per frame of each stage: 1/every, times the firing probability of the stage it waits on."""
+        """Runs per frame of each stage: a stage runs on frame f when f is a multiple of its ``every`` and of
+        those of the stages it waits on (``when``, transitively) — 1/lcm of them — and each of those firings
+        happens with its probability."""
         rates: dict[str, float] = {}
         for s in stage_order(self):
-            base = rates[s.rate.when] * s.rate.probability if s.rate.when else 1.0
-            rates[s.name] = base / s.rate.every
+            period, chance, link = 1, 1.0, s
+            while True:
+                period = math.lcm(period, link.rate.every)
+                if link.rate.when is None:
+                    break
+                chance *= link.rate.probability
+                link = self.stage(link.rate.when)
+            rates[s.name] = chance / period
         return rates
 
 
