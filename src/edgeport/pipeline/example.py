@@ -32,7 +32,7 @@ __all__ = ["EMPTY_FRACTION", "example_pipeline_path", "strips"]
 WIDTH = 32
 POSITIONS = WIDTH - 8 + 1  # 25 columns a digit can start at
 EMPTY_FRACTION = 0.3
-_RECIPE = {"arch": "strip-v1", "frames": 1500, "epochs": 6, "batch": 64, "lr": 3e-3, "seed": 0, "fps": 500}
+_RECIPE = {"arch": "strip-v1", "frames": 1500, "epochs": 6, "batch": 64, "lr": 3e-3, "seed": 0, "fps": 200}
 
 
 def strips(source: Dataset, count: int, seed: int) -> tuple[np.ndarray, np.ndarray, np.ndarray]:

@@ -35,7 +35,7 @@ class Rate:
     def describe(self) -> str:
         if self.when is not None:
             return f"when {self.when} fires (p={self.probability:g})"
-        return "every frame" if self.every == 1 else f"every {self.every}th frame"
+        return "every frame" if self.every == 1 else f"once every {self.every} frames"
 
 
 @dataclass(frozen=True)
