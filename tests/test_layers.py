@@ -20,7 +20,8 @@ SRC = Path(__file__).resolve().parents[1] / "src" / "edgeport"
 # The team's layer table (low → high); an import may only go to the same or a lower layer. A module's
 # layer is that of the longest entry naming it: a module of a package (``report.terminal``) or the
 # package itself (``report``); ``edgeport/__init__.py`` is top.
-TERMINAL_VIEWS = ("report.terminal", "report.terminal_measure", "report.terminal_targets", "report.terminal_verify")
+TERMINAL_VIEWS = ("report.terminal", "report.terminal_measure", "report.terminal_targets", "report.terminal_verify",
+                  "report.terminal_pipeline")
 LAYER_TABLE: tuple[tuple[str, ...], ...] = (
     ("errors", "_optional", "_registry", "_version", "_quiet"),
     ("core",),
@@ -28,7 +29,7 @@ LAYER_TABLE: tuple[tuple[str, ...], ...] = (
     ("runtimes",),
     # analysis sits with convert: profiling a .pt2 goes through its ONNX export (analysis.profile -> convert.api)
     ("analysis", "bench", "verify", "convert", "passes", "deploy"),
-    ("compress", "study"),
+    ("compress", "study", "pipeline"),
     # the terminal views render every layer's results for the CLI, which alone calls them; the rest of
     # report/ (schema, HTML pages) takes plain documents and stays low
     ("doctor", *TERMINAL_VIEWS),

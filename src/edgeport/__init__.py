@@ -36,6 +36,7 @@ if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` 
         EdgeportError,
         MissingDependencyError,
     )
+    from edgeport.pipeline import PipelineSpec, load_pipeline, run_pipeline
     from edgeport.study import Constraints, StudyOptions, StudyResult, load_recipe, run_study
     from edgeport.verify.compare import verify
     from edgeport.verify.tolerance import Tolerance
@@ -52,6 +53,7 @@ __all__ = [
     "Format",
     "InputPlan",
     "MissingDependencyError",
+    "PipelineSpec",
     "Precision",
     "ProfileResult",
     "QuantParams",
@@ -69,10 +71,12 @@ __all__ = [
     "fit",
     "load_artifact",
     "load_dataset",
+    "load_pipeline",
     "load_recipe",
     "package",
     "profile",
     "quantize",
+    "run_pipeline",
     "run_study",
     "verify",
 ]
@@ -92,6 +96,7 @@ _LAZY = {
     "InputPlan": "edgeport.core.inputs",
     "Precision": "edgeport.core.precision",
     "MissingDependencyError": "edgeport.errors",
+    "PipelineSpec": "edgeport.pipeline.spec",
     "ProfileResult": "edgeport.analysis.profile",
     "QuantParams": "edgeport.core.tensors",
     "Step": "edgeport.core.artifact",
@@ -107,10 +112,12 @@ _LAZY = {
     "fit": "edgeport.analysis.memory",
     "load_artifact": "edgeport.core.artifact",
     "load_dataset": "edgeport.data.datasets",
+    "load_pipeline": "edgeport.pipeline.spec",
     "load_recipe": "edgeport.study.options",
     "package": "edgeport.deploy.manifest",
     "profile": "edgeport.analysis.profile",
     "quantize": "edgeport.compress.quantize",
+    "run_pipeline": "edgeport.pipeline.pipeline",
     "run_study": "edgeport.study.study",
     "verify": "edgeport.verify.compare",
 }

@@ -27,6 +27,8 @@ class PackageResult:
     manifest: str
     selector: str
     variants: list[dict[str, Any]] = field(default_factory=list)
+    encrypted: bool = False
+    left_out: list[tuple[str, str]] = field(default_factory=list)  # (variant id, why it was not packaged)
     kind: str = "package"
 
 
@@ -52,16 +54,25 @@ def load_study_document(ref: str | Path, store: Any = None) -> dict[str, Any]:
     return dict(doc["data"])
 
 
-def package(study: Any, out_dir: str | Path, *, store: Any = None) -> PackageResult:
+def package(study: Any, out_dir: str | Path, *, store: Any = None, encrypt: bool = False,
+            key_file: str | Path | None = None) -> PackageResult:
     """Write a deployable package for ``study``: a ``StudyResult``, its JSON data, a run id in ``store``,
-    a report.json path or a study output directory."""
+    a report.json path or a study output directory. ``encrypt``: AES-256-GCM under the 32-byte key in
+    ``key_file`` (``deploy.protect``), checked before anything is written."""
     import dataclasses
+
+    key = None
+    if encrypt or key_file is not None:
+        from edgeport.deploy.protect import read_key
+
+        key = read_key(key_file)
 
     if dataclasses.is_dataclass(study) and not isinstance(study, type):
         from edgeport.report.schema import to_json
 
         study = to_json(study)
-    return build_package(dict(study) if isinstance(study, dict) else load_study_document(study, store), out_dir)
+    return build_package(dict(study) if isinstance(study, dict) else load_study_document(study, store), out_dir,
+                         key=key)
 
 
 def _sha256(path: Path) -> str:
@@ -102,14 +113,19 @@ def _requirements(cand: dict[str, Any], study: dict[str, Any]) -> dict[str, Any]
     return req
 
 
-def build_package(study: dict[str, Any], out_dir: str | Path) -> PackageResult:
-    """Copy the recommended variant of each target (and a CPU fallback) into ``out_dir`` with a manifest."""
+def build_package(study: dict[str, Any], out_dir: str | Path, *, key: bytes | None = None) -> PackageResult:
+    """Copy the recommended variant of each target (and a CPU fallback) into ``out_dir`` with a manifest;
+    with ``key``, each model file is stored AES-256-GCM encrypted (only variants whose runtime loads from
+    memory are packaged then: the others would have to be decrypted to disk)."""
     out = Path(out_dir)
     cands = {c["key"]: c for c in study.get("candidates", [])}
     chosen: list[tuple[dict[str, Any], str, bool]] = []
     for rec in study.get("recommendations", []):
         if rec.get("key") and rec["key"] in cands:
             chosen.append((cands[rec["key"]], rec["target"], False))
+    left_out: list[tuple[str, str]] = []
+    if key is not None:
+        chosen, left_out = _memory_loadable(chosen)
     fallback = _cpu_fallback(list(cands.values()))
     if fallback is not None:
         chosen.append((fallback, "any", True))
@@ -119,9 +135,13 @@ def build_package(study: dict[str, Any], out_dir: str | Path) -> PackageResult:
     out.parent.mkdir(parents=True, exist_ok=True)
     staging = Path(tempfile.mkdtemp(prefix=f".{out.name}.", dir=out.parent))
     try:
-        variants = _stage(staging, chosen, study)
+        variants = _stage(staging, chosen, study, key)
         manifest = {"schema": "edgeport/manifest", "schema_version": MANIFEST_VERSION, "created": time.time(),
                     "model": study.get("model"), "study_id": study.get("study_id"), "variants": variants}
+        if key is not None:
+            from edgeport.deploy.protect import CIPHER, key_fingerprint
+
+            manifest["encryption"] = {"cipher": CIPHER, "key_id": key_fingerprint(key)}
         (staging / "manifest.json").write_text(json.dumps(manifest, indent=1))
         selector_src = Path(__file__).with_name("select.py")
         shutil.copy2(selector_src, staging / "edgeport_select.py")
@@ -132,7 +152,25 @@ def build_package(study: dict[str, Any], out_dir: str | Path) -> PackageResult:
         shutil.rmtree(staging, ignore_errors=True)
         raise
     return PackageResult(out_dir=str(out), manifest=str(out / "manifest.json"),
-                         selector=str(out / "edgeport_select.py"), variants=variants)
+                         selector=str(out / "edgeport_select.py"), variants=variants, encrypted=key is not None,
+                         left_out=left_out)
+
+
+def _memory_loadable(chosen: list[tuple[dict[str, Any], str, bool]]
+                     ) -> tuple[list[tuple[dict[str, Any], str, bool]], list[tuple[str, str]]]:
+    """The chosen variants a runtime can load from decrypted bytes, and why each other one is left out."""
+    from edgeport.runtimes import RUNTIMES
+
+    kept, left = [], []
+    for cand, target, fallback in chosen:
+        runtime = RUNTIMES.get(cand["runtime"])
+        if not runtime.loads_from_memory:
+            left.append((f"{target}:{cand['key']}", f"runtime {runtime.name} cannot load a model from memory"))
+        elif Path(cand["artifact"]).is_dir():
+            left.append((f"{target}:{cand['key']}", "a directory model cannot be loaded from memory"))
+        else:
+            kept.append((cand, target, fallback))
+    return kept, left
 
 
 def _cpu_fallback(cands: list[dict[str, Any]]) -> dict[str, Any] | None:
@@ -144,15 +182,40 @@ def _cpu_fallback(cands: list[dict[str, Any]]) -> dict[str, Any] | None:
     return None
 
 
-def _stage(staging: Path, chosen: list[tuple[dict[str, Any], str, bool]], study: dict[str, Any]) -> list[dict[str, Any]]:
+def _encrypt_into(staging: Path, src: Path, rel: str, key: bytes) -> dict[str, str]:
+    """Write ``src`` encrypted to ``staging/rel``; its manifest record (nonce, ciphertext hash)."""
+    from edgeport.deploy.protect import encrypt_bytes
+
+    nonce, blob = encrypt_bytes(src.read_bytes(), key, rel)
+    (staging / rel).write_bytes(blob)
+    return {"file": rel, "nonce": nonce.hex(), "sha256": hashlib.sha256(blob).hexdigest()}
+
+
+def _stage_encrypted(staging: Path, cand: dict[str, Any], key: bytes) -> list[dict[str, str]]:
+    """The variant's files encrypted (``.enc``), by role: the model, and an OpenVINO IR's weights."""
+    src = Path(cand["artifact"])
+    files = [dict(_encrypt_into(staging, src, f"variants/{src.name}.enc", key), role="model")]
+    side = src.with_suffix(".bin")
+    if cand["format"] == "openvino" and side.exists():
+        files.append(dict(_encrypt_into(staging, side, f"variants/{side.name}.enc", key), role="weights"))
+    return files
+
+
+def _stage(staging: Path, chosen: list[tuple[dict[str, Any], str, bool]], study: dict[str, Any],
+           key: bytes | None = None) -> list[dict[str, Any]]:
     (staging / "variants").mkdir()
     variants: list[dict[str, Any]] = []
     copied: dict[str, str] = {}
+    sealed: dict[str, list[dict[str, str]]] = {}
     for rank, (cand, target, is_fallback) in enumerate(chosen):
         src = Path(cand["artifact"])
         if not src.exists():
             raise ConfigError(f"variant file {src} no longer exists", fix="re-run 'edgeport optimize' to rebuild it")
-        if str(src) not in copied:
+        if key is not None:
+            if str(src) not in sealed:
+                sealed[str(src)] = _stage_encrypted(staging, cand, key)
+            copied[str(src)] = sealed[str(src)][0]["file"]
+        elif str(src) not in copied:
             dest = staging / "variants" / src.name
             if src.is_dir():
                 shutil.copytree(src, dest)
@@ -170,6 +233,8 @@ def _stage(staging: Path, chosen: list[tuple[dict[str, Any], str, bool]], study:
                 "delegate"), "accuracy": cand.get("accuracy"), "agreement": cand.get("agreement"),
             "latency_ms": (cand.get("latency_ms") or {}).get("median"), "latency_measured_on": "host",
             "size_bytes": cand.get("size_bytes"), "lineage": cand.get("lineage", [])}
+        if key is not None:  # "sha256" is then the ciphertext's: the selector checks it before decrypting
+            entry["encrypted_files"] = sealed[str(src)]
         entry.update(_requirements(cand, study))
         variants.append(entry)
     return variants

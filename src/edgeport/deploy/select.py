@@ -7,6 +7,12 @@ runtime, ISA features or memory are missing here, verifies the file's SHA-256 be
 (a corrupted file is refused), and falls back to a CPU variant. The selector keeps no list of
 runtimes: each variant names the modules that run it (``runtime_modules``, written from the
 runtime module's own declaration).
+
+An encrypted package (``edgeport package --encrypt``) needs ``key=`` and the ``cryptography``
+module: each file's ciphertext hash is checked, then it is decrypted (AES-256-GCM) into memory,
+never to disk; a wrong key or a tampered file fails the authentication tag and the variant is
+skipped with that reason, like a hash mismatch. ``Selection.model_bytes`` then holds the model by
+role ("model", and "weights" for an OpenVINO IR), ready for a runtime that loads from a buffer.
 """
 
 from __future__ import annotations
@@ -22,7 +28,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-__all__ = ["Machine", "NoVariantError", "Selection", "probe", "select"]
+__all__ = ["Machine", "NoVariantError", "Selection", "probe", "read_key_file", "select"]
 
 
 class NoVariantError(Exception):
@@ -44,6 +50,7 @@ class Selection:
     path: Path
     skipped: list[tuple[str, str]] = field(default_factory=list)  # (variant id, reason)
     machine: Machine | None = None
+    model_bytes: dict[str, bytes] | None = None  # decrypted files by role (encrypted packages only)
 
 
 def _cpu_features() -> frozenset[str]:
@@ -114,13 +121,44 @@ def _why_not(variant: dict[str, Any], machine: Machine) -> str | None:
     return None
 
 
+def _key_id(key: bytes) -> str:
+    return hashlib.sha256(b"edgeport-key-id\0" + key).hexdigest()[:16]
+
+
+def _decrypt(variant: dict[str, Any], root: Path, key: bytes | None, encryption: dict[str, Any]
+             ) -> tuple[dict[str, bytes] | None, str | None]:
+    """(files by role, None) decrypted in memory, or (None, why not)."""
+    if key is None:
+        return None, "the package is encrypted and no key was given"
+    if encryption.get("key_id") and _key_id(key) != encryption["key_id"]:
+        return None, "wrong key: its fingerprint does not match the package's"
+    try:
+        from cryptography.exceptions import InvalidTag
+        from cryptography.hazmat.primitives.ciphers.aead import AESGCM
+    except ImportError:
+        return None, "decrypting needs the 'cryptography' module (pip install cryptography)"
+    out: dict[str, bytes] = {}
+    for entry in variant.get("encrypted_files") or []:
+        file = root / entry["file"]
+        if not file.exists():
+            return None, f"file {entry['file']} is missing"
+        blob = file.read_bytes()
+        if hashlib.sha256(blob).hexdigest() != entry.get("sha256"):
+            return None, f"file {entry['file']} failed its SHA-256 check (corrupted or replaced)"
+        try:
+            out[entry["role"]] = AESGCM(key).decrypt(bytes.fromhex(entry["nonce"]), blob, entry["file"].encode())
+        except InvalidTag:
+            return None, f"file {entry['file']} failed AES-GCM authentication (wrong key or tampered file)"
+    return out, None
+
+
 def select(manifest: str | Path | dict[str, Any], *, machine: Machine | None = None,
-           target: str | None = None) -> Selection:
+           target: str | None = None, key: bytes | None = None) -> Selection:
     """The best variant valid here (hash-verified), falling back to a CPU variant.
 
     ``manifest``: the package's ``manifest.json`` path (files resolve next to it) or its parsed dict
     (files resolve from the working directory). ``target`` restricts to variants made for that target
-    (CPU fallbacks always stay eligible).
+    (CPU fallbacks always stay eligible). ``key``: the 32-byte key of an encrypted package.
     """
     if isinstance(manifest, dict):
         doc, root = manifest, Path.cwd()
@@ -143,13 +181,30 @@ def select(manifest: str | Path | dict[str, Any], *, machine: Machine | None = N
                 reason = f"file {variant['file']} is missing"
             elif _sha256(file) != variant.get("sha256"):
                 reason = f"file {variant['file']} failed its SHA-256 check (corrupted or replaced)"
+        plain = None
+        if reason is None and doc.get("encryption"):
+            plain, reason = _decrypt(variant, root, key, doc["encryption"])
         if reason is None:
-            return Selection(variant=variant, path=root / variant["file"], skipped=skipped, machine=machine)
+            return Selection(variant=variant, path=root / variant["file"], skipped=skipped, machine=machine,
+                             model_bytes=plain)
         skipped.append((str(variant.get("id")), reason))
     detail = "; ".join(f"{vid}: {why}" for vid, why in skipped) or "the package has no variants"
     raise NoVariantError(f"no variant can run here ({detail})")
 
 
-if __name__ == "__main__":  # python edgeport_select.py manifest.json
-    chosen = select(sys.argv[1] if len(sys.argv) > 1 else "manifest.json")
+def read_key_file(path: str | Path) -> bytes:
+    """A key file as ``edgeport package --key-file`` reads it: 32 raw bytes or 64 hex digits."""
+    raw = Path(path).read_bytes()
+    text = raw.strip()
+    if len(text) == 64:
+        try:
+            return bytes.fromhex(text.decode("ascii"))
+        except (UnicodeDecodeError, ValueError):
+            pass
+    return raw
+
+
+if __name__ == "__main__":  # python edgeport_select.py manifest.json [KEY_FILE]
+    chosen = select(sys.argv[1] if len(sys.argv) > 1 else "manifest.json",
+                    key=read_key_file(sys.argv[2]) if len(sys.argv) > 2 else None)
     print(json.dumps({"variant": chosen.variant.get("id"), "path": str(chosen.path), "skipped": chosen.skipped}))

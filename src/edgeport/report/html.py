@@ -1,6 +1,7 @@
 """Self-contained HTML views of result documents (the JSON envelope is the input).
 
-Each kind of document has its sections in its own module (``study_html`` for studies); the page
+Each kind of document has its sections in its own module (``study_html`` for studies, ``pipeline_html``
+for pipelines); the page
 itself (CSS, tables, inlined plotly.js) is built by ``html_page``.
 """
 
@@ -26,5 +27,12 @@ def render(doc: dict[str, Any]) -> str:
         subtitle = (f"study {data.get('study_id')} · {len(data.get('candidates', []))} candidates · "
                     f"edgeport {doc.get('edgeport_version')} · schema v{doc.get('schema_version')}")
         return page(title, subtitle, sections, plots)
+    if kind == "pipeline":
+        from edgeport.report.pipeline_html import pipeline_sections
+
+        sections, plots = pipeline_sections(data)
+        subtitle = (f"{len(data.get('stages', []))} stages · {data.get('frames')} frames on the host · "
+                    f"edgeport {doc.get('edgeport_version')} · schema v{doc.get('schema_version')}")
+        return page(f"edgeport pipeline — {data.get('name', '')}", subtitle, sections, plots)
     body = f"<section><h2>{esc(kind)}</h2><pre>{esc(json.dumps(data, indent=1)[:200000])}</pre></section>"
     return page(f"edgeport {kind}", f"schema v{doc.get('schema_version')}", [body], {})

@@ -124,5 +124,10 @@ def render_package(result: PackageResult, con: Console) -> None:
         table.add_row(v["id"] + (" (CPU fallback)" if v["cpu_fallback"] else ""), v["file"], v["runtime"], needs,
                       v["sha256"][:12])
     con.print(table)
+    for vid, why in result.left_out:
+        con.print(f"left out {vid}: {why}")
+    key = " KEY_FILE" if result.encrypted else ""
+    if result.encrypted:
+        con.print("model files are AES-256-GCM encrypted; the selector decrypts them in memory with the key")
     con.print(f"manifest: {result.manifest}\nselector: {result.selector} "
-              "(python edgeport_select.py manifest.json)")
+              f"(python edgeport_select.py manifest.json{key})")

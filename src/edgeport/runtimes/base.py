@@ -100,13 +100,27 @@ class Runtime(ABC):
     # that runs artifacts somewhere other than this process, chosen by ``--device`` and by a device profile's
     # ``agent``/``measure`` field
     device_schemes: ClassVar[tuple[str, ...]] = ()
+    # True: ``_load`` can build the model from ``model_bytes`` (decrypted in memory) instead of the file
+    loads_from_memory: ClassVar[bool] = False
 
-    def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None) -> None:
+    def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None, *,
+                 model_bytes: Mapping[str, bytes] | None = None) -> None:
+        """``model_bytes``: the model's files held in memory, by role (``"model"``, and ``"weights"`` for a
+        format with a side file), loaded from there instead of ``artifact.path`` so a decrypted model
+        never touches the disk; only runtimes with ``loads_from_memory`` accept it."""
         if artifact.format not in self.formats:
             accepted = ", ".join(sorted(f.value for f in self.formats))
             raise UnsupportedError(f"runtime {self.name!r} cannot run {artifact.format.value} models",
                                    fix=f"it runs: {accepted}")
+        if model_bytes is not None and not self.loads_from_memory:
+            capable = ", ".join(sorted(c.name for c in RUNTIMES if c.loads_from_memory))
+            raise UnsupportedError(f"runtime {self.name!r} cannot load a model from memory",
+                                   fix=f"runtimes that can: {capable}")
+        if model_bytes is not None and "model" not in model_bytes:
+            raise ConfigError(f"model_bytes has no 'model' entry (got {sorted(model_bytes)})",
+                              fix="pass the model file's bytes as model_bytes={'model': data}")
         self.artifact = artifact
+        self.model_bytes = model_bytes
         self.options = options if options is not None else self.Options()
         if not isinstance(self.options, self.Options):
             raise TypeError(f"{self.name} expects {self.Options.__name__}, got {type(self.options).__name__}")
@@ -360,14 +374,15 @@ def _contiguous(arr: np.ndarray) -> np.ndarray:
 
 
 def open_runtime(artifact: Artifact, runtime: str | None = None,
-                 options: RuntimeOptions | None = None) -> Runtime:
-    """Create (not yet opened) the named runtime, or the first available one for the format."""
+                 options: RuntimeOptions | None = None, *, model_bytes: Mapping[str, bytes] | None = None) -> Runtime:
+    """Create (not yet opened) the named runtime, or the first available one for the format; with
+    ``model_bytes`` it loads from memory (``Runtime.loads_from_memory``)."""
     cls = runtime_class_for(artifact, runtime)
     if options is None:
         options = cls.Options()
     elif not isinstance(options, cls.Options):
         options = cls.Options(threads=options.threads)
-    return cls(artifact, options)
+    return cls(artifact, options, model_bytes=model_bytes)
 
 
 def batch_size_for(specs: tuple[TensorSpec, ...], preferred: int = 64) -> int:

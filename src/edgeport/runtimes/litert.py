@@ -101,6 +101,7 @@ class LiteRTRuntime(Runtime):
     device = DeviceSupport(profile_names=("litert", "tflite-micro"),
                            modules=("ai_edge_litert", "tflite_runtime", "tensorflow"))
     Options = LiteRTOptions
+    loads_from_memory = True
     priority = 10
     description = "LiteRT (TFLite) interpreter, XNNPACK CPU delegate by default"
     options: LiteRTOptions
@@ -109,20 +110,25 @@ class LiteRTRuntime(Runtime):
         from ai_edge_litert import interpreter as tfl
 
         path = Path(self.artifact.path)
-        if not path.is_file():
-            raise ModelFileError(f"{path}: no such file", fix="check the path")
         threads = self.options.threads
         if threads is not None and threads < 1:
             raise ConfigError(f"threads must be ≥ 1, got {threads}", fix="pass threads=1 or more")
-        _, _, info = read_io(path)  # the bounds-checked reader: a corrupt file fails here, in one line
-        custom_ops = list(info.get("custom_ops", []))
-        if self.artifact.step is None:  # not a file edgeport's own converter or pass just wrote (see _isolated)
-            load_in_child_first("LiteRT", self.version(), path, "edgeport.runtimes.litert:probe_load",
-                                "xnnpack" if self.options.xnnpack else "builtin",
-                                lambda text: _load_error(path, text, custom_ops))
+        custom_ops: list[str] = []
+        source: dict[str, Any] = {"model_path": str(path)}
+        if self.model_bytes is not None:  # decrypted from a package (GCM-authenticated): loaded from memory
+            source = {"model_content": bytes(self.model_bytes["model"])}
+        else:
+            if not path.is_file():
+                raise ModelFileError(f"{path}: no such file", fix="check the path")
+            _, _, info = read_io(path)  # the bounds-checked reader: a corrupt file fails here, in one line
+            custom_ops = list(info.get("custom_ops", []))
+            if self.artifact.step is None:  # not a file edgeport's own converter or pass just wrote (see _isolated)
+                load_in_child_first("LiteRT", self.version(), path, "edgeport.runtimes.litert:probe_load",
+                                    "xnnpack" if self.options.xnnpack else "builtin",
+                                    lambda text: _load_error(path, text, custom_ops))
         try:
             with native_output():  # "INFO: Created TensorFlow Lite XNNPACK delegate" goes to fd 2
-                self._interp = tfl.Interpreter(model_path=str(path), num_threads=threads,
+                self._interp = tfl.Interpreter(**source, num_threads=threads,
                                                experimental_op_resolver_type=_resolver(tfl, self.options.xnnpack,
                                                                                        self.options.reference_kernels))
                 self._interp.allocate_tensors()  # applies the delegate now, not in the first run

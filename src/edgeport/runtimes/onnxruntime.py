@@ -62,6 +62,7 @@ class OnnxRuntime(Runtime):
     io_readers = {Format.ONNX: "edgeport.graph.onnx_reader:read_io"}
     device = DeviceSupport(profile_names=("onnxruntime",), modules=("onnxruntime",))
     Options = OnnxRuntimeOptions
+    loads_from_memory = True
     priority = 10
     description = "ONNX Runtime (CPU by default; CUDA/TensorRT providers where installed)"
     options: OnnxRuntimeOptions
@@ -89,13 +90,17 @@ class OnnxRuntime(Runtime):
             raise MissingDependencyError(f"execution provider {missing[0]}", "onnxruntime-gpu"
                                          if missing[0] in GPU_PROVIDERS else "onnxruntime", "gpu")
         path = Path(self.artifact.path)
+        source: str | bytes = str(path)
         # a native crash on a malformed model: one line, not a dead process (a file edgeport's own converter or
-        # pass just wrote, artifact.step set, came from the backend's writer: it skips the child)
-        if path.is_file() and self.artifact.step is None:
+        # pass just wrote, artifact.step set, came from the backend's writer, skips the child; so do bytes
+        # decrypted from a package, which the GCM tag proved are the packaged variant)
+        if self.model_bytes is not None:
+            source = self.model_bytes["model"]
+        elif path.is_file() and self.artifact.step is None:
             load_in_child_first("ONNX Runtime", self.version(), path, "edgeport.runtimes.onnxruntime:probe_load",
                                 opts.graph_optimization, self._load_error)
         with map_exceptions({raised_in("onnxruntime"): self._load_error}):  # its own Fail/InvalidGraph/... types
-            self._session = ort.InferenceSession(str(self.artifact.path), so, providers=list(opts.providers))
+            self._session = ort.InferenceSession(source, so, providers=list(opts.providers))
         self._output_names = [o.name for o in self._session.get_outputs()]
 
     def _load_error(self, exc: BaseException | str) -> BackendError | ModelFileError:

@@ -118,6 +118,7 @@ class OpenVINORuntime(Runtime):
     io_readers = {Format.OPENVINO: "edgeport.runtimes.openvino:read_io"}
     device = DeviceSupport(profile_names=("openvino",), modules=("openvino",))
     Options = OpenVINOOptions
+    loads_from_memory = True
     priority = 50  # ONNX Runtime stays the default for .onnx; pick "openvino" by name to run ONNX here
     description = "OpenVINO CPU plugin (IR or ONNX); f32 precision hint by default, records what ran"
     options: OpenVINOOptions
@@ -150,7 +151,7 @@ class OpenVINORuntime(Runtime):
 
         config = self._config()
         core = ov.Core()
-        model = _read_model(core, self.artifact.path)
+        model = _read_model(core, self.artifact.path) if self.model_bytes is None else self._model_from_memory(ov, core)
         with map_exceptions(dict.fromkeys(_OPENVINO_ERRORS, BackendError),
                             f"OpenVINO failed to compile {self.artifact.path.name} for {self.options.device}",
                             fix="check the device name and that the model's operators are supported"):
@@ -158,6 +159,18 @@ class OpenVINORuntime(Runtime):
         self._request = self._compiled.create_infer_request()
         self._ins, self._outs = _specs(self._compiled, names_from=model)
         self._tensor = ov.Tensor
+
+    def _model_from_memory(self, ov: Any, core: Any) -> Any:
+        """An IR from its ``.xml`` text and ``.bin`` weights held in memory, or an ONNX model's bytes."""
+        assert self.model_bytes is not None
+        data = self.model_bytes["model"]
+        with map_exceptions(dict.fromkeys(_OPENVINO_ERRORS, ModelFileError),
+                            f"{self.artifact.path.name}: OpenVINO cannot read the model from memory",
+                            fix="re-package the model; the IR needs its .xml and .bin"):
+            if self.artifact.format is Format.ONNX:
+                return core.read_model(data, framework="onnx")
+            weights = self.model_bytes.get("weights", b"")
+            return core.read_model(bytes(data).decode("utf-8"), ov.Tensor(np.frombuffer(weights, dtype=np.uint8)))
 
     def _read_specs(self) -> tuple[tuple[TensorSpec, ...], tuple[TensorSpec, ...]]:
         by_name = {s.name: s for s in self.artifact.inputs}
