@@ -23,7 +23,11 @@ def register(app: typer.Typer) -> None:
         from edgeport.report.terminal_targets import render_fit
 
         tgt = get_target(device, [targets_dir] if targets_dir else None)
-        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values)
+        from edgeport.cli._common import store_from
+        from edgeport.predict.calibration import load_calibrations
+
+        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values,
+                     calibrations=load_calibrations(store_from(ctx)))
         emit(ctx, "fit", str(model), result, render_fit, as_json, passed=result.fits)
         if not result.fits:
             raise typer.Exit(1)

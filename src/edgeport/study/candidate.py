@@ -9,7 +9,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgeport.predict.estimate import Estimate
 
 __all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit"]
 
@@ -21,6 +24,7 @@ class TargetFit:
     verdict: str  # one line: "fully delegated to NNAPI", "does not fit: arena 412 KB > 320 KB SRAM", ...
     estimated_latency_ms: float | None = None  # from the device profile: an estimate, never a measurement
     details: dict[str, Any] = field(default_factory=dict)
+    estimate: Estimate | None = None  # the estimate with its interval, label and energy
 
 
 @dataclass
@@ -92,6 +96,8 @@ class Candidate:
     load_ms: float | None = None
     peak_rss_mb: float | None = None
     runtime_info: dict[str, Any] = field(default_factory=dict)
+    energy_mj: float | None = None  # per inference on this host, measured (RAPL) or None
+    energy_label: str = ""  # "measured (RAPL …)" or "unavailable: why"
     lineage: list[LineageEntry] = field(default_factory=list)
     targets: dict[str, TargetFit] = field(default_factory=dict)
     seconds: float = 0.0
@@ -108,13 +114,25 @@ class Candidate:
     def from_json(cls, data: Mapping[str, Any]) -> Candidate:
         """The candidate a stored document describes (the inverse of the report schema's ``to_json``)."""
         fields = {k: _number(v) if k in _FLOAT_FIELDS else v for k, v in data.items() if k in cls.__dataclass_fields__}
-        fields["targets"] = {k: TargetFit(**v) for k, v in (data.get("targets") or {}).items()}
+        fields["targets"] = {k: _target_fit(v) for k, v in (data.get("targets") or {}).items()}
         fields["latency_ms"] = LatencySummary(**{k: _number(v) for k, v in (data.get("latency_ms") or {}).items()
                                                  if k in LatencySummary.__dataclass_fields__})
         fields["lineage"] = [LineageEntry(e["path"], e["format"], None if not e.get("step") else LineageStep(
             e["step"]["kind"], e["step"]["name"], dict(e["step"].get("options") or {})))
             for e in data.get("lineage") or []]
         return cls(**fields)
+
+
+def _target_fit(data: Mapping[str, Any]) -> TargetFit:
+    from edgeport.predict.estimate import Estimate
+
+    est = data.get("estimate")
+    fields = {k: v for k, v in data.items() if k in TargetFit.__dataclass_fields__ and k != "estimate"}
+    if est is None:
+        return TargetFit(**fields)
+    numbers = {k: _number(v) if isinstance(v, str) and k.endswith(("_ms", "_mj")) else v for k, v in est.items()
+               if k in Estimate.__dataclass_fields__}
+    return TargetFit(**fields, estimate=Estimate(**numbers))
 
 
 _FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(Candidate) if str(f.type).startswith("float"))

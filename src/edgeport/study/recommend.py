@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeport.study.candidate import Candidate
 from edgeport.study.options import Constraints
+
+if TYPE_CHECKING:
+    from edgeport.predict.estimate import Estimate
 
 __all__ = ["Recommendation", "Rejection", "recommend", "rejection_reason"]
 
@@ -26,13 +29,17 @@ class Recommendation:
     reason: str
     latency_ms: float | None = None
     estimated_latency_ms: float | None = None
+    estimate: Estimate | None = None  # not measured here: the target estimate with its interval and label
+    energy_mj: float | None = None  # per inference: measured on the host (RAPL) or the estimate's
+    energy_label: str = ""
     accuracy: float | None = None
     size_bytes: int | None = None
     rejected: list[Rejection] = field(default_factory=list)
     closest: list[str] = field(default_factory=list)  # when nothing qualifies: the nearest misses
 
 
-def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | None, *, host: bool) -> list[str]:
+def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | None, *, host: bool,
+                     target: str = "") -> list[str]:
     reasons = []
     if cons.max_accuracy_drop is not None:
         if c.accuracy is not None and source_accuracy is not None:
@@ -45,7 +52,20 @@ def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | N
         reasons.append(f"size {c.size_bytes / 1e6:.3f} MB > {cons.max_size_mb} MB")
     if host and cons.max_latency_ms is not None and c.median_ms is not None and c.median_ms > cons.max_latency_ms:
         reasons.append(f"latency {c.median_ms:.3f} ms > {cons.max_latency_ms} ms")
+    if cons.max_energy_mj is not None:
+        mj, how = _energy(c, target, host)
+        if mj is not None and mj > cons.max_energy_mj:
+            reasons.append(f"energy {mj:.3g} mJ/inference ({how}) > {cons.max_energy_mj} mJ")
     return reasons
+
+
+def _energy(c: Candidate, target: str, host: bool) -> tuple[float | None, str]:
+    """Energy per inference on ``target``: measured on the host (RAPL), else the target estimate's."""
+    if host:
+        return c.energy_mj, "measured"
+    fit = c.targets.get(target)
+    est = fit.estimate if fit is not None else None
+    return (est.energy_mj, "estimated") if est is not None else (None, "")
 
 
 def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accuracy: float | None,
@@ -59,7 +79,7 @@ def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accura
     fit = c.targets.get(target)
     if fit is not None and not fit.ok:
         return f"not deployable on {target}: {fit.verdict}"
-    over = _budget_failures(c, cons, source_accuracy, host=host)
+    over = _budget_failures(c, cons, source_accuracy, host=host, target=target)
     if over:
         return "over budget: " + "; ".join(over)
     return None
@@ -108,6 +128,9 @@ def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Con
             target=target.id, key=pick.key, measured=host, reason=reason,
             latency_ms=pick.median_ms if host else None,
             estimated_latency_ms=None if host or fit is None else fit.estimated_latency_ms,
+            estimate=None if host or fit is None else fit.estimate,
+            energy_mj=_energy(pick, target.id, host)[0],
+            energy_label=pick.energy_label if host else (fit.estimate.energy_label if fit and fit.estimate else ""),
             accuracy=pick.quality(), size_bytes=pick.size_bytes, rejected=rejected))
     return recs
 

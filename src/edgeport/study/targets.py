@@ -1,8 +1,8 @@
 """Target checks inside a study: each candidate artifact against each device profile.
 
 ``host`` is measured here; every other target gets the static check (operator coverage,
-partitions, memory fit) and, where the profile allows, an *estimated* latency — never an
-invented measurement.
+partitions, memory fit) and an *estimated* latency and energy (``edgeport.predict``), labelled
+calibrated or uncalibrated with its interval — never an invented measurement.
 """
 
 from __future__ import annotations
@@ -22,15 +22,20 @@ class StudyTarget:
     id: str
     profile: Any  # edgeport.core.target.Target
     measured_here: bool
+    calibrations: tuple[Any, ...] = ()  # edgeport.predict Calibrations of this target from the study's store
 
 
-def load_targets(ids: tuple[str, ...] | list[str]) -> list[StudyTarget]:
+def load_targets(ids: tuple[str, ...] | list[str], store: Any = None) -> list[StudyTarget]:
+    """The study's targets, each with the calibrations ``store`` holds for it (used by its estimates)."""
     from edgeport.core.target import get_target
+    from edgeport.predict.calibration import load_calibrations
 
+    cals = load_calibrations(store)
     found = []
     for name in ids:
         profile = get_target(name)
-        found.append(StudyTarget(profile.id, profile, profile.id == "host"))
+        found.append(StudyTarget(profile.id, profile, profile.id == "host",
+                                 tuple(c for c in cals if c.device == profile.id)))
     return found
 
 
@@ -59,12 +64,13 @@ def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit
 
     try:
         graph = load_graph(artifact)
-        compat = analyze(graph, profile)
+        compat = analyze(graph, profile, runtimes=usable, calibrations=target.calibrations)
         fits = memory_fit(graph, profile)
     except EdgeportError as exc:  # a model the rules cannot read is a verdict; a bug in the rules is not
         return TargetFit(target.id, False, f"cannot analyse: {str(exc).splitlines()[0][:200]}")
     ok = bool(compat.runs) and bool(fits.fits)
     return TargetFit(target.id, ok, f"{compat.verdict}; {fits.verdict}", estimated_latency_ms=compat.est_latency_ms,
+                     estimate=compat.estimate,
                      details={"runtime": usable[0], "delegated_nodes": compat.delegated_nodes,
                               "total_nodes": compat.total_nodes, "partitions": compat.partitions,
                               "per_path": compat.per_path, "arena_bytes": fits.arena_bytes,
