@@ -28,8 +28,8 @@ def register(app: typer.Typer) -> None:
                                                      help="Measure only the given models, not the generated family."),
                       as_json: bool = JSON_OPTION) -> None:
         """Measure calibration networks on a device and fit the latency predictor's terms to them."""
+        from edgeport import calibrate
         from edgeport.cli._common import store_from
-        from edgeport.predict.calibrate import calibrate
         from edgeport.report.terminal_targets import render_calibration
 
         store = store_from(ctx)

@@ -19,7 +19,7 @@ import numpy as np
 
 from edgeport._optional import require
 
-__all__ = ["FAMILY", "NetSpec", "build_family", "build_net"]
+__all__ = ["FAMILY", "REFERENCE", "NetSpec", "build_family", "build_net"]
 
 
 @dataclass(frozen=True)
@@ -50,6 +50,14 @@ FAMILY: tuple[NetSpec, ...] = (
     NetSpec("conv-c32-s28-d2-int8", "conv", 28, 32, 2, True), NetSpec("conv-c64-s56-d2-int8", "conv", 56, 64, 2, True),
     NetSpec("dwsep-c64-s28-d2-int8", "dwsep", 28, 64, 2, True), NetSpec("mlp-w512-d3-int8", "mlp", 512, 1, 3, True),
     NetSpec("mixed-c32-s32-d3-int8", "mixed", 32, 32, 3, True), NetSpec("mlp-w128-d2-int8", "mlp", 128, 1, 2, True),
+)
+
+
+# Out-of-family reference nets (not calibrated on by default): ResNet-18 and MobileNetV2 topologies at
+# batch 1 with seeded weights, for judging the predictor on networks shaped like real ones.
+REFERENCE: tuple[NetSpec, ...] = (
+    NetSpec("resnet18-s224", "resnet18", 224, 3, 0), NetSpec("resnet18-s112", "resnet18", 112, 3, 0),
+    NetSpec("mobilenetv2-s224", "mobilenetv2", 224, 3, 0), NetSpec("mobilenetv2-s128", "mobilenetv2", 128, 3, 0),
 )
 
 
@@ -107,10 +115,52 @@ class _Builder:
                        transB=1)
 
 
+def _head(b: _Builder, x: str, c: int) -> tuple[str, list[int]]:
+    x = b.op("Flatten", [b.op("GlobalAveragePool", [x])], axis=1)
+    return b.gemm(x, c, 1000), [1, 1000]
+
+
+def _resnet18(b: _Builder, x: str) -> tuple[str, list[int]]:
+    x = b.op("Relu", [b.conv(x, 3, 64, 7, stride=2)])
+    x = b.op("MaxPool", [x], kernel_shape=[3, 3], pads=[1, 1, 1, 1], strides=[2, 2])
+    cin = 64
+    for stage, cout in enumerate((64, 128, 256, 512)):
+        for block in range(2):
+            stride = 2 if stage and not block else 1
+            y = b.op("Relu", [b.conv(x, cin, cout, 3, stride=stride)])
+            y = b.conv(y, cout, cout, 3)
+            skip = b.conv(x, cin, cout, 1, stride=stride) if stride != 1 or cin != cout else x
+            x, cin = b.op("Relu", [b.op("Add", [y, skip])]), cout
+    return _head(b, x, 512)
+
+
+def _mobilenetv2(b: _Builder, x: str) -> tuple[str, list[int]]:
+    def relu6(t: str) -> str:
+        return b.op("Clip", [t, b.const(np.array(0, np.float32), "lo"), b.const(np.array(6, np.float32), "hi")])
+
+    x = relu6(b.conv(x, 3, 32, 3, stride=2))
+    cin = 32
+    for t, c, n, s in ((1, 16, 1, 1), (6, 24, 2, 2), (6, 32, 3, 2), (6, 64, 4, 2), (6, 96, 3, 1), (6, 160, 3, 2),
+                       (6, 320, 1, 1)):
+        for i in range(n):
+            stride = s if i == 0 else 1
+            hidden = cin * t
+            y = relu6(b.conv(x, cin, hidden, 1)) if t != 1 else x
+            y = relu6(b.conv(y, hidden, hidden, 3, group=hidden, stride=stride))
+            y = b.conv(y, hidden, c, 1)
+            x = b.op("Add", [x, y]) if stride == 1 and cin == c else y
+            cin = c
+    return _head(b, relu6(b.conv(x, cin, 1280, 1)), 1280)
+
+
 def _body(b: _Builder, x: str) -> tuple[str, list[int]]:
     """The network for ``b.spec`` on input ``x``; returns (output, output shape)."""
     s = b.spec
     c, size = s.channels, s.size
+    if s.kind == "resnet18":
+        return _resnet18(b, x)
+    if s.kind == "mobilenetv2":
+        return _mobilenetv2(b, x)
     if s.kind == "mlp":
         for _ in range(s.depth):
             x = b.op("Relu", [b.gemm(x, size, size)])
