@@ -78,6 +78,9 @@ def test_cli_check_and_json_carry_labels(calibrated, tmp_path: Path):
     assert est[1]["energy_label"].startswith("estimate: latency × 5 W")
     text = CliRunner().invoke(app, ["--store", str(store.path), "check", str(nets[0]), "-t", "host"]).output
     assert "latency calibrated on 6 models" in " ".join(text.split())
+    fit = CliRunner().invoke(app, ["--store", str(store.path), "fit", str(nets[0]), "--device", "stm32h743", "--json"])
+    latency = json.loads(fit.output)["data"]["latency"]
+    assert latency["label"] == "uncalibrated estimate (within ~3×)" and latency["energy_mj"] > 0
 
 
 def test_calibrate_refuses_devices_without_a_runtime():

@@ -55,6 +55,6 @@ def check(model: Any, targets: Sequence[str | Target] = DEFAULT_TARGETS, *,
     from edgeport.predict.calibration import load_calibrations
 
     cals = load_calibrations() if calibrations is None else list(calibrations)
-    return CheckResult(name, [TargetCheck(t.id, analyze(graph, t, calibrations=cals), fit(graph, t, calibrations=cals))
+    return CheckResult(name, [TargetCheck(t.id, analyze(graph, t, calibrations=cals), fit(graph, t))
                               for t in profiles],
                        [note] if note else [])

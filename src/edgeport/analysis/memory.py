@@ -311,9 +311,10 @@ def _suggest(graph: Graph, est: MemoryEstimate, ram_short: bool, flash_short: bo
 
 
 def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None,
-        calibrations: Any = None) -> FitResult:
+        latency: bool = False, calibrations: Any = None) -> FitResult:
     """Does ``model`` fit ``target``'s RAM (arena) and flash (weights + runtime code), at the input shapes
-    ``shapes`` gives (see ``profile``)?"""
+    ``shapes`` gives (see ``profile``)? With ``latency``, the result also carries the latency and energy
+    estimate (``edgeport.predict``, from ``calibrations``; default: the result store's)."""
     from edgeport.analysis.shaped import plan_from, shaped_graph
     from edgeport.core.target import get_target
 
@@ -341,7 +342,7 @@ def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, i
                      ram_margin_bytes=ram_margin, flash_bytes=flash_need, flash_budget_bytes=flash,
                      flash_margin_bytes=flash_margin, suggestions=_suggest(graph, est, ram_short, flash_short),
                      estimate=est, verdict=f"{head} on {tgt.id}: {'; '.join(parts)}{tail}",
-                     latency=_latency(graph, tgt, calibrations))
+                     latency=_latency(graph, tgt, calibrations) if latency else None)
 
 
 def _latency(graph: Graph, tgt: Any, calibrations: Any) -> Estimate | None:

@@ -26,7 +26,7 @@ def register(app: typer.Typer) -> None:
         from edgeport.cli._common import store_from
         from edgeport.predict.calibration import load_calibrations
 
-        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values,
+        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values, latency=True,
                      calibrations=load_calibrations(store_from(ctx)))
         emit(ctx, "fit", str(model), result, render_fit, as_json, passed=result.fits)
         if not result.fits:
