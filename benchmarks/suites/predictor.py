@@ -9,6 +9,7 @@ them. Each is measured once per host runtime at 1 thread (median of a short benc
 * **leave-one-model-out**: fit on all others, predict the one left out.
 
 A held-out prediction counts as *covered* when the measurement lies inside the estimate's interval.
+Measured latency is what ``edgeport calibrate`` measures: the lowest of three short block medians.
 Smoke mode skips the suite (it measures ~40 models per runtime).
 """
 
@@ -25,7 +26,7 @@ NAME = "predictor"
 TITLE = "Latency predictor: share of models within ±10 % / ±20 % (calibrated) and 3× (uncalibrated), 1 thread"
 ORDER = 58
 
-RUNTIMES = ("onnxruntime", "openvino")
+HOST_RUNTIMES = ("onnxruntime", "openvino")
 SPLITS = 5
 CALIBRATION_SIZE = 10
 
@@ -57,25 +58,22 @@ def _models(ctx: Context, suite: SuiteResult) -> list[tuple[str, Path, tuple[str
 
 def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]], suite: SuiteResult) -> list[Any]:
     from edgeport.analysis.shaped import plan_from, shaped_graph
-    from edgeport.bench.harness import benchmark
     from edgeport.core.artifact import load_artifact
     from edgeport.core.inputs import InputPlan
     from edgeport.core.target import get_target
     from edgeport.errors import EdgeportError
-    from edgeport.predict.calibrate import bench_config
+    from edgeport.predict.calibrate import bench_config, measure_latency_s, resolve_device
     from edgeport.predict.costmodel import features
     from edgeport.predict.fit import Sample
-    from edgeport.runtimes import RUNTIMES
 
     host = get_target("host")
-    options = RUNTIMES.get(runtime).Options(threads=1)
+    dev = resolve_device("host", runtime, threads=1)
     samples = []
     for name, path, shapes in models:
         try:
             graph = shaped_graph(path, plan_from(path, list(shapes) or None, None))
             art = load_artifact(path).with_inputs(InputPlan.parse(list(shapes) or None, None))
-            result = benchmark(art, runtime, options, config=bench_config())
-            samples.append(Sample(name, features(graph, host), result.latency_ms.median / 1e3))
+            samples.append(Sample(name, features(graph, host), measure_latency_s(art, dev, bench_config())))
         except EdgeportError as exc:
             suite.skip(f"{name} on {runtime}", one_line(exc))
     return samples
@@ -162,5 +160,5 @@ def run(ctx: Context) -> SuiteResult:
 
 
 def _installed(registry: Any) -> list[str]:
-    """The installed subset of ``RUNTIMES``, in order."""
-    return [r for r in RUNTIMES if r in registry.names() and registry.get(r).available()]
+    """The installed subset of ``HOST_RUNTIMES``, in order."""
+    return [r for r in HOST_RUNTIMES if r in registry.names() and registry.get(r).available()]
