@@ -37,14 +37,6 @@ class Estimate:
     energy_label: str = ""
     per_class_ms: dict[str, float] = field(default_factory=dict)
 
-    def short(self) -> str:
-        """``~1.23 ms [0.9–1.6] (label)`` for tables."""
-        return f"~{_ms(self.latency_ms)} [{_ms(self.low_ms)}–{_ms(self.high_ms)}] ({self.label})"
-
-
-def _ms(v: float) -> str:
-    return f"{v:.3g} ms" if v >= 1 else f"{v * 1e3:.3g} µs"
-
 
 def estimate_features(feat: ModelFeatures, target: Target, *, path: str = "cpu",
                       runtimes: Sequence[str] = (), calibrations: Sequence[Calibration] = ()) -> Estimate:
