@@ -92,7 +92,7 @@ def measure_energy_mj(run_block: Callable[[], int], root: Path = POWERCAP) -> En
 
 
 def host_energy(artifact: Any, runtime: str, options: Any, data: Any = None, *, min_runs: int = 20,
-                min_s: float = 0.5, root: Path = POWERCAP) -> EnergyReading:
+                min_s: float = 0.2, root: Path = POWERCAP) -> EnergyReading:
     """Measured energy per inference of ``artifact`` on this host, or why not (the model is opened only
     when RAPL is readable)."""
     meter = RaplMeter(root)
