@@ -31,6 +31,7 @@ PUBLIC_API = {
     "__version__",
     "bench",
     "benchmark",
+    "calibrate",
     "check",
     "convert",
     "detect_format",
@@ -48,7 +49,7 @@ PUBLIC_API = {
 }
 
 # the functions the CLI commands call, by the name the CLI command has
-COMMAND_FUNCTIONS = {"bench", "check", "convert", "fit", "package", "quantize", "verify"}
+COMMAND_FUNCTIONS = {"bench", "calibrate", "check", "convert", "fit", "package", "quantize", "verify"}
 
 
 def test_all_is_exactly_the_public_api():

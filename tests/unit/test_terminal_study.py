@@ -16,6 +16,7 @@ from edgeport.report.terminal import ms, render_study
 from edgeport.bench.conditions import capture
 from edgeport.study.candidate import Candidate, LatencySummary
 from edgeport.study.options import StudyOptions
+from edgeport.predict.estimate import Estimate
 from edgeport.study.recommend import Recommendation
 from edgeport.study.result import SourceInfo, StudyResult
 
@@ -86,11 +87,15 @@ def _study(labelled: bool = True) -> StudyResult:
                        "(0.0190 ms median)", latency_ms=0.019036, accuracy=0.9889, size_bytes=195748),
         Recommendation("pixel-8", "tflite-int8@litert-t1", False, "best deployable variant: 9 of 9 nodes delegated "
                        "(nnapi 9) in 1 partition; fits on pixel-8: arena 6.7 KB of 3.0 GB RAM, margin 3.0 GB",
-                       estimated_latency_ms=9.69984e-05, accuracy=0.9889, size_bytes=57408),
+                       estimated_latency_ms=0.6, accuracy=0.9889, size_bytes=57408,
+                       estimate=Estimate(0.6, 0.12, 3.0, "uncalibrated estimate (within ~5×)", False, 0, None, "int8",
+                                         energy_mj=3.0, energy_label="estimate: latency × 5 W profile active power"),
+                       energy_mj=3.0, energy_label="estimate: latency × 5 W profile active power"),
         Recommendation("stm32h743", "tflite-int8@litert-t1", False, "best deployable variant: 9 of 9 nodes "
                        "delegated (tflm 9) in 1 partition; fits on stm32h743: arena 6.7 KB of 1.0 MB SRAM; flash "
                        "103.9 KB of 2.0 MB, margin 1017.3 KB", estimated_latency_ms=0.5052, accuracy=0.9889,
-                       size_bytes=57408),
+                       size_bytes=57408, estimate=Estimate(0.5052, 0.4, 0.6, "calibrated on 12 models (±9 %)", True,
+                                                           12, "tflm", "int8")),
         Recommendation("nano-33-ble-sense", None, False, "no variant fits 256 KB of SRAM",
                        closest=["tflite-int8@litert-t1", "tflite-int8-dynamic@litert-t1"]),
     ]
@@ -135,6 +140,10 @@ def test_study_view_fits_80_columns_with_no_number_cut(labelled):
 def test_study_view_explains_picks_failures_and_estimates():
     text = _render(_study())
     assert "~0.505 ms" in text and "0.019 ms" in text  # an estimate is marked, a measurement is not
+    flat = " ".join(text.split())
+    assert "~0.505 ms [0.4–0.6]" in flat  # with its interval and its label: never a bare number
+    assert "latency calibrated on 12 models (±9 %)" in flat
+    assert "latency uncalibrated estimate (within ~5×); energy 3 mJ/inference (estimate: latency × 5 W" in flat
     assert "estimated from the device profile" in text
     assert "nano-33-ble-sense: no variant fits 256 KB of SRAM; closest: tflite-int8@litert-t1" in " ".join(text.split())
     flat = " ".join(text.split())

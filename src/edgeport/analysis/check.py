@@ -36,10 +36,12 @@ class CheckResult:
 
 
 def check(model: Any, targets: Sequence[str | Target] = DEFAULT_TARGETS, *,
-          target_dirs: Sequence[str | Path] | None = None, shapes: Any = None, inputs: Any = None) -> CheckResult:
+          target_dirs: Sequence[str | Path] | None = None, shapes: Any = None, inputs: Any = None,
+          calibrations: Sequence[Any] | None = None) -> CheckResult:
     """Check ``model`` (an ONNX/TFLite path, ``Artifact`` or ``Graph``) against each target (ids or
     ``Target``s; ``target_dirs`` adds device profiles from those directories), at the input shapes
-    ``shapes`` gives (see ``profile``)."""
+    ``shapes`` gives (see ``profile``). Latency estimates use ``calibrations`` (``edgeport.predict``;
+    default: those in the result store)."""
     from edgeport.analysis.compat import analyze
     from edgeport.analysis.shaped import input_note, plan_from, shaped_graph
     from edgeport.analysis.memory import fit
@@ -50,5 +52,9 @@ def check(model: Any, targets: Sequence[str | Target] = DEFAULT_TARGETS, *,
     graph = shaped_graph(model, plan_from(model, shapes, inputs))
     name = Path(model).name if isinstance(model, (str, Path)) else getattr(model, "name", str(model))
     note = input_note(graph)
-    return CheckResult(name, [TargetCheck(t.id, analyze(graph, t), fit(graph, t)) for t in profiles],
+    from edgeport.predict.calibration import load_calibrations
+
+    cals = load_calibrations() if calibrations is None else list(calibrations)
+    return CheckResult(name, [TargetCheck(t.id, analyze(graph, t, calibrations=cals), fit(graph, t))
+                              for t in profiles],
                        [note] if note else [])

@@ -6,24 +6,30 @@ one, such as an MCU whose only runtime is TFLite Micro). Partitions are grouped 
 Runtime groups nodes for an execution provider (``partitioning_utils.cc``; a topological sweep that
 closes a group when no more supported nodes are reachable), so counts compare with ORT's checker.
 Each partition's boundary bytes (activations crossing into or out of it) get a transfer cost from
-the target's memory bandwidth plus the accelerator's hand-over overhead. Latency is an estimate:
-MACs per node (``analysis.profile``) over the peak MAC/s of the unit running it.
+the target's memory bandwidth plus the accelerator's hand-over overhead. Latency is an estimate from
+the cost model in ``edgeport.predict`` (compute or memory per node, overheads, the per-invoke floor),
+calibrated where a calibration of the target exists, and labelled with its interval either way.
 """
 
 from __future__ import annotations
 
 from collections import deque
+from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
-from edgeport.analysis.canonical import canonical_op, compute_dtype
+from edgeport.analysis.canonical import canonical_op
 from edgeport.analysis.rules import NodeCheck, check_node, get_rules
 from edgeport.core.target import Target, get_target
 from edgeport.errors import EdgeportError
 from edgeport.graph.ir import Graph
 from edgeport.graph.load import load_graph
+
+if TYPE_CHECKING:
+    from edgeport.predict.calibration import Calibration
+    from edgeport.predict.estimate import Estimate
 
 __all__ = ["CompatReport", "Fallback", "NodePlacement", "Partition", "analyze", "partition_groups"]
 
@@ -69,9 +75,10 @@ class CompatReport:
     transfer_ms: float
     runs: bool  # False when some node has no path and the target has no CPU fallback
     dynamic_slow_nodes: int
-    est_latency_ms: float | None  # estimate from peak MAC/s
+    est_latency_ms: float | None  # the estimate's value (``estimate`` has its interval and label)
     macs: int | None
     verdict: str
+    estimate: Estimate | None = None
     placements: list[NodePlacement] = field(default_factory=list)
 
     @property
@@ -167,8 +174,29 @@ def _custom_op(node: Any) -> NodeCheck | None:
     return None
 
 
-def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None) -> CompatReport:
-    """Place every node of ``model`` on ``target``'s execution paths (or only ``paths``)."""
+def _estimate(graph: Graph, tgt: Target, placements: list[NodePlacement], transfer_ms: float,
+              runtimes: Sequence[str] | None, calibrations: Sequence[Calibration] | None) -> Estimate:
+    from edgeport.predict.calibration import load_calibrations
+    from edgeport.predict.costmodel import features
+    from edgeport.predict.estimate import estimate_features
+
+    paths = [p.path for p in placements]
+    feat = features(graph, tgt, paths, boundary_s=transfer_ms / 1e3)
+    counts: dict[str, int] = {}
+    for p in paths:
+        counts[p] = counts.get(p, 0) + 1
+    main = max(counts, key=lambda k: counts[k]) if counts else CPU
+    cals = load_calibrations() if calibrations is None else calibrations
+    return estimate_features(feat, tgt, path=main, runtimes=tuple(runtimes or ()), calibrations=cals)
+
+
+def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None,
+            runtimes: Sequence[str] | None = None, calibrations: Sequence[Calibration] | None = None) -> CompatReport:
+    """Place every node of ``model`` on ``target``'s execution paths (or only ``paths``) and estimate its latency.
+
+    The estimate uses the newest calibration of ``target`` for the first of ``runtimes`` (default: the
+    profile's runtimes) at the model's precision, from ``calibrations`` (default: the result store's).
+    """
     graph = load_graph(model)
     tgt = get_target(target)
     use = list(paths) if paths else list(tgt.paths)
@@ -216,18 +244,8 @@ def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None)
     runs = not any(p.path == NONE for p in placements)
     slow_nodes = sum(1 for p in placements if p.slow)
     macs = _macs(graph)
-    latency = None
-    if macs is not None:
-        total = 0.0
-        for node, p, m in zip(graph.nodes, placements, macs):
-            if m:
-                dtype = compute_dtype(graph, node) or "float32"
-                peak = tgt.peak_macs(get_rules(p.path).compute_dtype or dtype if p.path != NONE else dtype,
-                                     p.path if p.path not in (CPU, NONE) else "cpu") or tgt.peak_macs("float32")
-                total += m / peak if peak else 0.0
-        # a single-partition-per-path model pays no hand-over; more partitions pay each boundary
-        transfer = sum(x.transfer_ms for x in parts) if len(parts) > 1 else 0.0
-        latency = total * 1e3 + transfer
+    transfer = sum(x.transfer_ms for x in parts) if len(parts) > 1 else 0.0  # one partition: no hand-over
+    estimate = _estimate(graph, tgt, placements, transfer, runtimes, calibrations) if macs is not None else None
     boundary = sum(p.boundary_bytes for p in parts) if len(parts) > 1 else 0
     transfer_ms = sum(p.transfer_ms for p in parts) if len(parts) > 1 else 0.0
     n = len(graph.nodes)
@@ -246,7 +264,7 @@ def analyze(model: Any, target: str | Target, *, paths: list[str] | None = None)
     return CompatReport(model=graph.name, target=tgt.id, paths=use, total_nodes=n, delegated_nodes=delegated,
                         partitions=len(parts), per_path=per_path, fallbacks=fallbacks, partition_list=parts,
                         boundary_bytes=boundary, transfer_ms=transfer_ms, runs=runs, dynamic_slow_nodes=slow_nodes,
-                        est_latency_ms=latency, macs=sum(macs) if macs is not None else None, verdict=verdict,
+                        est_latency_ms=None if estimate is None else estimate.latency_ms, estimate=estimate, macs=sum(macs) if macs is not None else None, verdict=verdict,
                         placements=placements)
 
 

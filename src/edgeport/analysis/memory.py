@@ -33,13 +33,17 @@ reshape model's head holds both buffers), ONNX Runtime and TFLite alias them.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import numpy as np
 
 from edgeport.analysis.canonical import canonical_op, dynamic_axes
+from edgeport.errors import EdgeportError
 from edgeport.graph.ir import Graph
 from edgeport.graph.load import load_graph
+
+if TYPE_CHECKING:
+    from edgeport.predict.estimate import Estimate
 
 __all__ = ["ArenaPlan", "FitResult", "MemoryEstimate", "TensorLifetime", "estimate_memory", "fit", "lifetimes",
            "plan_arena"]
@@ -279,6 +283,7 @@ class FitResult:
     estimate: MemoryEstimate
     verdict: str
     measured: Any = None  # analysis.mcu_fit.McuMeasurement: edgeport's MCU C linked for the part (measured)
+    latency: Estimate | None = None  # estimated latency and energy on the device (``edgeport.predict``)
 
 
 def _human(n: int) -> str:
@@ -306,9 +311,12 @@ def _suggest(graph: Graph, est: MemoryEstimate, ram_short: bool, flash_short: bo
     return out
 
 
-def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None) -> FitResult:
+def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, inputs: Any = None,
+        latency: bool = False, calibrations: Any = None) -> FitResult:
     """Does ``model`` fit ``target``'s RAM (arena) and flash (weights + runtime code), at the input shapes
-    ``shapes`` gives (see ``profile``)? (``analysis.mcu_fit.measure_mcu`` fills ``measured``.)"""
+    ``shapes`` gives (see ``profile``)? With ``latency``, the result also carries the latency and energy
+    estimate (``edgeport.predict``, from ``calibrations``; default: the result store's);
+    ``analysis.mcu_fit.measure_mcu`` fills ``measured``."""
     from edgeport.analysis.shaped import plan_from, shaped_graph
     from edgeport.core.target import get_target
 
@@ -335,4 +343,14 @@ def fit(model: Any, target: Any, *, inplace: bool = False, shapes: Any = None, i
     return FitResult(model=graph.name, target=tgt.id, fits=fits, arena_bytes=est.arena_bytes, ram_budget_bytes=ram,
                      ram_margin_bytes=ram_margin, flash_bytes=flash_need, flash_budget_bytes=flash,
                      flash_margin_bytes=flash_margin, suggestions=_suggest(graph, est, ram_short, flash_short),
-                     estimate=est, verdict=f"{head} on {tgt.id}: {'; '.join(parts)}{tail}")
+                     estimate=est, verdict=f"{head} on {tgt.id}: {'; '.join(parts)}{tail}",
+                     latency=_latency(graph, tgt, calibrations) if latency else None)
+
+
+def _latency(graph: Graph, tgt: Any, calibrations: Any) -> Estimate | None:
+    from edgeport.analysis.compat import analyze
+
+    try:
+        return analyze(graph, tgt, calibrations=calibrations).estimate
+    except EdgeportError:  # a graph the rules cannot place still gets its memory verdict
+        return None

@@ -22,6 +22,9 @@ def register(app: typer.Typer) -> None:
         from edgeport import check as check_model
         from edgeport.report.terminal_targets import render_check
 
+        from edgeport.cli._common import store_from
+        from edgeport.predict.calibration import load_calibrations
+
         result = check_model(model, parse_list(target), target_dirs=[targets_dir] if targets_dir else None,
-                             shapes=shapes, inputs=values)
+                             shapes=shapes, inputs=values, calibrations=load_calibrations(store_from(ctx)))
         emit(ctx, "check", str(model), result, render_check, as_json)

@@ -40,9 +40,13 @@ def register(app: typer.Typer) -> None:
 
             model = person_detect_model_path()
         tgt = get_target(device, [targets_dir] if targets_dir else None)
+        from edgeport.cli._common import store_from
+        from edgeport.predict.calibration import load_calibrations
+
         if measure is None:
             measure = tgt.is_mcu and model.suffix == ".tflite"
-        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values)
+        result = fit(model, tgt, inplace=inplace, shapes=shapes, inputs=values, latency=True,
+                     calibrations=load_calibrations(store_from(ctx)))
         if measure:
             from edgeport.analysis.mcu_fit import measure_mcu
 

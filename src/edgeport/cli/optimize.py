@@ -35,6 +35,9 @@ def optimize(
     max_latency_ms: float = typer.Option(None, "--max-latency-ms", help="Latency budget on the host (median)."),
     max_accuracy_drop: str = typer.Option(None, "--max-accuracy-drop", help="e.g. 0.5% (or 0.005)."),
     max_size_mb: float = typer.Option(None, "--max-size-mb", help="Artifact size budget."),
+    max_energy_mj: float = typer.Option(None, "--max-energy-mj",
+                                        help="Energy budget per inference (mJ): measured on the host where RAPL is "
+                                             "readable, else the target's estimate."),
     threads: str = typer.Option(None, "--threads",
                                 help=f"Thread counts to measure (default: {_shown(_DEFAULTS.threads)})."),
     formats: str = typer.Option(None, "--formats", help="Only these formats (e.g. onnx,tflite) "
@@ -59,7 +62,8 @@ def optimize(
     from edgeport.study.options import QUICK_BENCH
 
     options = study_options(recipe, model=model, data=data, target=target, max_latency_ms=max_latency_ms,
-                            max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, threads=threads,
+                            max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, max_energy_mj=max_energy_mj,
+                            threads=threads,
                             formats=formats, precisions=precisions, runtimes=runtimes, out=out,
                             shapes=shapes, inputs=values)
     if fresh:
@@ -82,7 +86,7 @@ def optimize(
 def study_options(recipe: str | None, *, model: str | None = None, data: str | None = None,
                   target: str | None = None, max_latency_ms: float | None = None,
                   max_accuracy_drop: str | None = None, max_size_mb: float | None = None,
-                  threads: str | None = None, formats: str | None = None, precisions: str | None = None,
+                  max_energy_mj: float | None = None, threads: str | None = None, formats: str | None = None, precisions: str | None = None,
                   runtimes: str | None = None, out: str | None = None, shapes: list[str] | None = None,
                   inputs: list[str] | None = None) -> StudyOptions:
     """The recipe's options (or the defaults), with each flag that was given (not None) replacing its field."""
@@ -94,7 +98,7 @@ def study_options(recipe: str | None, *, model: str | None = None, data: str | N
     changes.update({k: v for k, v in {"model": model, "data": data, "out_dir": out}.items() if v is not None})
     if threads is not None:
         changes["threads"] = tuple(parse_ints(threads))
-    limits = {"max_latency_ms": max_latency_ms, "max_size_mb": max_size_mb,
+    limits = {"max_latency_ms": max_latency_ms, "max_size_mb": max_size_mb, "max_energy_mj": max_energy_mj,
               "max_accuracy_drop": None if max_accuracy_drop is None else parse_percent(max_accuracy_drop)}
     limits = {k: v for k, v in limits.items() if v is not None}
     if limits:

@@ -27,6 +27,7 @@ __all__ = [
     "EXECUTION_PATHS",
     "Memory",
     "Power",
+    "PredictorPrior",
     "Target",
     "get_target",
     "list_targets",
@@ -88,6 +89,42 @@ class Power:
     source: str
 
 
+# Op classes the latency predictor (``edgeport.predict``) fits an efficiency and an overhead for.
+OP_CLASSES = ("conv", "depthwise_conv", "matmul", "elementwise", "activation", "transcendental", "pool_reduce",
+              "data_movement", "control_flow", "other")
+
+
+@dataclass(frozen=True)
+class PredictorPrior:
+    """The uncalibrated cost model of one device (``[predictor]``; ``[predictor.path.<name>]`` per path).
+
+    ``efficiency`` is the fraction of the unit's peak MAC/s an op class reaches (its compute is MACs,
+    or FLOPs for MAC-free classes); ``memory_efficiency`` the fraction of ``memory.bandwidth_gbs`` its
+    bytes move at; ``op_overhead_us`` the fixed cost of one node; ``invoke_floor_us`` the least one
+    inference ever takes; ``within_factor`` how far (×) an uncalibrated estimate is expected to be off.
+    """
+
+    efficiency: dict[str, float]
+    op_overhead_us: dict[str, float]
+    memory_efficiency: float
+    invoke_floor_us: float
+    within_factor: float
+    source: str
+    paths: dict[str, PredictorPrior] = field(default_factory=dict)
+
+    def for_path(self, path: str) -> PredictorPrior:
+        return self.paths.get(path, self)
+
+
+# A profile without a [predictor] table gets these: mid-range figures for optimised CPU kernels (XNNPACK/MLAS
+# reach 30-70 % of peak on convolutions and GEMMs, depthwise convolutions ~10 %), said to be within ~5×.
+DEFAULT_PRIOR = PredictorPrior(
+    efficiency={"conv": 0.4, "depthwise_conv": 0.08, "matmul": 0.4, "elementwise": 0.05, "activation": 0.05,
+                "transcendental": 0.01, "pool_reduce": 0.05, "data_movement": 0.05, "control_flow": 0.05, "other": 0.05},
+    op_overhead_us={k: 2.0 for k in OP_CLASSES}, memory_efficiency=0.5, invoke_floor_us=10.0, within_factor=5.0,
+    source="built-in default (no [predictor] table in this profile): generic optimised-CPU-kernel figures")
+
+
 @dataclass(frozen=True)
 class Target:
     id: str
@@ -100,6 +137,7 @@ class Target:
     accelerators: tuple[Accelerator, ...]
     memory: Memory
     power: Power
+    predictor: PredictorPrior = DEFAULT_PRIOR
     cpu_fallback: bool = True  # False where nothing runs outside ``paths`` (an MCU with only TFLite Micro)
     sources: dict[str, str] = field(default_factory=dict)  # per-field overrides, "table.field" -> source
     notes: str = ""
@@ -239,6 +277,7 @@ def parse_target(data: dict[str, Any], where: str) -> Target:
     power = Power(active_w=pw_t.num("active_w"), idle_w=pw_t.num("idle_w"),
                   accelerator_tops_per_w=pw_t.num("accelerator_tops_per_w"), source=pw_t.source())
     sources.update(pw_t.field_sources())
+    predictor = _predictor(top, DEFAULT_PRIOR) if "predictor" in data else DEFAULT_PRIOR
     fallback = data.get("cpu_fallback", True)
     if not isinstance(fallback, bool):
         raise top._fail("cpu_fallback", f"must be true or false, got {fallback!r}")
@@ -247,7 +286,7 @@ def parse_target(data: dict[str, Any], where: str) -> Target:
         raise top._fail("kind", f"must be one of {', '.join(_KINDS)}, got {kind!r}")
     return Target(id=top.str("id"), name=top.str("name"), kind=kind, aliases=top.strs("aliases"),
                   paths=top.strs("paths", EXECUTION_PATHS), runtimes=top.strs("runtimes"), cpu=cpu,
-                  accelerators=tuple(accs), memory=memory, power=power, cpu_fallback=fallback, sources=sources,
+                  accelerators=tuple(accs), memory=memory, power=power, predictor=predictor, cpu_fallback=fallback, sources=sources,
                   notes=str(data.get("notes", "")), file=where, measured_by=_measured_by(top))
 
 
@@ -264,6 +303,56 @@ def _measured_by(top: _Fields) -> str:
             raise top._fail("agent", f"must be 'http://HOST:PORT', got {url!r}")
         return f"agent://{host}"
     return "" if measure is None else top.str("measure")
+
+
+def _class_table(t: _Fields, key: str, base: dict[str, float], *, fraction: bool) -> dict[str, float]:
+    sub = t.table(key, required=False)
+    out = dict(base)
+    for name in sub.data:
+        if name in ("source", "sources"):
+            continue
+        if name not in OP_CLASSES:
+            raise sub._fail(name, f"is not an op class; known: {', '.join(OP_CLASSES)}")
+        v = float(sub.num(name, required=True) or 0.0)
+        if fraction and not 0 < v <= 1:
+            raise sub._fail(name, f"must be a fraction of peak in (0, 1], got {v}")
+        out[name] = v
+    return out
+
+
+def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> PredictorPrior:
+    """``[predictor]`` over ``base``: every field optional, so a path table overrides only what it names."""
+    t = top.table(key)
+    eff = _class_table(t, "efficiency", base.efficiency, fraction=True)
+    if isinstance(t.data.get("op_overhead_us"), (int, float)):  # one figure for every class
+        overhead = {k: float(t.num("op_overhead_us") or 0.0) for k in OP_CLASSES}
+    else:
+        overhead = _class_table(t, "op_overhead_us", base.op_overhead_us, fraction=False)
+    mem = t.num("memory_efficiency")
+    if mem is not None and not 0 < mem <= 1:
+        raise t._fail("memory_efficiency", f"must be in (0, 1], got {mem}")
+    within = t.num("within_factor")
+    if within is not None and within < 1:
+        raise t._fail("within_factor", f"must be ≥ 1, got {within}")
+    prior = PredictorPrior(efficiency=eff, op_overhead_us=overhead,
+                           memory_efficiency=base.memory_efficiency if mem is None else mem,
+                           invoke_floor_us=base.invoke_floor_us if t.num("invoke_floor_us") is None
+                           else float(t.num("invoke_floor_us") or 0.0),
+                           within_factor=base.within_factor if within is None else within,
+                           source=t.str("source", base.source))
+    raw_paths = t.data.get("path", {})
+    if key == "predictor" and raw_paths:
+        if not isinstance(raw_paths, dict):
+            raise t._fail("path", "must be a table of execution paths")
+        sub = t.table("path")
+        paths = {}
+        for name in raw_paths:
+            if name not in EXECUTION_PATHS:
+                raise sub._fail(name, f"is not an execution path; known: {', '.join(EXECUTION_PATHS)}")
+            paths[name] = _predictor(sub, prior, name)
+        prior = PredictorPrior(prior.efficiency, prior.op_overhead_us, prior.memory_efficiency,
+                               prior.invoke_floor_us, prior.within_factor, prior.source, paths)
+    return prior
 
 
 def load_target_file(path: Path) -> Target:

@@ -3,6 +3,13 @@
 Results are dataclasses; ``to_json`` turns any of them (nested dataclasses, enums, paths,
 numpy scalars/arrays, tuples) into plain JSON. A stored document is an envelope:
 ``{"schema": "edgeport/<kind>", "schema_version": N, "edgeport_version": ..., "data": {...}}``.
+
+A latency that was not measured is never a bare number: wherever one appears (``check``'s
+``compat.estimate``, ``fit``'s ``latency``, a study target's ``estimate``, a recommendation's
+``estimate``) it is an ``edgeport.predict.Estimate`` object — ``latency_ms``, ``low_ms``/``high_ms``,
+``label`` ("calibrated on N models (±x %)" / "uncalibrated estimate (within ~k×)"), ``unseen_classes``
+and ``energy_mj`` with its ``energy_label`` (an estimate, measured, or "unavailable: why"). The
+``estimated_latency_ms`` / ``est_latency_ms`` numbers beside them are kept for older readers.
 """
 
 from __future__ import annotations

@@ -47,6 +47,20 @@ def study_sections(data: dict[str, Any]) -> tuple[list[str], dict[str, Any]]:
     return sections, plots
 
 
+def _ms(v: float) -> str:
+    return f"{v:.3g} ms" if v >= 1 else f"{v * 1e3:.3g} µs"
+
+
+def estimate_text(e: dict[str, Any]) -> str:
+    """An estimate document as one escaped phrase: value, interval, label (never a bare number)."""
+    return esc(f"estimate ~{_ms(float(e['latency_ms']))} [{_ms(float(e['low_ms']))}–{_ms(float(e['high_ms']))}], "
+               f"{e['label']}")
+
+
+def energy_text(mj: Any, label: str) -> str:
+    return f"{float(mj):.3g} mJ/inference ({label})" if mj is not None else label
+
+
 def _recommendations(data: dict[str, Any], by_key: dict[str, Any]) -> str:
     rows, classes = [], []
     for r in data.get("recommendations", []):
@@ -56,8 +70,9 @@ def _recommendations(data: dict[str, Any], by_key: dict[str, Any]) -> str:
             device = data.get("targets", {}).get(r["target"], {}).get("measured_by")
             lat = num(r.get("latency_ms"), "{:.4f} ms") + (f" measured on {esc(device)}" if device else "") \
                 if r.get("measured") else (
-                "not measured here" + (f" (estimate {r['estimated_latency_ms']:.3g} ms)"
-                                       if r.get("estimated_latency_ms") else ""))
+                "not measured here" + (f" ({estimate_text(r['estimate'])})" if r.get("estimate") else ""))
+            if r.get("energy_label"):
+                lat += f"<br>energy: {esc(energy_text(r.get('energy_mj'), r['energy_label']))}"
             rows.append([td(esc(r["target"])), td(f"<code>{esc(key)}</code>"), td(lat),
                          td(pct(r.get("accuracy")), True), td(_mb(r.get("size_bytes")), True),
                          td(esc(c.get("artifact", ""))), td(esc(r.get("reason")))])
@@ -200,7 +215,7 @@ def _coverage(cands: list[dict[str, Any]], targets: dict[str, Any]) -> str:
             if fit is None:
                 cells.append(td("—"))
                 continue
-            est = f" · est. {fit['estimated_latency_ms']:.3g} ms" if fit.get("estimated_latency_ms") else ""
+            est = f" · {estimate_text(fit['estimate'])}" if fit.get("estimate") else ""
             m = fit.get("measured") or {}
             if m.get("latency_ms", {}).get("median") is not None and not m.get("error"):
                 est = f" · measured {m['latency_ms']['median']:.4g} ms median on {esc(m.get('device'))}"
@@ -210,7 +225,8 @@ def _coverage(cands: list[dict[str, Any]], targets: dict[str, Any]) -> str:
         rows.append(cells)
     return ("<section><h2>Target coverage</h2><p class=\"note\">Operator coverage, partitions and memory fit per "
             "device profile; latencies are measured on this host and on targets with a measuring device "
-            "(an agent, the browser), and estimated from the profile elsewhere.</p>"
+            "(an agent, the browser), and elsewhere estimated (edgeport.predict), each estimate with its "
+            "interval and whether it is calibrated.</p>"
             + table(["build", *ids], rows) + "</section>")
 
 

@@ -105,14 +105,20 @@ def render_study(result: StudyResult, con: Console, *, wide: bool = False) -> No
         if r.measured and r.latency_ms is not None:
             lat = f"{ms(r.latency_ms)} ms"
         else:
-            lat = "—" if r.estimated_latency_ms is None else f"~{ms(r.estimated_latency_ms)} ms"
+            lat = "—" if r.estimate is None else (f"~{ms(r.estimate.latency_ms)} ms "
+                                                  f"[{ms(r.estimate.low_ms)}–{ms(r.estimate.high_ms)}]")
         size = f"{r.size_bytes / 1e3:.1f} KB" if r.size_bytes else "—"
         recs.add_row(escape(r.target), f"[green]{escape(r.key)}[/green]", lat, pct(r.accuracy), size)
     con.print(recs)
     why = _notes()  # the reasons are sentences: below the table, wrapped with a hanging indent
     for r in result.recommendations:
         closest = f"; closest: {', '.join(r.closest)}" if r.key is None and r.closest else ""
-        why.add_row(f"{escape(r.target)}:", escape(r.reason + closest))
+        label = f"; latency {r.estimate.label}" if r.estimate is not None else ""
+        energy = ""
+        if r.key is not None and r.energy_label:
+            energy = (f"; energy {r.energy_mj:.3g} mJ/inference ({r.energy_label})" if r.energy_mj is not None
+                      else f"; energy {r.energy_label}")
+        why.add_row(f"{escape(r.target)}:", escape(r.reason + closest + label + energy))
     con.print(why)
 
     ordered = sorted(result.candidates, key=lambda c: (c.status != "ok", c.median_ms or 1e9))

@@ -11,7 +11,7 @@ if TYPE_CHECKING:
     from edgeport.deploy.manifest import PackageResult
     from edgeport.doctor import DoctorReport
 
-__all__ = ["render_check", "render_devices", "render_doctor", "render_fit", "render_package"]
+__all__ = ["render_calibration", "render_check", "render_devices", "render_doctor", "render_fit", "render_package"]
 
 
 def _fmt_bytes(n: int | None) -> str:
@@ -21,6 +21,10 @@ def _fmt_bytes(n: int | None) -> str:
         if n >= size:
             return f"{n / size:.3g} {unit}"
     return f"{n} B"
+
+
+def _ms(v: float) -> str:
+    return f"{v:.3g} ms" if v >= 1 else f"{v * 1e3:.3g} µs"
 
 
 def render_devices(result: Any, con: Console) -> None:
@@ -43,19 +47,24 @@ def render_check(result: Any, con: Console) -> None:
     from rich.table import Table
 
     table = Table(title=f"{result.model}: will it run?",
-                  caption="latency: estimate from peak MAC/s (not measured)")
-    for col in ("target", "delegated", "partitions", "fallbacks", "fits memory", "latency (est.)"):
+                  caption="latency and energy: estimates (not measured) with their interval; labels below")
+    for col in ("target", "delegated", "partitions", "fallbacks", "fits memory", "latency (est.)", "energy (est.)"):
         table.add_column(col)
     for row in result.targets:
         c, f = row.compat, row.fit
         reasons = ", ".join(f"{k} {v}" for k, v in c.fallback_reasons.items()) or "0"
-        ms = c.est_latency_ms
-        lat = "-" if ms is None else (f"{ms:.3g} ms" if ms >= 1 else f"{ms * 1e3:.3g} µs")
+        e = c.estimate
+        lat = "-" if e is None else f"~{_ms(e.latency_ms)} [{_ms(e.low_ms)}–{_ms(e.high_ms)}]"
+        energy = "-" if e is None or e.energy_mj is None else \
+            f"~{e.energy_mj:.3g} mJ [{e.energy_low_mj:.2g}–{e.energy_high_mj:.2g}]"
         fits = ("yes" if f.fits else "[red]no[/red]") + f" ({f.arena_bytes / 1024:.1f} KB arena)"
-        table.add_row(row.target, f"{c.delegated_nodes}/{c.total_nodes}", str(c.partitions), reasons, fits, lat)
+        table.add_row(row.target, f"{c.delegated_nodes}/{c.total_nodes}", str(c.partitions), reasons, fits, lat,
+                      energy)
     con.print(table)
     for row in result.targets:
-        con.print(f"[bold]{row.target}[/bold]: {row.compat.verdict}; {row.fit.verdict}")
+        e = row.compat.estimate
+        label = "" if e is None else f"; latency {e.label}; energy {e.energy_label}"
+        con.print(f"[bold]{row.target}[/bold]: {row.compat.verdict}; {row.fit.verdict}{label}")
     for note in getattr(result, "notes", ()):
         con.print(f"[yellow]note:[/yellow] {note}")
 
@@ -68,6 +77,11 @@ def render_fit(result: FitResult, con: Console) -> None:
               f"runtime overhead {e.runtime_overhead_bytes} B (estimate) -> arena {e.arena_bytes} B")
     con.print(f"  flash: weights {e.weight_bytes} B + runtime code {e.code_bytes} B (estimate)")
     con.print(f"  peak at node {e.peak_step}: {', '.join(e.peak_tensors[:6])}")
+    lat = result.latency
+    if lat is not None:
+        con.print(f"  latency ~{_ms(lat.latency_ms)} [{_ms(lat.low_ms)}–{_ms(lat.high_ms)}]: {lat.label}")
+        con.print("  energy " + (f"~{lat.energy_mj:.3g} mJ/inference: " if lat.energy_mj is not None else "")
+                  + lat.energy_label)
     for note in e.notes:
         con.print(f"  [yellow]note:[/yellow] {note}")
     for s in result.suggestions:
@@ -84,6 +98,29 @@ def render_fit(result: FitResult, con: Console) -> None:
             if m.instructions_per_invoke is not None:
                 con.print(f"  measured: {m.instructions_per_invoke} instructions per inference under QEMU "
                           f"{m.qemu_machine} (-icount; instructions, not cycles)")
+
+
+def render_calibration(result: Any, con: Console) -> None:
+    """Each fit: the models it used, its leave-one-out interval and the fitted efficiencies."""
+    from rich.table import Table
+
+    for cal in result.calibrations:
+        table = Table(title=f"{cal.key}: calibrated on {len(cal.models)} models (±{cal.interval * 100:.0f} %, "
+                            "90 % of leave-one-out predictions)", title_justify="left")
+        for col in ("op class", "efficiency (of peak)", "memory (of bandwidth)", "overhead/op"):
+            table.add_column(col)
+        p = cal.params
+        for k in cal.seen_classes:
+            eff = f"{1 / p.inv_eff[k]:.3g}" if p.inv_eff[k] else "∞"
+            mem = f"{1 / p.inv_mem[k]:.3g}" if p.inv_mem[k] else "∞"
+            table.add_row(k, eff, mem, _ms(p.overhead_s[k] * 1e3))
+        con.print(table)
+        con.print(f"  per-invoke floor {_ms(p.invoke_s * 1e3)}; unseen op classes keep the profile's prior")
+    con.print(f"{result.measured} model(s) measured on {result.device} through {result.runtime}")
+    for f in result.failed:
+        con.print(f"  [yellow]failed:[/yellow] {f}")
+    for note in result.notes:
+        con.print(f"[yellow]note:[/yellow] {note}")
 
 
 def render_doctor(report: DoctorReport, con: Console) -> None:

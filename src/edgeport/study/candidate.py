@@ -9,7 +9,10 @@ from __future__ import annotations
 import dataclasses
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
+
+if TYPE_CHECKING:
+    from edgeport.predict.estimate import Estimate
 
 __all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit", "TargetMeasurement"]
 
@@ -21,6 +24,7 @@ class TargetFit:
     verdict: str  # one line: "fully delegated to NNAPI", "does not fit: arena 412 KB > 320 KB SRAM", ...
     estimated_latency_ms: float | None = None  # from the device profile: an estimate, never a measurement
     details: dict[str, Any] = field(default_factory=dict)
+    estimate: Estimate | None = None  # the estimate with its interval, label and energy
     measured: TargetMeasurement | None = None  # the artifact verified and benchmarked on the target's device
 
     @property
@@ -127,6 +131,8 @@ class Candidate:
     load_ms: float | None = None
     peak_rss_mb: float | None = None
     runtime_info: dict[str, Any] = field(default_factory=dict)
+    energy_mj: float | None = None  # per inference on this host, measured (RAPL) or None
+    energy_label: str = ""  # "measured (RAPL …)" or "unavailable: why"
     lineage: list[LineageEntry] = field(default_factory=list)
     targets: dict[str, TargetFit] = field(default_factory=dict)
     seconds: float = 0.0
@@ -152,12 +158,20 @@ class Candidate:
         return cls(**fields)
 
 
-_FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(Candidate) if str(f.type).startswith("float"))
-
-
 def _target_fit(data: Mapping[str, Any]) -> TargetFit:
-    measured = data.get("measured")
-    return TargetFit(**{**data, "measured": None if measured is None else TargetMeasurement.from_json(measured)})
+    from edgeport.predict.estimate import Estimate
+
+    est, measured = data.get("estimate"), data.get("measured")
+    fields = {k: v for k, v in data.items() if k in TargetFit.__dataclass_fields__ and k not in ("estimate", "measured")}
+    fields["measured"] = None if measured is None else TargetMeasurement.from_json(measured)
+    if est is None:
+        return TargetFit(**fields)
+    numbers = {k: _number(v) if isinstance(v, str) and k.endswith(("_ms", "_mj")) else v for k, v in est.items()
+               if k in Estimate.__dataclass_fields__}
+    return TargetFit(**fields, estimate=Estimate(**numbers))
+
+
+_FLOAT_FIELDS = frozenset(f.name for f in dataclasses.fields(Candidate) if str(f.type).startswith("float"))
 
 
 def _number(value: Any) -> float | None:

@@ -19,6 +19,7 @@ class Constraints:
     max_latency_ms: float | None = None
     max_accuracy_drop: float | None = None  # absolute fraction: 0.005 = half a point
     max_size_mb: float | None = None
+    max_energy_mj: float | None = None  # per inference: measured on the host where RAPL is readable, else estimated
 
 
 @dataclass(frozen=True)

@@ -4,10 +4,13 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from edgeport.study.candidate import Candidate
 from edgeport.study.options import Constraints
+
+if TYPE_CHECKING:
+    from edgeport.predict.estimate import Estimate
 
 __all__ = ["Recommendation", "Rejection", "measured_latency", "recommend", "rejection_reason"]
 
@@ -26,6 +29,9 @@ class Recommendation:
     reason: str
     latency_ms: float | None = None
     estimated_latency_ms: float | None = None
+    estimate: Estimate | None = None  # not measured here: the target estimate with its interval and label
+    energy_mj: float | None = None  # per inference: measured on the host (RAPL) or the estimate's
+    energy_label: str = ""
     accuracy: float | None = None
     size_bytes: int | None = None
     rejected: list[Rejection] = field(default_factory=list)
@@ -33,7 +39,7 @@ class Recommendation:
 
 
 def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | None,
-                     latency_ms: float | None) -> list[str]:
+                     latency_ms: float | None, *, host: bool, target: str = "") -> list[str]:
     reasons = []
     if cons.max_accuracy_drop is not None:
         if c.accuracy is not None and source_accuracy is not None:
@@ -46,7 +52,20 @@ def _budget_failures(c: Candidate, cons: Constraints, source_accuracy: float | N
         reasons.append(f"size {c.size_bytes / 1e6:.3f} MB > {cons.max_size_mb} MB")
     if cons.max_latency_ms is not None and latency_ms is not None and latency_ms > cons.max_latency_ms:
         reasons.append(f"latency {latency_ms:.3f} ms > {cons.max_latency_ms} ms")
+    if cons.max_energy_mj is not None:
+        mj, how = _energy(c, target, host)
+        if mj is not None and mj > cons.max_energy_mj:
+            reasons.append(f"energy {mj:.3g} mJ/inference ({how}) > {cons.max_energy_mj} mJ")
     return reasons
+
+
+def _energy(c: Candidate, target: str, host: bool) -> tuple[float | None, str]:
+    """Energy per inference on ``target``: measured on the host (RAPL), else the target estimate's."""
+    if host:
+        return c.energy_mj, "measured"
+    fit = c.targets.get(target)
+    est = fit.estimate if fit is not None else None
+    return (est.energy_mj, "estimated") if est is not None else (None, "")
 
 
 def measured_latency(c: Candidate, target: str, *, host: bool) -> float | None:
@@ -72,7 +91,8 @@ def rejection_reason(c: Candidate, target: str, cons: Constraints, source_accura
     measured = measured_latency(c, target, host=host)
     if on_device and measured is None:
         return f"not measured on {target}"
-    over = _budget_failures(c, cons, source_accuracy, measured if host or on_device else None)
+    over = _budget_failures(c, cons, source_accuracy, measured if host or on_device else None, host=host,
+                            target=target)
     if over:
         return "over budget: " + "; ".join(over)
     return None
@@ -129,6 +149,9 @@ def recommend(candidates: Sequence[Candidate], targets: Sequence[Any], cons: Con
             target=target.id, key=pick.key, measured=measured, reason=reason,
             latency_ms=latency(pick) if measured else None,
             estimated_latency_ms=None if measured or fit is None else fit.estimated_latency_ms,
+            estimate=None if measured or fit is None else fit.estimate,
+            energy_mj=_energy(pick, target.id, host)[0],
+            energy_label=pick.energy_label if host else (fit.estimate.energy_label if fit and fit.estimate else ""),
             accuracy=pick.quality(), size_bytes=pick.size_bytes, rejected=rejected))
     return recs
 

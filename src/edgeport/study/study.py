@@ -74,7 +74,7 @@ def run_study(options: StudyOptions | None = None, *, store: Any = None,
     study_id = study_fingerprint(model, data, options, variants)
     out_dir = Path(options.out_dir or Path("edgeport-out") / model.path.stem.split("-")[0])
     (out_dir / "variants").mkdir(parents=True, exist_ok=True)
-    targets = target_checks.load_targets(options.targets)
+    targets = target_checks.load_targets(options.targets, store)
 
     source_info = _measure_source(model, data)
     done = store.candidates(study_id) if options.resume else {}
@@ -155,6 +155,7 @@ def _target_summary(target: target_checks.StudyTarget) -> TargetSummary:
 def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: StudyOptions, out_dir: Path,
                    artifacts: dict[str, Any], targets: list[Any], measured: dict[Any, Any]) -> Candidate:
     from edgeport.bench.harness import benchmark
+    from edgeport.predict.energy import host_energy
     from edgeport.runtimes import RUNTIMES
     from edgeport.verify.compare import verify, worst_output
 
@@ -196,6 +197,8 @@ def _run_candidate(variant: Variant, model: Artifact, data: Dataset, options: St
         cand.load_ms = bench.load_ms
         cand.peak_rss_mb = bench.peak_rss_delta_mb
         cand.runtime_info = dict(bench.runtime_info)
+        energy = host_energy(art, variant.runtime, rt_options, data.split("test"))
+        cand.energy_mj, cand.energy_label = energy.mj_per_inference, energy.label
         cand.status = "ok" if ver.passed else "diverged"
     except EdgeportError as exc:  # recorded with its reason; anything else is a bug and stops the study
         cand.status, cand.stage, cand.error = "failed", stage, _one_line(exc)

@@ -3,8 +3,8 @@
 ``host`` is measured here. A target whose profile names a measuring device (``agent = …`` or
 ``measure = "browser"``: ``Target.measured_by``) gets the static check and then is verified and
 benchmarked on that device (``measure``). Every other target gets the static check (operator
-coverage, partitions, memory fit) and, where the profile allows, an *estimated* latency — never an
-invented measurement.
+coverage, partitions, memory fit) and an *estimated* latency and energy (``edgeport.predict``),
+labelled calibrated or uncalibrated with its interval — never an invented measurement.
 """
 
 from __future__ import annotations
@@ -25,6 +25,7 @@ class StudyTarget:
     profile: Any  # edgeport.core.target.Target
     measured_here: bool
     measured_by: str = ""  # the device address that measures this target ("" = host or estimated)
+    calibrations: tuple[Any, ...] = ()  # edgeport.predict Calibrations of this target from the study's store
 
     @property
     def measured(self) -> bool:
@@ -32,14 +33,18 @@ class StudyTarget:
         return self.measured_here or bool(self.measured_by)
 
 
-def load_targets(ids: tuple[str, ...] | list[str]) -> list[StudyTarget]:
+def load_targets(ids: tuple[str, ...] | list[str], store: Any = None) -> list[StudyTarget]:
+    """The study's targets, each with the calibrations ``store`` holds for it (used by its estimates)."""
     from edgeport.core.target import get_target
+    from edgeport.predict.calibration import load_calibrations
 
+    cals = load_calibrations(store)
     found = []
     for name in ids:
         profile = get_target(name)
         here = profile.id == "host"
-        found.append(StudyTarget(profile.id, profile, here, "" if here else profile.measured_by))
+        found.append(StudyTarget(profile.id, profile, here, "" if here else profile.measured_by,
+                                 tuple(c for c in cals if c.device == profile.id)))
     return found
 
 
@@ -132,12 +137,13 @@ def check(target: StudyTarget, artifact: Artifact, cand: Candidate) -> TargetFit
 
     try:
         graph = load_graph(artifact)
-        compat = analyze(graph, profile)
+        compat = analyze(graph, profile, runtimes=usable, calibrations=target.calibrations)
         fits = memory_fit(graph, profile)
     except EdgeportError as exc:  # a model the rules cannot read is a verdict; a bug in the rules is not
         return TargetFit(target.id, False, f"cannot analyse: {str(exc).splitlines()[0][:200]}")
     ok = bool(compat.runs) and bool(fits.fits)
     return TargetFit(target.id, ok, f"{compat.verdict}; {fits.verdict}", estimated_latency_ms=compat.est_latency_ms,
+                     estimate=compat.estimate,
                      details={"runtime": usable[0], "delegated_nodes": compat.delegated_nodes,
                               "total_nodes": compat.total_nodes, "partitions": compat.partitions,
                               "per_path": compat.per_path, "arena_bytes": fits.arena_bytes,

@@ -1,0 +1,195 @@
+"""``calibrate``: measure the calibration family (and the user's models) on one device and runtime, fit.
+
+A device is named by where the runtime runs: ``host`` is this machine through any installed runtime.
+Measurement goes through a runtime *name* plus ``RuntimeOptions`` and the benchmark harness, so a
+device that is reached through a runtime — an agent over HTTP (``agent://HOST:PORT``) or a browser
+page (``browser``) — plugs in by resolving to its runtime in ``resolve_device``; nothing else here
+knows where the model ran.
+
+Networks that fail to convert or run are left out of the fit and listed (``failed``); the fit uses
+the rest. Each precision the measured set contains at least ``MIN_MODELS`` times gets its own fit.
+"""
+
+from __future__ import annotations
+
+import tempfile
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+import numpy as np
+
+from edgeport.core.target import Target, get_target
+from edgeport.errors import ConfigError, EdgeportError, UnsupportedError
+from edgeport.predict.calibration import Calibration, save_calibration
+from edgeport.predict.costmodel import CostParams, features
+from edgeport.predict.fit import Sample, fit_params, leave_one_out
+
+__all__ = ["CalibrationDevice", "CalibrationResult", "bench_config", "calibrate", "fit_calibrations",
+           "interval_of", "measure_latency_s", "measure_samples", "resolve_device"]
+
+MIN_MODELS = 5  # fewer measured models of a precision than this: no fit for it (the prior stays)
+COVERAGE = 0.9  # the interval holds this share of the leave-one-out predictions
+
+
+def bench_config() -> Any:
+    """Short benchmarks: a calibration network needs a stable median, not percentiles."""
+    from edgeport.bench.harness import BenchmarkConfig
+
+    return BenchmarkConfig(warmup_runs=5, warmup_min_s=0.05, min_runs=10, min_duration_s=0.1, max_runs=5000,
+                           max_duration_s=2.0, distinct_inputs=4)
+
+
+@dataclass(frozen=True)
+class CalibrationDevice:
+    """Where calibration runs: the device profile estimates are filed under and the runtime measuring there."""
+
+    device: str  # the key calibrations are stored under ("host")
+    target: Target  # its profile: peaks, bandwidth, priors
+    runtime: str
+    options: Any  # RuntimeOptions for that runtime
+
+
+def resolve_device(device: str, runtime: str | None = None, threads: int = 1) -> CalibrationDevice:
+    """``host`` (through ``runtime``, default ONNX Runtime); other devices need their runtime registered."""
+    from edgeport.runtimes.base import RUNTIMES
+
+    if device != "host":
+        kind = "agent" if device.startswith("agent://") else device
+        raise UnsupportedError(f"calibrating {device!r} needs a runtime that measures on it ({kind}), and none "
+                               "is registered in this edgeport", fix="calibrate --device host for now")
+    name = runtime or "onnxruntime"
+    if name not in RUNTIMES.names():
+        raise ConfigError(f"unknown runtime {name!r}", fix=f"use one of: {', '.join(sorted(RUNTIMES.names()))}")
+    cls = RUNTIMES.get(name)
+    if not cls.available():
+        cls._require()  # raises MissingDependencyError naming the extra
+    return CalibrationDevice("host", get_target("host"), name, cls.Options(threads=threads))
+
+
+@dataclass
+class CalibrationResult:
+    device: str
+    runtime: str
+    threads: int | None
+    calibrations: list[Calibration]
+    measured: int
+    failed: list[str]  # "model: why"
+    notes: list[str] = field(default_factory=list)
+    kind: str = "calibrate"
+
+
+def _runnable(path: Path, runtime: str, work: Path) -> Path:
+    """``path`` in a format ``runtime`` runs (converted without verification when it needs another)."""
+    from edgeport.core.artifact import load_artifact
+    from edgeport.runtimes.base import RUNTIMES
+
+    art = load_artifact(path)
+    cls = RUNTIMES.get(runtime)
+    if art.format in cls.formats:
+        return path
+    from edgeport.convert.api import convert
+
+    fmt = sorted(cls.formats, key=lambda f: f.value)[0]
+    out = work / f"{path.stem}.{runtime}"
+    return convert(art, fmt, out=out / f"{path.stem}", verify_result=False).artifact.path
+
+
+BLOCKS = 3
+
+
+def measure_latency_s(artifact: Any, dev: CalibrationDevice, config: Any) -> float:
+    """The lowest of ``BLOCKS`` block medians: other processes on a shared machine only ever add time, so the
+    quietest block is the closest to what the runtime itself costs."""
+    import statistics
+
+    from edgeport.bench.harness import PreparedBenchmark
+
+    with PreparedBenchmark(artifact, dev.runtime, dev.options, config=config) as bench:
+        bench.warmup()
+        return min(statistics.median(bench.block(config.min_runs, config.min_duration_s)) for _ in range(BLOCKS)) / 1e3
+
+
+def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: Any = None,
+                    work_dir: Path | None = None,
+                    progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Sample], list[str]]:
+    """Benchmark each model (median latency) and compute its cost-model rows; failures are listed, not raised."""
+    from edgeport.graph.load import load_graph
+
+    config = config or bench_config()
+    samples: list[Sample] = []
+    failed: list[str] = []
+    with tempfile.TemporaryDirectory(prefix="edgeport-calib-") as tmp:
+        work = Path(work_dir or tmp)
+        for i, path in enumerate(models):
+            name = Path(path).stem
+            if progress:
+                progress(name, i, len(models))
+            try:
+                feat = features(load_graph(Path(path)), dev.target)
+                seconds = measure_latency_s(_runnable(Path(path), dev.runtime, work), dev, config)
+                samples.append(Sample(name, feat, seconds))
+            except EdgeportError as exc:  # a model this runtime cannot convert or run: the fit uses the rest
+                failed.append(f"{name}: {str(exc).splitlines()[0][:200]}")
+    return samples, failed
+
+
+def interval_of(rel_errors: Sequence[float], coverage: float = COVERAGE) -> float:
+    """The |relative error| that ``coverage`` of the leave-one-out predictions are within."""
+    return float(np.quantile(np.abs(np.asarray(rel_errors)), coverage)) if len(rel_errors) else float("inf")
+
+
+def fit_calibrations(samples: Sequence[Sample], dev: CalibrationDevice, failed: Sequence[str]) -> tuple[
+        list[Calibration], list[str]]:
+    """One calibration per precision with at least ``MIN_MODELS`` samples; notes for the rest."""
+    from edgeport.bench import conditions as cond
+
+    prior = CostParams.from_prior(dev.target.predictor)
+    by_precision: dict[str, list[Sample]] = {}
+    for s in samples:
+        by_precision.setdefault(s.features.precision, []).append(s)
+    out, notes = [], []
+    where = cond.capture(getattr(dev.options, "threads", None))
+    for precision, group in sorted(by_precision.items()):
+        if len(group) < MIN_MODELS:
+            notes.append(f"{precision}: only {len(group)} model(s) measured (< {MIN_MODELS}): not fitted, "
+                         "estimates stay uncalibrated")
+            continue
+        params = fit_params(group, prior)
+        loo = leave_one_out(group, prior)
+        seen = sorted({c for s in group for c in s.features.classes()})
+        out.append(Calibration(device=dev.device, runtime=dev.runtime, precision=precision, params=params,
+                               models=[s.name for s in group], failed=list(failed), loo_rel_errors=loo,
+                               interval=interval_of(loo), seen_classes=seen,
+                               measured_ms={s.name: s.measured_s * 1e3 for s in group},
+                               conditions={"cpu": where.cpu_model, "threads": getattr(dev.options, "threads", None),
+                                           "loaded": where.loaded}))
+    return out, notes
+
+
+def calibrate(device: str = "host", runtime: str | None = None, models: Sequence[str | Path] = (), *,
+              family: bool = True, threads: int = 1, config: Any = None, store: Any = None, save: bool = True,
+              progress: Callable[[str, int, int], None] | None = None) -> CalibrationResult:
+    """Measure the calibration family (unless ``family=False``) and ``models`` on ``device`` through ``runtime``,
+    fit the cost model per precision and (``save``) keep each fit in the store for ``check``/``fit``/``optimize``."""
+    from edgeport.predict.family import build_family
+
+    dev = resolve_device(device, runtime, threads)
+    user = [Path(m) for m in models]
+    for m in user:
+        if not m.exists():
+            raise ConfigError(f"{m}: no such model file", fix="pass ONNX or TFLite model paths")
+    with tempfile.TemporaryDirectory(prefix="edgeport-family-") as tmp:
+        paths = (build_family(Path(tmp)) if family else []) + user
+        if not paths:
+            raise ConfigError("nothing to calibrate on", fix="keep the generated family or pass models")
+        samples, failed = measure_samples(paths, dev, config=config, progress=progress)
+    cals, notes = fit_calibrations(samples, dev, failed)
+    if failed:
+        notes.insert(0, f"{len(failed)} of {len(paths)} calibration model(s) failed and were left out; the fit "
+                        f"uses the other {len(samples)}")
+    if save:
+        for cal in cals:
+            save_calibration(cal, store)
+    return CalibrationResult(dev.device, dev.runtime, threads, cals, len(samples), failed, notes)

@@ -1,0 +1,164 @@
+"""The per-node cost model: compute or memory, whichever is slower, plus overheads.
+
+For node n of op class k, placed on a unit with peak ``P`` MAC/s and memory bandwidth ``B``::
+
+    t_n = max(work_n / (P · eff_k), bytes_n / (B · mem_eff_k)) + overhead_k
+
+where ``work`` is MACs for convolutions and matrix products and FLOPs for every other class
+(``analysis.profile`` counts both) and ``bytes`` is what the node reads and writes (activations and
+constants). A model's latency is ``invoke + Σ t_n + boundaries``: ``invoke`` is the runtime path's
+per-inference cost (so no estimate is ever below it) and ``boundaries`` the hand-over cost of each
+partition when a model is split between units (``analysis.compat``).
+
+The parameters are kept as reciprocals (``1/eff``, ``1/mem_eff``) and seconds, so that once each node
+is known to be compute- or memory-bound the latency is *linear* in them: that is what lets
+``predict.fit`` fit them by non-negative least squares.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Sequence
+from dataclasses import dataclass
+
+import numpy as np
+
+from edgeport.analysis.canonical import compute_dtype
+from edgeport.core.target import OP_CLASSES, PredictorPrior, Target
+from edgeport.graph.ir import Graph
+from edgeport.predict.opclass import MAC_CLASSES, op_class
+
+__all__ = ["CostParams", "ModelFeatures", "NodeFeatures", "branches", "design_row", "features", "per_class_seconds",
+           "precision_of", "predict_seconds"]
+
+_ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
+             "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8, "bool": 1}
+
+
+@dataclass(frozen=True)
+class NodeFeatures:
+    op_class: str
+    compute_s: float  # work / peak: seconds at 100 % of the unit's peak
+    memory_s: float  # bytes / bandwidth: seconds at 100 % of the bandwidth
+
+
+@dataclass
+class ModelFeatures:
+    """What the cost model needs of one model on one target: a row per node, plus its partition cost."""
+
+    nodes: list[NodeFeatures]
+    boundary_s: float = 0.0
+    precision: str = "fp32"
+
+    def classes(self) -> set[str]:
+        return {n.op_class for n in self.nodes}
+
+
+@dataclass
+class CostParams:
+    """The cost model's terms (see the module docstring); every one is ≥ 0."""
+
+    inv_eff: dict[str, float]  # 1 / fraction of peak, per op class
+    inv_mem: dict[str, float]  # 1 / fraction of bandwidth, per op class
+    overhead_s: dict[str, float]  # per node, per op class
+    invoke_s: float  # per inference: the floor
+
+    @classmethod
+    def from_prior(cls, prior: PredictorPrior) -> CostParams:
+        return cls(inv_eff={k: 1.0 / prior.efficiency[k] for k in OP_CLASSES},
+                   inv_mem={k: 1.0 / prior.memory_efficiency for k in OP_CLASSES},
+                   overhead_s={k: prior.op_overhead_us[k] * 1e-6 for k in OP_CLASSES},
+                   invoke_s=prior.invoke_floor_us * 1e-6)
+
+    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke]
+    def vector(self) -> np.ndarray:
+        return np.array([*(self.inv_eff[k] for k in OP_CLASSES), *(self.inv_mem[k] for k in OP_CLASSES),
+                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s])
+
+    @classmethod
+    def from_vector(cls, v: Sequence[float]) -> CostParams:
+        n = len(OP_CLASSES)
+        return cls(inv_eff=dict(zip(OP_CLASSES, map(float, v[:n]))),
+                   inv_mem=dict(zip(OP_CLASSES, map(float, v[n:2 * n]))),
+                   overhead_s=dict(zip(OP_CLASSES, map(float, v[2 * n:3 * n]))), invoke_s=float(v[3 * n]))
+
+
+def _tensor_bytes(graph: Graph, name: str) -> int:
+    t = graph.tensor(name)
+    if t is None:
+        return 0
+    if t.is_constant:
+        return int(t.nbytes or 0)
+    if t.shape is None:
+        return 0
+    n = int(np.prod([d if isinstance(d, int) and d > 0 else 1 for d in t.shape]))
+    return n * _ITEMSIZE.get(t.dtype or "float32", 4)
+
+
+def precision_of(graph: Graph) -> str:
+    """The precision the model's heavy ops compute in: int8, fp16 or fp32 (the calibration key)."""
+    dtypes = {compute_dtype(graph, n) for n in graph.nodes if op_class(graph, n) in MAC_CLASSES}
+    if dtypes & {"int8", "uint8"}:
+        return "int8"
+    if dtypes & {"float16", "bfloat16"}:
+        return "fp16"
+    return "fp32"
+
+
+def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *,
+             boundary_s: float = 0.0) -> ModelFeatures:
+    """Cost-model rows of ``graph`` on ``target``, node ``i`` on execution path ``paths[i]`` (default CPU)."""
+    from edgeport.analysis.profile import profile_graph
+    from edgeport.analysis.rules import get_rules
+
+    prof = profile_graph(graph)
+    bandwidth = (target.memory.bandwidth_gbs or 1.0) * 1e9
+    fallback_peak = target.peak_macs("float32") or 1e9
+    rows = []
+    for i, (node, p) in enumerate(zip(graph.nodes, prof.nodes)):
+        path = paths[i] if paths is not None else "cpu"
+        cls = op_class(graph, node)
+        dtype = compute_dtype(graph, node) or "float32"
+        if path not in ("cpu", "none"):
+            dtype = get_rules(path).compute_dtype or dtype
+        peak = target.peak_macs(dtype, path if path != "none" else "cpu") or fallback_peak
+        work = p.macs if cls in MAC_CLASSES else max(p.flops - 2 * p.macs, 0)
+        moved = sum(_tensor_bytes(graph, x) for x in node.inputs if x) + \
+            sum(_tensor_bytes(graph, x) for x in node.outputs if x)
+        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth))
+    return ModelFeatures(rows, boundary_s, precision_of(graph))
+
+
+def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
+    """Per node: True where compute, False where memory traffic, is the slower term under ``params``."""
+    return [n.compute_s * params.inv_eff[n.op_class] >= n.memory_s * params.inv_mem[n.op_class] for n in feat.nodes]
+
+
+def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray:
+    """The row of the fit's linear system: latency = row · params.vector() + boundary, for these branches."""
+    n = len(OP_CLASSES)
+    index = {k: i for i, k in enumerate(OP_CLASSES)}
+    row = np.zeros(3 * n + 1)
+    for node, cb in zip(feat.nodes, compute_bound):
+        k = index[node.op_class]
+        if cb:
+            row[k] += node.compute_s
+        else:
+            row[n + k] += node.memory_s
+        row[2 * n + k] += 1.0
+    row[3 * n] = 1.0
+    return row
+
+
+def predict_seconds(feat: ModelFeatures, params: CostParams) -> float:
+    """Latency of one inference under ``params`` (never below the per-invoke floor)."""
+    return float(design_row(feat, branches(feat, params)) @ params.vector()) + feat.boundary_s
+
+
+def per_class_seconds(feat: ModelFeatures, params: CostParams) -> dict[str, float]:
+    """Where the time goes: seconds per op class (the invoke floor and boundaries left out)."""
+    out: dict[str, float] = {}
+    for node, cb in zip(feat.nodes, branches(feat, params)):
+        k = node.op_class
+        t = (node.compute_s * params.inv_eff[k] if cb else node.memory_s * params.inv_mem[k]) + params.overhead_s[k]
+        out[k] = out.get(k, 0.0) + t
+    return out

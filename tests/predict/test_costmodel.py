@@ -1,0 +1,146 @@
+"""The cost model on hand-computed graphs, the fit on synthetic timings, leave-one-out, labels and intervals."""
+
+from __future__ import annotations
+
+import dataclasses
+import random
+from pathlib import Path
+
+import pytest
+
+from edgeport.core.target import OP_CLASSES, PredictorPrior, get_target
+from edgeport.predict.calibrate import interval_of
+from edgeport.predict.calibration import Calibration
+from edgeport.predict.costmodel import CostParams, ModelFeatures, NodeFeatures, features, predict_seconds
+from edgeport.predict.estimate import estimate_features
+from edgeport.predict.fit import Sample, fit_params, leave_one_out
+
+pytest.importorskip("onnx")
+pytest.importorskip("scipy")
+
+PRIOR = PredictorPrior(efficiency={**{k: 0.1 for k in OP_CLASSES}, "matmul": 0.5},
+                       op_overhead_us={k: 2.0 for k in OP_CLASSES}, memory_efficiency=0.5, invoke_floor_us=10.0,
+                       within_factor=3.0, source="test")
+
+
+def _target():
+    """The host profile with round numbers: 1 GMAC/s fp32, 1 GB/s, no active power."""
+    t = get_target("host")
+    return dataclasses.replace(t, cpu=dataclasses.replace(t.cpu, peak_macs={"float32": 1e9}),
+                               memory=dataclasses.replace(t.memory, bandwidth_gbs=1.0), predictor=PRIOR,
+                               power=dataclasses.replace(t.power, active_w=None))
+
+
+def _gemm_relu(path: Path) -> Path:
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    w = numpy_helper.from_array(np.ones((64, 64), np.float32), "w")
+    b = numpy_helper.from_array(np.zeros(64, np.float32), "b")
+    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["h"], transB=1, name="gemm"),
+                               helper.make_node("Relu", ["h"], ["y"], name="relu")], "gr",
+                              [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], [w, b])
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
+    return path
+
+
+def test_cost_model_by_hand(tmp_path: Path):
+    from edgeport.graph.load import load_graph
+
+    feat = features(load_graph(_gemm_relu(tmp_path / "gr.onnx")), _target())
+    assert [n.op_class for n in feat.nodes] == ["matmul", "activation"]
+    gemm, relu = feat.nodes
+    assert gemm.compute_s == pytest.approx(4096 / 1e9)  # 64x64 MACs at 1 GMAC/s
+    assert gemm.memory_s == pytest.approx((256 + 16384 + 256 + 256) / 1e9)  # x, W, b in; h out
+    assert relu.compute_s == pytest.approx(64 / 1e9) and relu.memory_s == pytest.approx(512 / 1e9)
+    # Gemm: max(8.192 µs compute at 50 %, 34.304 µs memory at 50 %) + 2 µs; Relu: max(0.64, 1.024) + 2; invoke 10
+    expected = 10e-6 + (34.304e-6 + 2e-6) + (1.024e-6 + 2e-6)
+    assert predict_seconds(feat, CostParams.from_prior(PRIOR)) == pytest.approx(expected)
+    est = estimate_features(feat, _target())
+    assert est.latency_ms == pytest.approx(expected * 1e3)
+    assert est.label == "uncalibrated estimate (within ~3×)" and not est.calibrated
+    assert est.low_ms == pytest.approx(expected * 1e3 / 3) and est.high_ms == pytest.approx(expected * 3e3)
+    assert est.energy_mj is None and est.energy_label.startswith("unavailable: the host profile gives no active power")
+    # a partition boundary adds its hand-over; an empty graph still costs the per-invoke floor
+    assert predict_seconds(dataclasses.replace(feat, boundary_s=5e-6), CostParams.from_prior(PRIOR)) == \
+        pytest.approx(expected + 5e-6)
+    empty = estimate_features(ModelFeatures([]), _target())
+    assert empty.latency_ms == pytest.approx(0.010) and empty.low_ms == pytest.approx(0.010)
+
+
+def test_energy_is_latency_times_profile_power():
+    target = dataclasses.replace(_target(), power=dataclasses.replace(_target().power, active_w=2.0))
+    est = estimate_features(ModelFeatures([NodeFeatures("conv", 1e-3, 0.0)]), target)
+    assert est.energy_mj == pytest.approx(est.latency_ms * 2.0)
+    assert est.energy_high_mj == pytest.approx(est.high_ms * 2.0) and "2 W profile active power" in est.energy_label
+
+
+def _synthetic(true: CostParams, n: int, seed: int) -> list[Sample]:
+    rng = random.Random(seed)
+    out = []
+    for i in range(n):
+        nodes = []
+        for _ in range(rng.randint(2, 10)):
+            k = rng.choice(["conv", "matmul", "elementwise", "depthwise_conv"])
+            compute = rng.uniform(1e-7, 2e-5) if k != "elementwise" else rng.uniform(0, 1e-7)
+            nodes.append(NodeFeatures(k, compute, rng.uniform(0, 3e-6)))
+        feat = ModelFeatures(nodes)
+        out.append(Sample(f"m{i}", feat, predict_seconds(feat, true)))
+    return out
+
+
+def _truth() -> CostParams:
+    true = CostParams.from_prior(PRIOR)
+    true.inv_eff.update(conv=1 / 0.7, matmul=1 / 0.3, depthwise_conv=1 / 0.05)
+    true.inv_mem["elementwise"] = 1 / 0.2
+    true.invoke_s = 6e-6
+    return true
+
+
+def test_fit_recovers_known_efficiencies():
+    samples = _synthetic(_truth(), 24, seed=1)
+    fitted = fit_params(samples, CostParams.from_prior(PRIOR))
+    for k, eff in (("conv", 0.7), ("matmul", 0.3), ("depthwise_conv", 0.05)):
+        assert 1 / fitted.inv_eff[k] == pytest.approx(eff, rel=0.03), k
+    assert 1 / fitted.inv_mem["elementwise"] == pytest.approx(0.2, rel=0.1)
+    assert fitted.inv_eff["pool_reduce"] == pytest.approx(1 / 0.1)  # no pooling measured: the prior stays
+    # one measurement 3x off (a noisy run) barely moves the robust fit
+    noisy = [*samples[:-1], dataclasses.replace(samples[-1], measured_s=samples[-1].measured_s * 3)]
+    robust = fit_params(noisy, CostParams.from_prior(PRIOR))
+    assert 1 / robust.inv_eff["conv"] == pytest.approx(0.7, rel=0.06)
+
+
+def test_leave_one_out_holds_each_model_out():
+    samples = _synthetic(_truth(), 16, seed=2)
+    errors = leave_one_out(samples, CostParams.from_prior(PRIOR))
+    assert len(errors) == 16 and max(abs(e) for e in errors) < 0.03  # consistent timings: every held-out one fits
+    # the only model with pooling: held out, nothing in the rest says how fast pooling is
+    pool = ModelFeatures([NodeFeatures("pool_reduce", 1e-4, 0.0)])
+    true = _truth()
+    true.inv_eff["pool_reduce"] = 1 / 0.01
+    odd = [*samples, Sample("pool", pool, predict_seconds(pool, true))]
+    assert abs(leave_one_out(odd, CostParams.from_prior(PRIOR))[-1]) > 0.5
+    assert interval_of([0.01, -0.02, 0.05, -0.3]) == pytest.approx(0.3 * 0.9 + 0.05 * 0.1, rel=0.2)
+
+
+def _calibration(classes: list[str]) -> Calibration:
+    return Calibration("host", "onnxruntime", "fp32", CostParams.from_prior(PRIOR), [f"m{i}" for i in range(12)], [],
+                       [0.05] * 12, 0.08, classes)
+
+
+def test_calibrated_label_interval_and_unseen_classes():
+    target = _target()
+    feat = ModelFeatures([NodeFeatures("conv", 1e-3, 0.0)])
+    est = estimate_features(feat, target, runtimes=("onnxruntime",), calibrations=[_calibration(["conv"])])
+    assert est.calibrated and est.label == "calibrated on 12 models (±8 %)"
+    assert est.low_ms == pytest.approx(est.latency_ms * 0.92) and est.high_ms == pytest.approx(est.latency_ms * 1.08)
+    # another runtime's calibration does not apply
+    other = estimate_features(feat, target, runtimes=("openvino",), calibrations=[_calibration(["conv"])])
+    assert not other.calibrated
+    mixed = ModelFeatures([NodeFeatures("conv", 1e-3, 0.0), NodeFeatures("control_flow", 1e-4, 0.0)])
+    wide = estimate_features(mixed, target, runtimes=("onnxruntime",), calibrations=[_calibration(["conv"])])
+    assert wide.unseen_classes == ["control_flow"] and "unseen op classes control_flow" in wide.label
+    cf = wide.per_class_ms["control_flow"]
+    assert wide.high_ms == pytest.approx((wide.latency_ms - cf) * 1.08 + cf * 3)
