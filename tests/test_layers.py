@@ -27,7 +27,8 @@ LAYER_TABLE: tuple[tuple[str, ...], ...] = (
     ("graph", "data", "store", "report"),
     ("runtimes",),
     # analysis sits with convert: profiling a .pt2 goes through its ONNX export (analysis.profile -> convert.api)
-    ("analysis", "bench", "verify", "convert", "passes", "deploy"),
+    # the device agent runs the runtimes and the harness; it imports none of analysis/convert (tested)
+    ("analysis", "bench", "verify", "convert", "passes", "deploy", "agent"),
     ("compress", "study"),
     # the terminal views render every layer's results for the CLI, which alone calls them; the rest of
     # report/ (schema, HTML pages) takes plain documents and stays low

@@ -32,14 +32,14 @@ class StudyTarget:
         return self.measured_here or bool(self.measured_by)
 
 
-def load_targets(ids: tuple[str, ...] | list[str]) -> list[StudyTarget]:
+def load_targets(ids: tuple[str, ...] | list[str], *, device: str | None = None) -> list[StudyTarget]:
     from edgeport.core.target import get_target
 
     found = []
     for name in ids:
         profile = get_target(name)
         here = profile.id == "host"
-        found.append(StudyTarget(profile.id, profile, here, "" if here else profile.measured_by))
+        found.append(StudyTarget(profile.id, profile, here, "" if here else (device or profile.measured_by)))
     return found
 
 
