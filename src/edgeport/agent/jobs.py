@@ -56,6 +56,7 @@ class DeviceSlot:
         self._busy = False
         self._waiting = 0
         self.log: deque[dict[str, Any]] = deque(maxlen=LOG_LENGTH)
+        self.running: dict[str, Any] | None = None  # the job holding the slot now
 
     @contextmanager
     def hold(self, job: str, **details: Any) -> Iterator[None]:
@@ -71,11 +72,13 @@ class DeviceSlot:
                 raise Busy(f"the device stayed busy for {self.wait_s:.0f} s")
             self._busy = True
         start = time.time()
+        self.running = {"job": job, "start": start, **details}
         try:
             yield
         finally:
             self.log.append({"job": job, "start": start, "end": time.time(), **details})
             with self._cond:
+                self.running = None
                 self._busy = False
                 self._cond.notify()
 

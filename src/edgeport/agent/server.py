@@ -9,7 +9,7 @@ otherwise); tensors travel as ``.npz`` loaded without pickle (the ``remote`` run
 Routes (protocol 1):
   GET  /v1/health              no token: version, protocol, the upload limit
   GET  /v1/describe            the device: CPU, ISA flags, governor, frequencies, thermal zones, memory, runtimes
-  GET  /v1/jobs                recent compute jobs with start/end times, and uploads
+  GET  /v1/jobs                recent compute jobs with start/end times, the running one, and uploads
   HEAD /v1/artifacts/<sha256>  200 when the file is cached, else 404
   PUT  /v1/artifacts/<sha256>  the file's bytes (checked against the digest, written atomically)
   POST /v1/open                {files, format, runtime, threads} → session, specs, load time
@@ -178,7 +178,8 @@ class _Handler(BaseHTTPRequestHandler):
         elif method == "GET" and path == "/v1/describe":
             self._send_json(200, describe_device())
         elif method == "GET" and path == "/v1/jobs":
-            self._send_json(200, {"jobs": list(agent.slot.log), "uploads": list(agent.uploads), "now": time.time()})
+            self._send_json(200, {"jobs": list(agent.slot.log), "running": agent.slot.running,
+                                  "uploads": list(agent.uploads), "now": time.time()})
         elif method in ("HEAD", "PUT") and path.startswith("/v1/artifacts/"):
             digest = path.rsplit("/", 1)[1]
             if not valid_digest(digest):
