@@ -9,7 +9,6 @@ import io
 import json
 import threading
 from dataclasses import asdict
-from pathlib import Path
 
 import numpy as np
 import pytest
@@ -17,7 +16,7 @@ import pytest
 from edgeport.bench.harness import BenchmarkConfig, benchmark
 from edgeport.core.artifact import Artifact
 from edgeport.core.formats import Format
-from edgeport.errors import DeviceError, UnknownNameError, UnsupportedError
+from edgeport.errors import DeviceError, FeedError, UnknownNameError, UnsupportedError
 from edgeport.runtimes.base import RunPolicy, device_runtime
 from edgeport.runtimes.remote import RemoteOptions, RemoteRuntime, encode
 
@@ -109,6 +108,12 @@ def test_a_runtime_the_device_lacks_is_named_with_its_extra(agent, with_token, d
         RemoteRuntime(digits_onnx, RemoteOptions(device=agent.address, runtime="openvino")).open()
     with pytest.raises(UnknownNameError, match="nosuch"):
         RemoteRuntime(digits_onnx, RemoteOptions(device=agent.address, runtime="nosuch")).open()
+
+
+def test_bad_feeds_are_checked_on_the_device_too(agent, with_token, digits_onnx):
+    with RemoteRuntime(digits_onnx, RemoteOptions(device=agent.address)) as rt:
+        with pytest.raises(FeedError, match=rf"on {agent.address}: input 'input': got rank 2"):
+            rt.run_prepared({"input": np.zeros((1, 64), np.float32)})  # past this side's checks
 
 
 def test_a_wrong_or_missing_token_is_refused_and_its_source_named(agent, digits_onnx, tmp_path, monkeypatch):

@@ -171,8 +171,9 @@ class Agent:
     def run(self, key: Any, feeds: dict[str, np.ndarray]) -> dict[str, np.ndarray]:
         session = self.session(key)
         with self.slot.hold("run", session=session.id):
+            prepared = session.runtime.prepare(feeds)  # a client's feeds are checked here too (FeedError)
             t0 = time.perf_counter_ns()
-            outputs = session.runtime.run_prepared(feeds)
+            outputs = session.runtime.run_prepared(prepared)
             if session.first_run_ms is None:
                 session.first_run_ms = (time.perf_counter_ns() - t0) / 1e6
         return {name: np.asarray(value) for name, value in outputs.items()}
@@ -183,8 +184,9 @@ class Agent:
         config = config_for(policy)
         rt = session.runtime
         with self.slot.hold("bench", session=session.id):
+            prepared = [rt.prepare(f) for f in feeds]
             before = cond.capture(rt.options.threads, {rt.name: rt.version(), "numpy": np.__version__})
-            bench = PreparedBenchmark.on_feeds(rt, feeds, config, load_ms=session.load_ms,
+            bench = PreparedBenchmark.on_feeds(rt, prepared, config, load_ms=session.load_ms,
                                                first_run_ms=session.first_run_ms or 0.0)
             bench.warmup()
             samples = bench.block(config.min_runs, config.min_duration_s)

@@ -231,7 +231,10 @@ class AgentLink:
 
 def reachable(address: str, timeout_s: float = 1.0) -> tuple[bool, str]:
     """(whether an agent answers at ``address`` now, one line: its version and limits, or why not)."""
-    link = AgentLink(address, token_file=None, timeout_s=timeout_s)
+    try:
+        link = AgentLink(address, token_file=None, timeout_s=timeout_s)
+    except EdgeportError as exc:
+        return False, exc.cause
     try:
         doc, _ = link.call("GET", "/v1/health", job="health")
     except EdgeportError as exc:
