@@ -22,6 +22,7 @@ from __future__ import annotations
 
 import hmac
 import json
+import socket
 import sys
 import time
 import traceback
@@ -68,6 +69,12 @@ class AgentServer(ThreadingHTTPServer):
 class _Handler(BaseHTTPRequestHandler):
     protocol_version = "HTTP/1.1"
     server: AgentServer
+
+    def setup(self) -> None:
+        super().setup()
+        # a reply is written as headers then body: without this, Nagle holds the body until the client's
+        # delayed ACK (~40 ms on Linux) — every run() round trip would cost that
+        self.connection.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
 
     def do_GET(self) -> None:
         self._dispatch("GET")

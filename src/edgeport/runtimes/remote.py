@@ -158,6 +158,9 @@ class AgentLink:
         try:
             if self._conn is None:
                 self._conn = http.client.HTTPConnection(self.host, self.port, timeout=self.timeout_s)
+                self._conn.connect()
+                if self._conn.sock is not None:  # an upload goes as headers then body: no Nagle wait on the ACK
+                    self._conn.sock.setsockopt(socket.IPPROTO_TCP, socket.TCP_NODELAY, 1)
             self._conn.timeout = timeout
             if self._conn.sock is not None:
                 self._conn.sock.settimeout(timeout)
