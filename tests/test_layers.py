@@ -28,8 +28,9 @@ LAYER_TABLE: tuple[tuple[str, ...], ...] = (
     ("graph", "data", "store", "report"),
     ("runtimes",),
     # analysis sits with convert: profiling a .pt2 goes through its ONNX export (analysis.profile -> convert.api)
-    # predict (latency/energy estimates) is called by analysis.compat and measures through bench
-    ("analysis", "bench", "verify", "convert", "passes", "deploy", "predict"),
+    # predict (latency/energy estimates) is called by analysis.compat and measures through bench; the device
+    # agent runs the runtimes and the harness and imports none of analysis/convert (tested)
+    ("analysis", "bench", "verify", "convert", "passes", "deploy", "predict", "agent"),
     ("compress", "study", "pipeline"),
     # the terminal views render every layer's results for the CLI, which alone calls them; the rest of
     # report/ (schema, HTML pages) takes plain documents and stays low

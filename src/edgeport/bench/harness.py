@@ -29,8 +29,8 @@ from edgeport.data.synthetic import feed_plan
 from edgeport.errors import ConfigError, DatasetError, EdgeportError
 from edgeport.runtimes.base import RunPolicy, Runtime, RuntimeOptions, batch_size_for, open_runtime
 
-__all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark", "benchmark",
-           "interleaved"]
+__all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PeakRss", "PreparedBenchmark", "benchmark",
+           "config_for", "interleaved"]
 
 
 @dataclass(frozen=True)
@@ -108,7 +108,7 @@ def _status_kb(key: str) -> int | None:
     return None
 
 
-class _PeakRss:
+class PeakRss:
     """Peak RSS above the level at ``start()``: VmHWM after resetting it, else sampled RSS."""
 
     def __init__(self) -> None:
@@ -218,8 +218,25 @@ class PreparedBenchmark:
                  options: RuntimeOptions | None = None, data: Dataset | None = None,
                  config: BenchmarkConfig | None = None) -> None:
         self.artifact = artifact if isinstance(artifact, Artifact) else load_artifact(artifact)
-        self.config = config or BenchmarkConfig()
-        self.runtime = open_runtime(self.artifact, runtime, options)
+        self._setup(open_runtime(self.artifact, runtime, options), config or BenchmarkConfig(), data)
+
+    @classmethod
+    def on_feeds(cls, runtime: Runtime, feeds: list[dict[str, np.ndarray]], config: BenchmarkConfig, *,
+                 load_ms: float = 0.0, first_run_ms: float = 0.0) -> PreparedBenchmark:
+        """An already-open runtime timed on feeds already prepared for it: how a device agent times the feeds a
+        client sent with the same warm-up and block loop as this host (``open()`` is then not called)."""
+        if not feeds:
+            raise ConfigError("no feeds to time", fix="send at least one prepared input batch")
+        bench = cls.__new__(cls)
+        bench.artifact = runtime.artifact
+        bench._setup(runtime, config, None)
+        bench._feeds, bench._next = list(feeds), 0
+        bench.load_ms, bench.first_run_ms = load_ms, first_run_ms
+        return bench
+
+    def _setup(self, runtime: Runtime, config: BenchmarkConfig, data: Dataset | None) -> None:
+        self.config = config
+        self.runtime = runtime
         self.data = data
         self.load_ms = 0.0
         self.first_run_ms = 0.0
@@ -340,7 +357,7 @@ def benchmark(artifact: Artifact | str | Path, runtime: str | None = None, optio
     before = cond.capture(bench.threads, _versions(bench.runtime))
     if bench.runtime.device_schemes:
         return _benchmark_on_device(bench, before)
-    memory = _PeakRss()
+    memory = PeakRss()
     memory.start()
     with bench:
         memory.sample()
@@ -372,6 +389,14 @@ def _benchmark_on_device(bench: PreparedBenchmark, before: cond.Conditions) -> B
     result = bench.result(list(timing.samples_ms), cond.finish(before), timing.peak_rss_delta_mb, timing.rss_method)
     result.device, result.device_conditions = address, timing.conditions
     return result
+
+
+def config_for(policy: RunPolicy) -> BenchmarkConfig:
+    """The benchmark configuration a device applies to a ``RunPolicy`` it was sent (the inverse of the
+    policy ``_benchmark_on_device`` sends)."""
+    return BenchmarkConfig(warmup_runs=policy.warmup_runs, warmup_min_s=policy.warmup_min_s,
+                           min_runs=policy.min_runs, min_duration_s=policy.min_duration_s, max_runs=policy.max_runs,
+                           max_duration_s=policy.max_duration_s)
 
 
 # ---- interleaving ------------------------------------------------------------------------------

@@ -41,10 +41,12 @@ def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runt
 
 def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), threads: Sequence[int | None] = (None,),
                  data: Dataset | None = None, config: BenchmarkConfig | None = None,
-                 provider: str | None = None, *, shapes: Any = None, inputs: Any = None) -> BenchMatrix:
+                 provider: str | None = None, *, shapes: Any = None, inputs: Any = None,
+                 device: str | None = None) -> BenchMatrix:
     """One ``BenchmarkResult`` per runtime × thread count (default: the format's best runtime), fed at the
     input shapes and values ``shapes``/``inputs`` give (``["x=1x3x640x640"]``, ``["sr=16000"]``; see
-    ``edgeport.InputPlan``)."""
+    ``edgeport.InputPlan``). With ``device`` (``agent://HOST:PORT``) each row runs and is timed on that device,
+    ``runtimes`` naming the runtimes to use there (default: the device's best for the format)."""
     artifact = model if isinstance(model, Artifact) else load_artifact(model)
     artifact = artifact.with_inputs(InputPlan.parse(shapes, inputs))
     for t in threads:
@@ -52,8 +54,19 @@ def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), thr
             raise ConfigError(f"thread count must be ≥ 1, got {t}", fix="e.g. --threads 1,2")
     if data is not None and artifact.inputs:
         data.bind(artifact.inputs)  # fail before loading anything when the data cannot feed the model
-    classes = _runtime_classes(artifact, list(runtimes))
     result = BenchMatrix(model=artifact.name, format=artifact.format.value)
+    if device:
+        from edgeport.runtimes.base import device_runtime
+
+        if provider:
+            raise ConfigError("--provider applies to this host's ONNX Runtime, not a device",
+                              fix="drop --provider with --device")
+        for name in list(runtimes) or [None]:
+            for t in threads or (None,):
+                cls, options = device_runtime(device, runtime=name, threads=t)
+                result.rows.append(benchmark(artifact, cls.name, options, data, config))
+        return result
+    classes = _runtime_classes(artifact, list(runtimes))
     for cls in classes:
         for t in threads or (None,):
             result.rows.append(benchmark(artifact, cls.name, runtime_options(cls, t, provider), data, config))

@@ -8,7 +8,8 @@ from typing import Any
 
 import typer
 
-__all__ = ["INPUT_OPTION", "JSON_OPTION", "SHAPE_OPTION", "console", "emit", "parse_list", "store_from"]
+__all__ = ["DEVICE_OPTION", "INPUT_OPTION", "JSON_OPTION", "SHAPE_OPTION", "TOKEN_FILE_OPTION", "console", "emit",
+           "parse_list", "store_from", "use_token_file"]
 
 JSON_OPTION = typer.Option(False, "--json", help="Print the result as JSON (the versioned schema).")
 SHAPE_OPTION = typer.Option(None, "--shape", metavar="NAME=1x3x640x640",
@@ -17,6 +18,21 @@ SHAPE_OPTION = typer.Option(None, "--shape", metavar="NAME=1x3x640x640",
 INPUT_OPTION = typer.Option(None, "--input", metavar="NAME=VALUE",
                             help="An input's values for synthetic feeds (repeatable): a number (sr=16000), a "
                                  ".npy file, uniform(LO,HI) or normal(MEAN,STD).")
+
+DEVICE_OPTION = typer.Option(None, "--device", metavar="agent://HOST:PORT",
+                             help="Run (and time) on this device's edgeport agent instead of this host.")
+TOKEN_FILE_OPTION = typer.Option(None, "--token-file", help="File holding the agent's token [default: "
+                                                            "$EDGEPORT_AGENT_TOKEN].")
+
+
+def use_token_file(path: str | None) -> None:
+    """Point this process's agent clients at ``--token-file`` (as ``$EDGEPORT_AGENT_TOKEN_FILE`` would)."""
+    if path:
+        import os
+
+        from edgeport.runtimes.remote import TOKEN_FILE_ENV
+
+        os.environ[TOKEN_FILE_ENV] = path
 
 
 def console() -> Any:

@@ -6,7 +6,8 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit, parse_ints, parse_list
+from edgeport.cli._common import (DEVICE_OPTION, INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, TOKEN_FILE_OPTION, emit,
+                                  parse_ints, parse_list, use_token_file)
 
 
 def register(app: typer.Typer) -> None:
@@ -24,6 +25,7 @@ def register(app: typer.Typer) -> None:
               batch: int = typer.Option(1, "--batch", help="Samples per run (for dynamic-batch models)."),
               provider: str = typer.Option(None, "--provider", help="ONNX Runtime execution provider: "
                                                                     "cpu, cuda, tensorrt."),
+              device: str = DEVICE_OPTION, token_file: str = TOKEN_FILE_OPTION,
               shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
               as_json: bool = JSON_OPTION) -> None:
         """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL."""
@@ -32,6 +34,7 @@ def register(app: typer.Typer) -> None:
         from edgeport.errors import ConfigError
         from edgeport.report.terminal_measure import render_bench
 
+        use_token_file(token_file)
         artifact = load_artifact(model)
         thread_counts: list[int | None] = list(parse_ints(threads)) or [None]
         kwargs: dict[str, Any] = {"batch": batch}
@@ -47,5 +50,5 @@ def register(app: typer.Typer) -> None:
         config = BenchmarkConfig(**kwargs)
         dataset = load_dataset(data) if data else None
         result = bench_matrix(artifact, parse_list(runtime), thread_counts, dataset, config, provider,
-                              shapes=shapes, inputs=values)
+                              shapes=shapes, inputs=values, device=device)
         emit(ctx, "bench", str(artifact.path), result, render_bench, as_json)

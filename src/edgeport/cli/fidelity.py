@@ -4,7 +4,8 @@ from __future__ import annotations
 
 import typer
 
-from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
+from edgeport.cli._common import (DEVICE_OPTION, INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, TOKEN_FILE_OPTION, emit,
+                                  use_token_file)
 
 __all__ = ["register"]
 
@@ -28,6 +29,8 @@ def register(app: typer.Typer) -> None:
         min_cosine: float = typer.Option(None, "--min-cosine", help="Override the minimum cosine similarity."),
         min_top1: float = typer.Option(None, "--min-top1", help="Override the minimum top-1 agreement (0-1)."),
         max_accuracy_drop: float = typer.Option(None, "--max-accuracy-drop", help="Allowed accuracy drop (0-1)."),
+        device: str = DEVICE_OPTION,
+        token_file: str = TOKEN_FILE_OPTION,
         shapes: list[str] = SHAPE_OPTION,
         values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
@@ -39,12 +42,13 @@ def register(app: typer.Typer) -> None:
         from edgeport.errors import VerificationFailed
         from edgeport.verify.fidelity import fidelity
 
+        use_token_file(token_file)
         src, others = shaped(InputPlan.parse(shapes, values), source, list(artifacts))
         dataset = load_data(data, src)
         matrix = fidelity(src, others, dataset,
                           split=split if data is not None else "all", max_samples=max_samples, precision=precision,
                           overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop),
-                          localize=localize)
+                          localize=localize, device=device)
         if data is None:
             matrix.warnings.append("no --data given: compared on random inputs, not real data")
         emit(ctx, "fidelity", f"{src.name}: {len(artifacts)} artifacts", matrix, render_fidelity, as_json,

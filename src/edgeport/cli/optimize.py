@@ -13,7 +13,8 @@ from typing import Any
 import typer
 
 from edgeport import InputPlan, StudyOptions, load_recipe  # light: the options module only (run_study loads on use)
-from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, parse_ints, parse_list
+from edgeport.cli._common import (DEVICE_OPTION, INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, TOKEN_FILE_OPTION,
+                                  parse_ints, parse_list, use_token_file)
 
 _DEFAULTS = StudyOptions()
 
@@ -51,6 +52,10 @@ def optimize(
     out: str = typer.Option(None, "--out", "-o", help="Output directory (default: edgeport-out/<model>)."),
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
     quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
+    device: str = typer.Option(None, "--device", metavar="agent://HOST:PORT",
+                               help="Measure every target but host on this device's agent (verified and timed "
+                                    "there) instead of estimating it."),
+    token_file: str = TOKEN_FILE_OPTION,
     wide: bool = typer.Option(False, "--wide", help="Show every column of the candidates table (wider than 80)."),
     shapes: list[str] = SHAPE_OPTION,
     values: list[str] = INPUT_OPTION,
@@ -61,11 +66,12 @@ def optimize(
     from edgeport.errors import BudgetNotMet
     from edgeport.study.options import QUICK_BENCH
 
+    use_token_file(token_file)
     options = study_options(recipe, model=model, data=data, target=target, max_latency_ms=max_latency_ms,
                             max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, max_energy_mj=max_energy_mj,
                             threads=threads,
                             formats=formats, precisions=precisions, runtimes=runtimes, out=out,
-                            shapes=shapes, inputs=values)
+                            shapes=shapes, inputs=values, device=device)
     if fresh:
         options = replace(options, resume=False)
     if quick:
@@ -88,14 +94,15 @@ def study_options(recipe: str | None, *, model: str | None = None, data: str | N
                   max_accuracy_drop: str | None = None, max_size_mb: float | None = None,
                   max_energy_mj: float | None = None, threads: str | None = None, formats: str | None = None, precisions: str | None = None,
                   runtimes: str | None = None, out: str | None = None, shapes: list[str] | None = None,
-                  inputs: list[str] | None = None) -> StudyOptions:
+                  inputs: list[str] | None = None, device: str | None = None) -> StudyOptions:
     """The recipe's options (or the defaults), with each flag that was given (not None) replacing its field."""
     from edgeport.study.options import parse_percent
 
     base = load_recipe(recipe) if recipe else StudyOptions()
     lists = {"targets": target, "formats": formats, "precisions": precisions, "runtimes": runtimes}
     changes: dict[str, Any] = {k: tuple(parse_list(v)) for k, v in lists.items() if v is not None}
-    changes.update({k: v for k, v in {"model": model, "data": data, "out_dir": out}.items() if v is not None})
+    changes.update({k: v for k, v in {"model": model, "data": data, "out_dir": out, "device": device}.items()
+                    if v is not None})
     if threads is not None:
         changes["threads"] = tuple(parse_ints(threads))
     limits = {"max_latency_ms": max_latency_ms, "max_size_mb": max_size_mb, "max_energy_mj": max_energy_mj,

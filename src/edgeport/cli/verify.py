@@ -6,7 +6,8 @@ from typing import Any
 
 import typer
 
-from edgeport.cli._common import INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, emit
+from edgeport.cli._common import (DEVICE_OPTION, INPUT_OPTION, JSON_OPTION, SHAPE_OPTION, TOKEN_FILE_OPTION, emit,
+                                  use_token_file)
 
 __all__ = ["register", "tolerance_overrides"]
 
@@ -72,9 +73,12 @@ def register(app: typer.Typer) -> None:
         min_layer_snr: float = typer.Option(None, "--min-layer-snr", help="Localisation: divergent below this "
                                                                           "SNR (dB)."),
         reference_runtime: str = typer.Option(None, "--reference-runtime", help="Runtime for the reference."),
-        test_runtime: str = typer.Option(None, "--test-runtime", help="Runtime for the test model."),
+        test_runtime: str = typer.Option(None, "--test-runtime", help="Runtime for the test model (with --device: "
+                                                                      "the runtime on the device)."),
         mcu_target: str = typer.Option("host", "--mcu-target", help="An MCU C project under test runs as: host "
                                                                    "(gcc build) or qemu (Cortex-M under QEMU)."),
+        device: str = DEVICE_OPTION,
+        token_file: str = TOKEN_FILE_OPTION,
         shapes: list[str] = SHAPE_OPTION,
         values: list[str] = INPUT_OPTION,
         as_json: bool = JSON_OPTION,
@@ -86,13 +90,21 @@ def register(app: typer.Typer) -> None:
 
         from edgeport import InputPlan
 
+        use_token_file(token_file)
         ref, (tst,) = shaped(InputPlan.parse(shapes, values), reference, [test])
         dataset = load_data(data, ref)
         if tst.format.value == "mcu-c":  # generated integer C: the criterion is bit-exactness, not a tolerance
             _bit_exact(ctx, ref, tst, dataset, split if data is not None else "all", max_samples, mcu_target, as_json)
             return
+        test_options = None
+        if device:  # the test side runs on the device; the reference stays on this host
+            from edgeport.runtimes.base import device_runtime
+
+            cls, test_options = device_runtime(device, runtime=test_runtime)
+            test_runtime = cls.name
         result = verify(ref, tst, dataset, split=split if data is not None else "all", max_samples=max_samples,
-                        reference_runtime=reference_runtime, test_runtime=test_runtime, precision=precision,
+                        reference_runtime=reference_runtime, test_runtime=test_runtime, test_options=test_options,
+                        precision=precision,
                         overrides=tolerance_overrides(atol, rtol, min_cosine, min_top1, max_accuracy_drop,
                                                       min_layer_snr),
                         localize=localize or fail_on_divergence)

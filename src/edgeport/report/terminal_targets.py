@@ -32,14 +32,27 @@ def render_devices(result: Any, con: Console) -> None:
     from rich.table import Table
 
     table = Table(title="devices (peak MAC/s are estimates unless the profile says measured)")
-    for col in ("id", "kind", "name", "cpu", "peak int8 MAC/s", "RAM", "SRAM", "flash", "paths"):
+    for col in ("id", "kind", "name", "cpu", "peak int8 MAC/s", "RAM", "SRAM", "flash", "paths", "measured by"):
         table.add_column(col)
+    agents = getattr(result, "agents", {})
     for t in result.devices:
         best = max([t.cpu.peak_macs.get("int8", 0.0)] + [a.peak_macs.get("int8", 0.0) for a in t.accelerators])
         table.add_row(t.id + (f" ({', '.join(t.aliases)})" if t.aliases else ""), t.kind, t.name,
                       f"{t.cpu.cores}x {t.cpu.arch}", f"{best:.3g}" if best else "-", _fmt_bytes(t.memory.ram_bytes),
-                      _fmt_bytes(t.memory.sram_bytes), _fmt_bytes(t.memory.flash_bytes), ", ".join(t.paths))
+                      _fmt_bytes(t.memory.sram_bytes), _fmt_bytes(t.memory.flash_bytes), ", ".join(t.paths),
+                      _measured_by(t, agents.get(t.id)))
     con.print(table)
+    for tid, a in agents.items():
+        con.print(f"{tid}: agent {a.device} " + ("[green]reachable[/green]" if a.reachable else "[red]unreachable[/red]")
+                  + f" ({a.detail})")
+
+
+def _measured_by(t: Any, agent: Any) -> str:
+    if t.id == "host":
+        return "this host"
+    if agent is not None:
+        return f"{agent.device} ({'reachable' if agent.reachable else 'unreachable'})"
+    return t.measured_by or "estimated"
 
 
 def render_check(result: Any, con: Console) -> None:

@@ -60,6 +60,7 @@ class StudyOptions:
     resume: bool = True
     build_workers: int | None = None  # conversions run this many at a time before measuring (None: up to 2)
     inputs: InputPlan = field(default_factory=InputPlan)  # input shapes/values (a recipe's [inputs] table)
+    device: str | None = None  # "agent://HOST:PORT": measure every target but host on this device, not estimate it
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """What identifies the study's candidates for resuming.
@@ -68,7 +69,7 @@ class StudyOptions:
         constraints re-uses every measured candidate; where it writes and whether it resumes don't count.
         """
         data = dataclasses.asdict(self)
-        for key in ("out_dir", "resume", "constraints", "targets", "build_workers"):
+        for key in ("out_dir", "resume", "constraints", "targets", "build_workers", "device"):
             data.pop(key)
         return data
 

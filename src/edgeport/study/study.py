@@ -74,7 +74,7 @@ def run_study(options: StudyOptions | None = None, *, store: Any = None,
     study_id = study_fingerprint(model, data, options, variants)
     out_dir = Path(options.out_dir or Path("edgeport-out") / model.path.stem.split("-")[0])
     (out_dir / "variants").mkdir(parents=True, exist_ok=True)
-    targets = target_checks.load_targets(options.targets, store)
+    targets = target_checks.load_targets(options.targets, store, device=options.device)
 
     source_info = _measure_source(model, data)
     done = store.candidates(study_id) if options.resume else {}
@@ -231,7 +231,8 @@ def _add_missing_target_checks(cand: Candidate, targets: list[Any], model: Artif
                                options: StudyOptions, measured: dict[Any, Any]) -> bool:
     """Check a resumed candidate against targets added since it was measured, and measure it again where its
     device failed last time; True if anything changed."""
-    redo = [t for t in targets if t.id not in cand.targets or _device_failed(cand.targets[t.id])]
+    redo = [t for t in targets if t.id not in cand.targets or _device_failed(cand.targets[t.id])
+            or _measured_elsewhere(cand.targets[t.id], t)]
     if not redo or not cand.artifact or not Path(cand.artifact).exists():
         return False
     art = load_artifact(cand.artifact, format=Format(cand.format))
@@ -242,6 +243,16 @@ def _add_missing_target_checks(cand: Candidate, targets: list[Any], model: Artif
 
 def _device_failed(fit: Any) -> bool:
     return fit.measured is not None and fit.measured.device_fault
+
+
+def _measured_elsewhere(fit: Any, target: target_checks.StudyTarget) -> bool:
+    """The stored fit was measured on another device than the one measuring ``target`` now, or it passed the
+    static check without a measurement that the target now has a device for (``--device`` changed)."""
+    if target.measured_here:
+        return False
+    if fit.measured is not None:
+        return bool(fit.measured.device != target.measured_by)
+    return bool(target.measured_by) and bool(fit.ok)
 
 
 

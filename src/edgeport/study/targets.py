@@ -33,8 +33,10 @@ class StudyTarget:
         return self.measured_here or bool(self.measured_by)
 
 
-def load_targets(ids: tuple[str, ...] | list[str], store: Any = None) -> list[StudyTarget]:
-    """The study's targets, each with the calibrations ``store`` holds for it (used by its estimates)."""
+def load_targets(ids: tuple[str, ...] | list[str], store: Any = None, *,
+                 device: str | None = None) -> list[StudyTarget]:
+    """The study's targets, each with the calibrations ``store`` holds for it (used by its estimates); ``device``
+    (``optimize --device``) measures every target but the host on that device."""
     from edgeport.core.target import get_target
     from edgeport.predict.calibration import load_calibrations
 
@@ -43,7 +45,7 @@ def load_targets(ids: tuple[str, ...] | list[str], store: Any = None) -> list[St
     for name in ids:
         profile = get_target(name)
         here = profile.id == "host"
-        found.append(StudyTarget(profile.id, profile, here, "" if here else profile.measured_by,
+        found.append(StudyTarget(profile.id, profile, here, "" if here else (device or profile.measured_by),
                                  tuple(c for c in cals if c.device == profile.id)))
     return found
 

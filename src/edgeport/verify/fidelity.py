@@ -78,8 +78,10 @@ def _as_artifact(a: Artifact | str) -> Artifact:
 def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: Dataset, *,
              split: str = "test", max_samples: int | None = None, tolerance: Tolerance | None = None,
              overrides: ToleranceOverrides | None = None, precision: str | None = None,
-             localize: bool = False) -> FidelityMatrix:
+             localize: bool = False, device: str | None = None) -> FidelityMatrix:
     """Run ``data`` through ``source`` once and through every artifact; one row per artifact.
+
+    ``device`` (``agent://HOST:PORT``): every artifact runs on that device (the source stays on this host).
 
     ``localize=True`` adds, to each row outside tolerance, the first divergent layer against the source.
     """
@@ -100,6 +102,7 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
         matrix.warnings.append(f"only {subset.count} samples: metrics are not stable "
                                f"(use at least {MIN_STABLE_SAMPLES})")
     layout = ref.data_layout()
+    runtime, options = _device_side(device)
     for item in artifacts:
         try:
             art = _as_artifact(item)
@@ -110,7 +113,8 @@ def fidelity(source: Artifact | str, artifacts: Sequence[Artifact | str], data: 
         prec = Precision.parse(precision) if precision else infer_precision(art)
         row = FidelityRow(artifact=str(art.path), format=art.format.value, runtime="", precision=prec, output="")
         try:
-            test = run_side(art, subset, "test", data_layout=layout, peer_batch=fixed_batch(ref.inputs))
+            test = run_side(art, subset, "test", runtime, options, data_layout=layout,
+                            peer_batch=fixed_batch(ref.inputs))
             comps, lines, tol = judge(ref, test, subset, tolerance, prec, overrides)
         except EdgeportError as exc:
             row.error = str(exc)
@@ -153,3 +157,13 @@ def _perm_for(comp: OutputComparison, ref_outputs: dict, value: object) -> tuple
     ref_shape = tuple(np.shape(ref_outputs[comp.reference_name]))
     perm, _ = _out_perm(ref_shape, tuple(np.shape(value)), None, None)
     return perm or None
+
+
+def _device_side(device: str | None) -> tuple[str | None, Any]:
+    """(runtime name, options) that run an artifact on ``device``; (None, None): this host's default."""
+    if not device:
+        return None, None
+    from edgeport.runtimes.base import device_runtime
+
+    cls, options = device_runtime(device)
+    return cls.name, options
