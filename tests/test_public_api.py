@@ -41,6 +41,7 @@ PUBLIC_API = {
     "profile",
     "quantize",
     "run_study",
+    "run_sweep",
     "verify",
 }
 

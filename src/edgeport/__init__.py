@@ -36,7 +36,7 @@ if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` 
         EdgeportError,
         MissingDependencyError,
     )
-    from edgeport.study import Constraints, StudyOptions, StudyResult, load_recipe, run_study
+    from edgeport.study import Constraints, StudyOptions, StudyResult, load_recipe, run_study, run_sweep
     from edgeport.verify.compare import verify
     from edgeport.verify.tolerance import Tolerance
 
@@ -74,6 +74,7 @@ __all__ = [
     "profile",
     "quantize",
     "run_study",
+    "run_sweep",
     "verify",
 ]
 
@@ -112,6 +113,7 @@ _LAZY = {
     "profile": "edgeport.analysis.profile",
     "quantize": "edgeport.compress.quantize",
     "run_study": "edgeport.study.study",
+    "run_sweep": "edgeport.study.sweep",
     "verify": "edgeport.verify.compare",
 }
 

@@ -1,7 +1,7 @@
 """Self-contained HTML views of result documents (the JSON envelope is the input).
 
-Each kind of document has its sections in its own module (``study_html`` for studies); the page
-itself (CSS, tables, inlined plotly.js) is built by ``html_page``.
+Each kind of document has its sections in its own module (``study_html`` for studies, ``fleet_html`` for
+sweeps); the page itself (CSS, tables, inlined plotly.js) is built by ``html_page``.
 """
 
 from __future__ import annotations
@@ -26,5 +26,11 @@ def render(doc: dict[str, Any]) -> str:
         subtitle = (f"study {data.get('study_id')} · {len(data.get('candidates', []))} candidates · "
                     f"edgeport {doc.get('edgeport_version')} · schema v{doc.get('schema_version')}")
         return page(title, subtitle, sections, plots)
+    if kind == "fleet":
+        from edgeport.report.fleet_html import fleet_sections
+
+        subtitle = (f"{len(data.get('models', []))} models × {len(data.get('targets', []))} targets · "
+                    f"edgeport {doc.get('edgeport_version')} · schema v{doc.get('schema_version')}")
+        return page("edgeport fleet sweep", subtitle, fleet_sections(data), {})
     body = f"<section><h2>{esc(kind)}</h2><pre>{esc(json.dumps(data, indent=1)[:200000])}</pre></section>"
     return page(f"edgeport {kind}", f"schema v{doc.get('schema_version')}", [body], {})
