@@ -74,5 +74,6 @@ def _studies(data: dict[str, Any]) -> str:
 
 def _run(data: dict[str, Any]) -> str:
     phases = ", ".join(f"{esc(k)} {v:.1f} s" for k, v in (data.get("phase_seconds") or {}).items())
-    return (f'<section><h2>Run</h2><p>executor <b>{esc(data.get("executor"))}</b> · {num(data.get("seconds"), "{:.1f}")}'
-            f" s in all{(' · ' + phases) if phases else ''}</p></section>")
+    seconds = num(data.get("seconds"), "{:.1f}")
+    return (f'<section><h2>Run</h2><p>executor <b>{esc(data.get("executor"))}</b> · {seconds} s in all'
+            f"{(' · ' + phases) if phases else ''}</p></section>")
