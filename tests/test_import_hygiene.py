@@ -7,7 +7,7 @@ import subprocess
 import sys
 
 HEAVY = ("torch", "onnx", "onnxruntime", "tensorflow", "openvino", "tvm", "executorch", "coremltools", "jax",
-         "ai_edge_litert", "nncf", "keras")
+         "ai_edge_litert", "nncf", "keras", "ray")
 
 _PROBE = """
 import json, sys

@@ -45,6 +45,7 @@ PUBLIC_API = {
     "quantize",
     "run_pipeline",
     "run_study",
+    "run_sweep",
     "verify",
 }
 

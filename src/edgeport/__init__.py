@@ -37,7 +37,7 @@ if TYPE_CHECKING:  # the names below load lazily (PEP 562): ``edgeport --help`` 
         MissingDependencyError,
     )
     from edgeport.pipeline import PipelineSpec, load_pipeline, run_pipeline
-    from edgeport.study import Constraints, StudyOptions, StudyResult, load_recipe, run_study
+    from edgeport.study import Constraints, StudyOptions, StudyResult, load_recipe, run_study, run_sweep
     from edgeport.verify.compare import verify
     from edgeport.verify.tolerance import Tolerance
 
@@ -79,6 +79,7 @@ __all__ = [
     "quantize",
     "run_pipeline",
     "run_study",
+    "run_sweep",
     "verify",
 ]
 
@@ -121,6 +122,7 @@ _LAZY = {
     "quantize": "edgeport.compress.quantize",
     "run_pipeline": "edgeport.pipeline.pipeline",
     "run_study": "edgeport.study.study",
+    "run_sweep": "edgeport.study.sweep",
     "verify": "edgeport.verify.compare",
 }
 

@@ -18,6 +18,15 @@ from edgeport.cli._common import (DEVICE_OPTION, INPUT_OPTION, JSON_OPTION, SHAP
 
 _DEFAULTS = StudyOptions()
 
+EXECUTOR_OPTION = typer.Option(None, "--executor", help="serial (this process) or ray (builds and verification "
+                                                        "as Ray tasks, benchmarks one at a time per device; "
+                                                        'needs edgeport[ray]) (default: serial).')
+RAY_ADDRESS_OPTION = typer.Option(None, "--ray-address", help="Ray cluster to use with --executor ray "
+                                                              "(default: start a local one).")
+ARTIFACT_ROOT_OPTION = typer.Option(None, "--artifact-root", help="Where Ray builds land, content-addressed "
+                                                                  "(a path every node shares; default: the output "
+                                                                  "directory).")
+
 
 def _shown(values: tuple[Any, ...]) -> str:
     return ",".join(map(str, values)) or "all installed"
@@ -57,6 +66,9 @@ def optimize(
                                     "there) instead of estimating it."),
     token_file: str = TOKEN_FILE_OPTION,
     wide: bool = typer.Option(False, "--wide", help="Show every column of the candidates table (wider than 80)."),
+    executor: str = EXECUTOR_OPTION,
+    ray_address: str = RAY_ADDRESS_OPTION,
+    artifact_root: str = ARTIFACT_ROOT_OPTION,
     shapes: list[str] = SHAPE_OPTION,
     values: list[str] = INPUT_OPTION,
     as_json: bool = JSON_OPTION,
@@ -71,7 +83,8 @@ def optimize(
                             max_accuracy_drop=max_accuracy_drop, max_size_mb=max_size_mb, max_energy_mj=max_energy_mj,
                             threads=threads,
                             formats=formats, precisions=precisions, runtimes=runtimes, out=out,
-                            shapes=shapes, inputs=values, device=device)
+                            shapes=shapes, inputs=values, device=device, executor=executor, ray_address=ray_address,
+                            artifact_root=artifact_root)
     if fresh:
         options = replace(options, resume=False)
     if quick:
@@ -94,15 +107,17 @@ def study_options(recipe: str | None, *, model: str | None = None, data: str | N
                   max_accuracy_drop: str | None = None, max_size_mb: float | None = None,
                   max_energy_mj: float | None = None, threads: str | None = None, formats: str | None = None, precisions: str | None = None,
                   runtimes: str | None = None, out: str | None = None, shapes: list[str] | None = None,
-                  inputs: list[str] | None = None, device: str | None = None) -> StudyOptions:
+                  inputs: list[str] | None = None, device: str | None = None, executor: str | None = None,
+                  ray_address: str | None = None, artifact_root: str | None = None) -> StudyOptions:
     """The recipe's options (or the defaults), with each flag that was given (not None) replacing its field."""
     from edgeport.study.options import parse_percent
 
     base = load_recipe(recipe) if recipe else StudyOptions()
     lists = {"targets": target, "formats": formats, "precisions": precisions, "runtimes": runtimes}
     changes: dict[str, Any] = {k: tuple(parse_list(v)) for k, v in lists.items() if v is not None}
-    changes.update({k: v for k, v in {"model": model, "data": data, "out_dir": out, "device": device}.items()
-                    if v is not None})
+    given = {"model": model, "data": data, "out_dir": out, "device": device, "executor": executor,
+             "ray_address": ray_address, "artifact_root": artifact_root}
+    changes.update({k: v for k, v in given.items() if v is not None})
     if threads is not None:
         changes["threads"] = tuple(parse_ints(threads))
     limits = {"max_latency_ms": max_latency_ms, "max_size_mb": max_size_mb, "max_energy_mj": max_energy_mj,

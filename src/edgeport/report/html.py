@@ -1,8 +1,8 @@
 """Self-contained HTML views of result documents (the JSON envelope is the input).
 
 Each kind of document has its sections in its own module (``study_html`` for studies, ``pipeline_html``
-for pipelines); the page
-itself (CSS, tables, inlined plotly.js) is built by ``html_page``.
+for pipelines, ``fleet_html`` for sweeps); the page itself (CSS, tables, inlined plotly.js) is built by
+``html_page``.
 """
 
 from __future__ import annotations
@@ -34,5 +34,11 @@ def render(doc: dict[str, Any]) -> str:
         subtitle = (f"{len(data.get('stages', []))} stages · {data.get('frames')} frames on the host · "
                     f"edgeport {doc.get('edgeport_version')} · schema v{doc.get('schema_version')}")
         return page(f"edgeport pipeline — {data.get('name', '')}", subtitle, sections, plots)
+    if kind == "fleet":
+        from edgeport.report.fleet_html import fleet_sections
+
+        subtitle = (f"{len(data.get('models', []))} models × {len(data.get('targets', []))} targets · "
+                    f"edgeport {doc.get('edgeport_version')} · schema v{doc.get('schema_version')}")
+        return page("edgeport fleet sweep", subtitle, fleet_sections(data), {})
     body = f"<section><h2>{esc(kind)}</h2><pre>{esc(json.dumps(data, indent=1)[:200000])}</pre></section>"
     return page(f"edgeport {kind}", f"schema v{doc.get('schema_version')}", [body], {})

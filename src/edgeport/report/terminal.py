@@ -21,8 +21,10 @@ if TYPE_CHECKING:
 
     from edgeport.study.candidate import Candidate
     from edgeport.study.study import StudyResult
+    from edgeport.study.sweep import FleetResult
 
-__all__ = ["fmt", "give_room", "ms", "pct", "print_wide", "render_history", "render_stored_run", "render_study"]
+__all__ = ["fmt", "give_room", "ms", "pct", "print_wide", "render_fleet", "render_history", "render_stored_run",
+           "render_study"]
 
 
 # ---- shared formatting --------------------------------------------------------------------------
@@ -191,3 +193,27 @@ def render_stored_run(run_id: int, kind: str, subject: str, document_json: str, 
 
     con.print(f"run {run_id}: {kind} of {escape(subject)}")
     con.print(JSON(document_json))
+
+
+def render_fleet(result: FleetResult, con: Console) -> None:
+    """One row per model × target: the pick, its latency (~ estimated), accuracy and size."""
+    from pathlib import Path
+
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    table = Table(title=f"Fleet: {len(result.models)} models × {len(result.targets)} targets ({result.executor})",
+                  title_justify="left", box=box.SIMPLE_HEAD, pad_edge=False, show_edge=False,
+                  caption="~ estimated from the device profile, not measured", caption_justify="left")
+    for col in ("model", "target", "pick", "latency", "accuracy", "size"):
+        table.add_column(col, justify="right" if col in ("latency", "accuracy", "size") else "left",
+                         overflow="fold")
+    for r in result.rows:
+        latency = "—" if r.latency_ms is None else f"{'' if r.measured else '~'}{ms(r.latency_ms)} ms"
+        size = "—" if r.size_bytes is None else f"{r.size_bytes / 1e6:.3f} MB"
+        table.add_row(escape(Path(r.model).name), escape(r.target), escape(r.pick or "none qualifies"), latency,
+                      pct(r.accuracy), size)
+    con.print(table)
+    con.print(f"report: {escape(result.report_html)} (JSON: {escape(result.report_json)}); "
+              f"{result.seconds:.1f} s")

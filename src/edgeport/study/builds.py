@@ -12,7 +12,7 @@ from edgeport.data.datasets import Dataset
 from edgeport.errors import EdgeportError
 from edgeport.study.variants import Build
 
-__all__ = ["build_artifact", "prebuild"]
+__all__ = ["build_artifact", "is_source", "parent_build", "prebuild"]
 
 
 def build_artifact(build: Build, source: Artifact, data: Dataset, directory: Path,
@@ -33,16 +33,27 @@ def build_artifact(build: Build, source: Artifact, data: Dataset, directory: Pat
     return cache[build.key]  # type: ignore[return-value]
 
 
+def is_source(build: Build, source: Artifact) -> bool:
+    """``build`` is the source model itself (its own format at fp32, no pass): nothing to build."""
+    return Format(build.format) is source.format and build.precision == "fp32" and not build.pass_name
+
+
+def parent_build(build: Build) -> Build | None:
+    """The fp32 build a pass is applied to (None for a plain conversion)."""
+    return Build(build.format, "fp32") if build.pass_name else None
+
+
 def _build(build: Build, source: Artifact, data: Dataset, directory: Path,
            cache: dict[str, Artifact | Exception]) -> Artifact:
     from edgeport.convert.api import convert
 
     fmt = Format(build.format)
-    if fmt is source.format and build.precision == "fp32" and not build.pass_name:
+    if is_source(build, source):
         return source
     base_name = f"{source.path.stem.split('-')[0]}-{build.key}"
-    if build.pass_name:
-        parent = build_artifact(Build(build.format, "fp32"), source, data, directory, cache)
+    parent_of = parent_build(build)
+    if parent_of is not None:
+        parent = build_artifact(parent_of, source, data, directory, cache)
         return _apply_pass(build, parent, data, directory / f"{base_name}{fmt.suffix}")
     out = directory / f"{base_name}{fmt.suffix}"
     options = {"precision": build.precision, **dict(build.converter_options)}
@@ -68,8 +79,7 @@ def prebuild(builds: Sequence[Build], source: Artifact, data: Dataset, directory
     and nothing is timed until every build has finished, so no benchmark shares the CPU with one.
     A build that fails with a user error is cached as that error and reported by its candidates.
     """
-    todo = [b for b in dict.fromkeys(builds) if not b.pass_name and b.key not in cache
-            and not (Format(b.format) is source.format and b.precision == "fp32")]
+    todo = [b for b in dict.fromkeys(builds) if not b.pass_name and b.key not in cache and not is_source(b, source)]
     if len(todo) < 2 or workers < 2:
         return
 

@@ -14,7 +14,23 @@ from typing import TYPE_CHECKING, Any
 if TYPE_CHECKING:
     from edgeport.predict.estimate import Estimate
 
-__all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit", "TargetMeasurement"]
+__all__ = ["Candidate", "LatencySummary", "LineageEntry", "LineageStep", "TargetFit", "TargetMeasurement",
+           "TimingWindow"]
+
+
+@dataclass
+class TimingWindow:
+    """Which machine timed a benchmark and when (wall clock, seconds since the epoch): one device's windows
+    never overlap, so no two timings shared it (a study on Ray sends every timing on a device through one
+    actor that runs one call at a time)."""
+
+    node: str  # the host name, and on Ray the node that measured
+    start: float
+    end: float
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any] | None) -> TimingWindow | None:
+        return None if not data else cls(str(data["node"]), float(data["start"]), float(data["end"]))
 
 
 @dataclass
@@ -69,10 +85,12 @@ class TargetMeasurement:
     device_fault: bool = False  # the device failed, not the model: the next run measures it again
     runtime_info: dict[str, Any] = field(default_factory=dict)
     conditions: dict[str, Any] = field(default_factory=dict)  # the device's timing conditions
+    timed: TimingWindow | None = None  # the node that sent the job to the device, and when
 
     @classmethod
     def from_json(cls, data: Mapping[str, Any]) -> TargetMeasurement:
         fields = {k: v for k, v in data.items() if k in cls.__dataclass_fields__}
+        fields["timed"] = TimingWindow.from_json(data.get("timed"))
         fields["latency_ms"] = LatencySummary(**{k: _number(v) for k, v in (data.get("latency_ms") or {}).items()
                                                  if k in LatencySummary.__dataclass_fields__})
         for name in ("load_ms", "agreement", "max_abs"):
@@ -136,6 +154,7 @@ class Candidate:
     lineage: list[LineageEntry] = field(default_factory=list)
     targets: dict[str, TargetFit] = field(default_factory=dict)
     seconds: float = 0.0
+    timed: TimingWindow | None = None  # where and when its host benchmark ran
 
     @property
     def median_ms(self) -> float | None:
@@ -150,6 +169,7 @@ class Candidate:
         """The candidate a stored document describes (the inverse of the report schema's ``to_json``)."""
         fields = {k: _number(v) if k in _FLOAT_FIELDS else v for k, v in data.items() if k in cls.__dataclass_fields__}
         fields["targets"] = {k: _target_fit(v) for k, v in (data.get("targets") or {}).items()}
+        fields["timed"] = TimingWindow.from_json(data.get("timed"))
         fields["latency_ms"] = LatencySummary(**{k: _number(v) for k, v in (data.get("latency_ms") or {}).items()
                                                  if k in LatencySummary.__dataclass_fields__})
         fields["lineage"] = [LineageEntry(e["path"], e["format"], None if not e.get("step") else LineageStep(

@@ -11,7 +11,12 @@ from typing import Any
 from edgeport.core.inputs import InputPlan
 from edgeport.errors import ConfigError
 
-__all__ = ["QUICK_BENCH", "BenchSettings", "Constraints", "StudyOptions", "load_recipe", "parse_percent"]
+__all__ = ["EXECUTORS", "QUICK_BENCH", "BenchSettings", "Constraints", "StudyOptions", "load_recipe",
+           "parse_percent"]
+
+# serial: this process (conversions a few at a time, then one candidate after another);
+# ray: builds and verifications as Ray tasks, benchmarks on one Ray actor per measured device
+EXECUTORS = ("serial", "ray")
 
 
 @dataclass(frozen=True)
@@ -61,15 +66,24 @@ class StudyOptions:
     build_workers: int | None = None  # conversions run this many at a time before measuring (None: up to 2)
     inputs: InputPlan = field(default_factory=InputPlan)  # input shapes/values (a recipe's [inputs] table)
     device: str | None = None  # "agent://HOST:PORT": measure every target but host on this device, not estimate it
+    executor: str = "serial"  # one of EXECUTORS
+    ray_address: str | None = None  # an existing Ray cluster ("ray://HOST:10001", "auto"); None: a local one
+    artifact_root: str | None = None  # where Ray builds land (a path every node shares); None: <out_dir>/variants
+
+    def __post_init__(self) -> None:
+        if self.executor not in EXECUTORS:
+            raise ConfigError(f"unknown executor {self.executor!r}", fix=f"use one of: {', '.join(EXECUTORS)}")
 
     def fingerprint_fields(self) -> dict[str, Any]:
         """What identifies the study's candidates for resuming.
 
         Constraints only change the recommendation, not any candidate, so re-running with other
-        constraints re-uses every measured candidate; where it writes and whether it resumes don't count.
+        constraints re-uses every measured candidate; where it writes, whether it resumes and what runs it
+        (serial or Ray, and where) don't count, so a serial run and a Ray run resume each other.
         """
         data = dataclasses.asdict(self)
-        for key in ("out_dir", "resume", "constraints", "targets", "build_workers", "device"):
+        for key in ("out_dir", "resume", "constraints", "targets", "build_workers", "device", "executor",
+                    "ray_address", "artifact_root"):
             data.pop(key)
         return data
 
@@ -140,7 +154,7 @@ def load_recipe(path: str | Path) -> StudyOptions:
         opts = dataclasses.replace(opts, inputs=_inputs_table(doc["inputs"], f"{p}: [inputs]"))
     base = p.parent
     updates: dict[str, Any] = {}
-    for key in ("model", "data", "out_dir"):
+    for key in ("model", "data", "out_dir", "artifact_root"):
         value = getattr(opts, key)
         if value and not Path(value).is_absolute() and (key != "data" or (base / value).exists()):
             updates[key] = str(base / value)

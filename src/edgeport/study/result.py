@@ -60,6 +60,7 @@ class StudyResult:
     report_json: str = ""
     resumed: int = 0
     seconds: float = 0.0
+    phase_seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (build+verify, ...)
     constraints_met: bool = True
     kind: str = "study"
 
