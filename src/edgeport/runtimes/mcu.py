@@ -162,7 +162,9 @@ class McuRuntime(Runtime):
         (x,) = feeds.values()
         spec_out = self._outputs[0]
         n = int(x.shape[0]) if x.ndim else 1
-        (self._work / "input.bin").write_bytes(np.ascontiguousarray(x, dtype=np.int8).tobytes())
+        in_dtype = np.dtype(self._manifest["input"].get("dtype", "int8"))
+        out_dtype = np.dtype(self._manifest["output"].get("dtype", "int8"))
+        (self._work / "input.bin").write_bytes(np.ascontiguousarray(x, dtype=in_dtype).tobytes())
         out_file = self._work / "output.bin"
         out_file.unlink(missing_ok=True)
         try:
@@ -178,7 +180,7 @@ class McuRuntime(Runtime):
             raise BackendError(f"{self._project.name} ({self.options.target}) failed (exit {proc.returncode}): {tail}",
                                fix="the generated program faulted or could not read its input")
         per = int(np.prod([d for d in self._manifest["output"]["shape"]], dtype=np.int64))
-        raw = np.frombuffer(out_file.read_bytes(), dtype=np.int8)
+        raw = np.frombuffer(out_file.read_bytes(), dtype=out_dtype)
         shape = tuple(int(d) if isinstance(d, int) else n for d in spec_out.shape)
         out = raw.reshape(n, per).reshape((n, *shape[1:])) if shape else raw.reshape(n, per)
         self.last_stats = {"samples": n, "ticks_first": int(match.group(2)), "ticks_mean": int(match.group(3))}
