@@ -54,22 +54,16 @@ def _convert(model: Any, shape: tuple[int, ...], path: Path) -> Path:
 def _models(work: Path) -> dict[str, Path]:
     import keras
 
-    from edgeport.data.examples import person_detect_model_path
+    from edgeport.data.examples import mobilenet_style_model_path, person_detect_model_path
 
     keras.utils.set_random_seed(0)
     L = keras.layers
     digits = keras.Sequential([keras.Input((8, 8, 1), batch_size=1), L.Conv2D(16, 3, padding="same", activation="relu"),
                                L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPooling2D(),
                                L.Flatten(), L.Dense(64, activation="relu"), L.Dense(10)])
-    x = inp = keras.Input((32, 32, 3), batch_size=1)
-    x = L.Conv2D(16, 3, strides=2, padding="same", activation="relu6")(x)
-    for filters, stride in ((32, 1), (64, 2), (64, 1)):
-        x = L.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu6")(x)
-        x = L.Conv2D(filters, 1, activation="relu6")(x)
-    mobile = keras.Model(inp, L.Dense(10)(L.GlobalAveragePooling2D()(x)))
     return {"person-detect (96x96x1)": person_detect_model_path(work),
             "digits-cnn (8x8x1)": _convert(digits, (8, 8, 1), work / "digits.tflite"),
-            "mobilenet-style (32x32x3)": _convert(mobile, (32, 32, 3), work / "mobile.tflite")}
+            "mobilenet-style (32x32x3)": mobilenet_style_model_path(work)}
 
 
 def run(ctx: Context) -> SuiteResult:
