@@ -244,7 +244,9 @@ def test_linked_sizes_against_the_planner(digits_m7, digits_int8):
     manifest = read_manifest(Path(digits_m7.path))
     est = estimate_memory(digits_int8, inplace=True)
     weights = read_graph(digits_int8).weight_bytes()
-    assert manifest["arena_bytes"] == est.activation_bytes  # the same planner, the same offsets
+    # the same planner; the generated C also writes outputs over the inputs they consume, which TFLite Micro's
+    # plan (the estimate) cannot
+    assert manifest["arena_bytes"] < est.activation_bytes
     assert sizes.bss_bytes >= manifest["arena_bytes"]  # the arena is in .bss
     assert weights < sizes.flash_bytes < weights + 16 * 1024  # weights + kernels, no interpreter
     assert sizes.ram_bytes < est.arena_bytes + 2 * 1024  # no interpreter tail: arena + I/O buffers + stack
@@ -280,6 +282,20 @@ def test_mobilenet_style_bit_exact_on_host_and_under_qemu_m55(mobilenet_int8, tm
     assert np.array_equal(outs["qemu"], outs["host"]), np.argwhere(outs["qemu"] != outs["host"])[:3]
 
 
+def test_person_detect_bit_exact_on_host(tmp_path):
+    """Its plan writes each convolution's output over the input it reads (a gap 16 bytes short breaks this)."""
+    from edgeport.data.examples import person_detect_model_path
+    from edgeport.runtimes.mcu import McuOptions, McuRuntime
+
+    model = person_detect_model_path(tmp_path)
+    art = _project(model, tmp_path / "pd")
+    xs = np.random.default_rng(5).integers(-128, 128, size=(4, 96, 96, 1), dtype=np.int8)
+    ref = _reference(model, xs)
+    with McuRuntime(art, McuOptions(target="host")) as rt:
+        got = next(iter(rt.run({rt.input_specs()[0].name: xs}, raw=True).values())).reshape(ref.shape)
+    assert np.array_equal(got, ref), np.argwhere(got != ref)[:3]
+
+
 def test_person_detect_fits_stm32f746_measured():
     from edgeport.analysis.mcu_fit import fit_measured
     from edgeport.data.examples import person_detect_model_path
@@ -288,7 +304,8 @@ def test_person_detect_fits_stm32f746_measured():
     m = result.measured
     assert m is not None and not m.error, m.error if m else None
     assert result.fits and m.fits and m.cpu == "cortex-m7"
-    assert m.arena_bytes == result.estimate.activation_bytes
+    # conv1 (48x48x8) is written over the 96x96 input it reads: the arena holds little more than conv1's output
+    assert 48 * 48 * 8 <= m.arena_bytes < 48 * 48 * 8 + 512 < result.estimate.activation_bytes
     assert m.ram_bytes < result.arena_bytes + 96 * 96  # arena + the 9 KB input buffer + stack, no interpreter tail
     assert m.flash_bytes < result.flash_bytes  # no interpreter code
     assert m.instructions_per_invoke and m.instructions_per_invoke > 1_000_000

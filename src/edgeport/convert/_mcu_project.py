@@ -7,7 +7,10 @@ kernel parameters, the static arena, the call sequence), ``ep_kernels.[ch]`` (th
 ``edgeport-mcu.json`` (what edgeport's runtime and ``fit`` read back).
 
 Activations live in one ``static int8_t`` arena at the offsets of edgeport's memory planner
-(``analysis.memory``: greedy first-fit by size, 16-byte aligned; Reshape aliases its input).
+(``analysis.memory``: greedy first-fit, 16-byte aligned; Reshape aliases its input). Unlike TFLite
+Micro's plan, an output may overlap the input its kernel consumes last: the kernels write in address
+order, so a convolution's or pool's output can start just far enough below its input never to overwrite
+a byte still to be read (``_window_gap``), and same-shape elementwise ops run in place.
 """
 
 from __future__ import annotations
@@ -111,10 +114,71 @@ def _check_model(graph: Graph) -> None:
                                "model_invoke takes one of each", fix=_TFLM_FIX)
 
 
+_WINDOWED = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D"}
+_ELEMENTWISE = {"ADD", "MUL", "QUANTIZE", "LOGISTIC", "HARD_SWISH", "SOFTMAX"}
+
+
+def _window_gap(graph: Graph, node: Any) -> int | None:
+    """How far below its input a windowed kernel's output may start: the kernels write output pixels in
+    address order, all channels of a pixel after reading its window, so after pixel ``p`` the output reaches
+    ``(p + 1) · C_out`` bytes and must stay below the lowest input byte any pixel from ``p`` on still reads."""
+    x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
+    if len(x.shape or ()) != 4 or len(y.shape or ()) != 4:
+        return None
+    dims = [tuple(d if isinstance(d, int) and d > 0 else 1 for d in t.shape) for t in (x, y)]
+    (n, ih, iw, ic), (_, oh, ow, oc) = dims
+    a = node.attrs
+    if node.op_type in ("CONV_2D", "DEPTHWISE_CONV_2D"):
+        kh, kw = (graph.tensors[node.inputs[1]].shape or (1, 1, 1))[1:3]
+        dh, dw = int(a.get("dilation_h_factor", 1)), int(a.get("dilation_w_factor", 1))
+    else:
+        kh, kw, dh, dw = int(a["filter_height"]), int(a["filter_width"]), 1, 1
+    sh, sw = int(a.get("stride_h", 1)), int(a.get("stride_w", 1))
+    same = a.get("padding") == "SAME"
+    ph = max((oh - 1) * sh + (int(kh) - 1) * dh + 1 - ih, 0) // 2 if same else 0
+    pw = max((ow - 1) * sw + (int(kw) - 1) * dw + 1 - iw, 0) // 2 if same else 0
+    b, oy, ox = np.meshgrid(np.arange(n), np.arange(oh), np.arange(ow), indexing="ij")
+    iy = np.clip(oy * sh - ph, 0, ih - 1)
+    ix = np.clip(ox * sw - pw, 0, iw - 1)
+    lowest = (((b * ih + iy) * iw + ix) * ic).reshape(-1)  # lowest input byte each output pixel reads
+    still_read = np.minimum.accumulate(lowest[::-1])[::-1]
+    written = (np.arange(lowest.size) + 1) * oc
+    return int(np.max(written - still_read))
+
+
+def _overlaps(graph: Graph, bufs: list[TensorLifetime]) -> dict[tuple[str, str], int]:
+    """The (input, output) buffer pairs whose kernel may write its output over the input it consumes last:
+    windowed ops (CONV_2D, DEPTHWISE_CONV_2D, pools) with the gap ``_window_gap`` computes, same-shape
+    elementwise ops in place (gap 0). TFLite Micro's greedy arena never overlaps two live tensors."""
+    by_name = {b.name: b for b in bufs}
+    root = {b.name: (b.alias_of or b.name) for b in bufs}
+    out: dict[tuple[str, str], int] = {}
+    for i, node in enumerate(graph.nodes):
+        if node.op_type not in _WINDOWED | _ELEMENTWISE or not node.outputs or node.outputs[0] not in root:
+            continue
+        y = root[node.outputs[0]]
+        if y != node.outputs[0]:
+            continue
+        candidates = node.inputs[:1] if node.op_type in _WINDOWED or node.op_type not in ("ADD", "MUL") \
+            else node.inputs[:2]
+        for name in candidates:
+            if name not in root or by_name[root[name]].last != i or name in graph.outputs:
+                continue
+            if node.op_type in _WINDOWED:
+                gap = _window_gap(graph, node)
+            else:
+                gap = 0 if graph.tensors[name].shape == graph.tensors[node.outputs[0]].shape and \
+                    graph.tensors[name].dtype == graph.tensors[node.outputs[0]].dtype else None
+            if gap is not None:
+                out[root[name], y] = gap
+                break
+    return out
+
+
 def _plan(graph: Graph, scratch: dict[int, int]) -> tuple[dict[str, TensorLifetime], int]:
     bufs = lifetimes(graph, inplace=True)
     bufs += [TensorLifetime(f"scratch:{i}", size, i, i) for i, size in scratch.items()]
-    plan = plan_arena(bufs)
+    plan = plan_arena(bufs, _overlaps(graph, bufs))
     return {b.name: b for b in plan.buffers}, max(plan.activation_bytes, 16)
 
 
