@@ -30,6 +30,7 @@ class Call:
     statement: str
     decls: list[str] = field(default_factory=list)
     scratch_bytes: int = 0  # int32 scratch the kernel needs in the arena while it runs (MEAN)
+    rows_statement: str = ""  # windowed ops: the statement for output rows {lo}..{hi} (fused pairs)
 
 
 def _round_away(x: float) -> int:
@@ -95,10 +96,20 @@ def carray(ctype: str, name: str, values: np.ndarray, *, per_line: int = 24) -> 
 class Lowering:
     """Per-op lowering over one graph and its constants; ``tensor_ref`` names a tensor's C pointer."""
 
-    def __init__(self, graph: Graph, constants: dict[str, np.ndarray], tensor_ref: Callable[[str], str]) -> None:
+    def __init__(self, graph: Graph, constants: dict[str, np.ndarray], tensor_ref: Callable[[str], str],
+                 rings: dict[str, int] | None = None) -> None:
         self.graph = graph
         self.constants = constants
         self.ref = tensor_ref
+        self.rings = rings or {}  # tensor -> rows of its line buffer (a fused pair's intermediate)
+
+    def _rows(self, fn: str, key: str, x: str, y: str) -> tuple[str, str]:
+        """The whole-op statement and the row-range one; the ring sizes of ``x`` and ``y`` end the params."""
+        return (f"{fn}(&{key}_p, {self.ref(x)}, {self.ref(y)});",
+                f"{fn}_rows(&{key}_p, {self.ref(x)}, {self.ref(y)}, {{lo}}, {{hi}});")
+
+    def _ring_fields(self, x: str, y: str) -> str:
+        return f"{self.rings.get(x, 0)}, {self.rings.get(y, 0)}"
 
     # ---- tensor facts -----------------------------------------------------------------------
     def dims(self, name: str) -> tuple[int, ...]:
@@ -169,8 +180,9 @@ class Lowering:
         decls += q
         decls.append(f"static const ep_conv_params {key}_p = {{{n}, {ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, "
                      f"{fic}, {sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}, {key}_w, {bias}, "
-                     f"{mult}, {shift}}};")
-        return Call(node.name, node.op_type, f"ep_conv2d(&{key}_p, {self.ref(x)}, {self.ref(y)});", decls)
+                     f"{mult}, {shift}, {self._ring_fields(x, y)}}};")
+        whole, rows = self._rows("ep_conv2d", key, x, y)
+        return Call(node.name, node.op_type, whole, decls, rows_statement=rows)
 
     def depthwise(self, key: str, node: Node) -> Call:
         x, w, b = (node.inputs + [""])[:3]
@@ -191,8 +203,9 @@ class Lowering:
         decls += q
         decls.append(f"static const ep_dwconv_params {key}_p = {{{n}, {ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, "
                      f"{kw}, {oc // ic}, {sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}, {key}_w, "
-                     f"{bias}, {mult}, {shift}}};")
-        return Call(node.name, node.op_type, f"ep_depthwise_conv2d(&{key}_p, {self.ref(x)}, {self.ref(y)});", decls)
+                     f"{bias}, {mult}, {shift}, {self._ring_fields(x, y)}}};")
+        whole, rows = self._rows("ep_depthwise_conv2d", key, x, y)
+        return Call(node.name, node.op_type, whole, decls, rows_statement=rows)
 
     def fully_connected(self, key: str, node: Node) -> Call:
         x, w, b = (node.inputs + [""])[:3]
@@ -266,8 +279,9 @@ class Lowering:
         lo, hi = act_range(a.get("fused_activation_function", "NONE"), s_out, zout)
         fn = "ep_max_pool" if node.op_type == "MAX_POOL_2D" else "ep_avg_pool"
         decl = (f"static const ep_pool_params {key}_p = {{{n}, {ih}, {iw}, {c}, {oh}, {ow}, {kh}, {kw}, {sh}, {sw}, "
-                f"{ph}, {pw}, {lo}, {hi}}};")
-        return Call(node.name, node.op_type, f"{fn}(&{key}_p, {self.ref(x)}, {self.ref(y)});", [decl])
+                f"{ph}, {pw}, {lo}, {hi}, {self._ring_fields(x, y)}}};")
+        whole, rows = self._rows(fn, key, x, y)
+        return Call(node.name, node.op_type, whole, [decl], rows_statement=rows)
 
     def mean(self, key: str, node: Node) -> Call:
         x, axis_name = node.inputs[:2]

@@ -118,10 +118,25 @@ _WINDOWED = {"CONV_2D", "DEPTHWISE_CONV_2D", "MAX_POOL_2D", "AVERAGE_POOL_2D"}
 _ELEMENTWISE = {"ADD", "MUL", "QUANTIZE", "LOGISTIC", "HARD_SWISH", "SOFTMAX"}
 
 
-def _window_gap(graph: Graph, node: Any) -> int | None:
-    """How far below its input a windowed kernel's output may start: the kernels write output pixels in
-    address order, all channels of a pixel after reading its window, so after pixel ``p`` the output reaches
-    ``(p + 1) · C_out`` bytes and must stay below the lowest input byte any pixel from ``p`` on still reads."""
+@dataclass(frozen=True)
+class _Window:
+    """A windowed op's geometry (NHWC)."""
+
+    n: int
+    ih: int
+    iw: int
+    ic: int
+    oh: int
+    ow: int
+    oc: int
+    kh: int  # the dilated window height
+    sh: int
+    sw: int
+    ph: int
+    pw: int
+
+
+def _window(graph: Graph, node: Any) -> _Window | None:
     x, y = graph.tensors[node.inputs[0]], graph.tensors[node.outputs[0]]
     if len(x.shape or ()) != 4 or len(y.shape or ()) != 4:
         return None
@@ -137,13 +152,67 @@ def _window_gap(graph: Graph, node: Any) -> int | None:
     same = a.get("padding") == "SAME"
     ph = max((oh - 1) * sh + (int(kh) - 1) * dh + 1 - ih, 0) // 2 if same else 0
     pw = max((ow - 1) * sw + (int(kw) - 1) * dw + 1 - iw, 0) // 2 if same else 0
-    b, oy, ox = np.meshgrid(np.arange(n), np.arange(oh), np.arange(ow), indexing="ij")
-    iy = np.clip(oy * sh - ph, 0, ih - 1)
-    ix = np.clip(ox * sw - pw, 0, iw - 1)
-    lowest = (((b * ih + iy) * iw + ix) * ic).reshape(-1)  # lowest input byte each output pixel reads
+    return _Window(n, ih, iw, ic, oh, ow, oc, (int(kh) - 1) * dh + 1, sh, sw, ph, pw)
+
+
+def _window_gap(graph: Graph, node: Any) -> int | None:
+    """How far below its input a windowed kernel's output may start: the kernels write output pixels in
+    address order, all channels of a pixel after reading its window, so after pixel ``p`` the output reaches
+    ``(p + 1) · C_out`` bytes and must stay below the lowest input byte any pixel from ``p`` on still reads."""
+    g = _window(graph, node)
+    if g is None:
+        return None
+    b, oy, ox = np.meshgrid(np.arange(g.n), np.arange(g.oh), np.arange(g.ow), indexing="ij")
+    iy = np.clip(oy * g.sh - g.ph, 0, g.ih - 1)
+    ix = np.clip(ox * g.sw - g.pw, 0, g.iw - 1)
+    lowest = (((b * g.ih + iy) * g.iw + ix) * g.ic).reshape(-1)  # lowest input byte each output pixel reads
     still_read = np.minimum.accumulate(lowest[::-1])[::-1]
-    written = (np.arange(lowest.size) + 1) * oc
+    written = (np.arange(lowest.size) + 1) * g.oc
     return int(np.max(written - still_read))
+
+
+@dataclass(frozen=True)
+class _Fusion:
+    """Two windowed ops run row-interleaved: the producer ``a`` writes its output (``tensor``) into a line
+    buffer of ``ring`` rows, from which the consumer ``b`` computes each output row as soon as the rows its
+    window needs exist. Before ``b``'s row ``r``, ``a`` has produced rows up to ``r·stride - pad + window``."""
+
+    a: int
+    b: int
+    tensor: str
+    ring: int
+    rows: int  # the producer's output rows
+    out_rows: int  # the consumer's
+    stride: int
+    pad: int
+    gap: int  # how far below the producer's input the consumer's output may start
+
+
+def _fusions(graph: Graph) -> list[_Fusion]:
+    """Adjacent windowed pairs whose intermediate is the largest of the three tensors (the arena's peak):
+    a line buffer replaces it (what TinyEngine/MCUNetV2-style schedules do; TFLite Micro holds it whole)."""
+    out: list[_Fusion] = []
+    i = 0
+    while i + 1 < len(graph.nodes):
+        a, b = graph.nodes[i], graph.nodes[i + 1]
+        ga = _window(graph, a) if a.op_type in _WINDOWED else None
+        gb = _window(graph, b) if b.op_type in _WINDOWED else None
+        t = a.outputs[0] if a.outputs else ""
+        if ga is None or gb is None or ga.n != 1 or b.inputs[0] != t or t in graph.outputs or \
+                [c.name for c in graph.consumers.get(t, [])] != [b.name] or \
+                ga.oh * ga.ow * ga.oc <= max(ga.ih * ga.iw * ga.ic, gb.oh * gb.ow * gb.oc) or gb.kh >= ga.oh:
+            i += 1
+            continue
+        # the consumer's output row r is written once the producer has consumed input up to its row next(r)
+        gap = -ga.ih * ga.iw * ga.ic
+        for r in range(gb.oh):
+            nxt = min(r * gb.sh - gb.ph + gb.kh, ga.oh)
+            if nxt >= ga.oh:
+                break
+            gap = max(gap, (r + 1) * gb.ow * gb.oc - max(0, nxt * ga.sh - ga.ph) * ga.iw * ga.ic)
+        out.append(_Fusion(i, i + 1, t, gb.kh, ga.oh, gb.oh, gb.sh, gb.ph, gap))
+        i += 2
+    return out
 
 
 def _overlaps(graph: Graph, bufs: list[TensorLifetime]) -> dict[tuple[str, str], int]:
@@ -175,10 +244,23 @@ def _overlaps(graph: Graph, bufs: list[TensorLifetime]) -> dict[tuple[str, str],
     return out
 
 
-def _plan(graph: Graph, scratch: dict[int, int]) -> tuple[dict[str, TensorLifetime], int]:
+def _plan(graph: Graph, scratch: dict[int, int],
+          fusions: list[_Fusion]) -> tuple[dict[str, TensorLifetime], int]:
     bufs = lifetimes(graph, inplace=True)
     bufs += [TensorLifetime(f"scratch:{i}", size, i, i) for i, size in scratch.items()]
-    plan = plan_arena(bufs, _overlaps(graph, bufs))
+    by_name = {b.name: b for b in bufs}
+    fused_pairs = {}
+    for f in fusions:  # the pair runs as one step: its input and output live through both nodes
+        a, b = graph.nodes[f.a], graph.nodes[f.b]
+        x = by_name[by_name[a.inputs[0]].alias_of or a.inputs[0]]
+        y, t = by_name[b.outputs[0]], by_name[f.tensor]
+        dims = graph.tensors[f.tensor].shape or ()
+        t.nbytes = f.ring * int(np.prod([d if isinstance(d, int) and d > 0 else 1 for d in dims[2:]]))
+        if x.last == f.a and a.inputs[0] not in graph.outputs:
+            fused_pairs[x.name, y.name] = f.gap
+        x.last, y.first = max(x.last, f.b), min(y.first, f.a)
+    overlaps = {k: v for k, v in _overlaps(graph, bufs).items() if not {k[0], k[1]} & {f.tensor for f in fusions}}
+    plan = plan_arena(bufs, {**overlaps, **fused_pairs})
     return {b.name: b for b in plan.buffers}, max(plan.activation_bytes, 16)
 
 
@@ -278,8 +360,19 @@ SECTIONS
 """
 
 
+def _fused(f: _Fusion, calls: list[Any]) -> list[str]:
+    a, b = calls[f.a], calls[f.b]
+    return [f"    /* {a.node} + {b.node}, row by row through a {f.ring}-row line buffer */",
+            f"    for (int r = 0, done = 0; r < {f.out_rows}; ++r) {{",
+            f"        int need = r * {f.stride} - {f.pad} + {f.ring};",
+            f"        if (need > {f.rows}) need = {f.rows};",
+            f"        if (need > done) {{ {a.rows_statement.format(lo='done', hi='need')} done = need; }}",
+            f"        {b.rows_statement.format(lo='r', hi='r + 1')}",
+            "    }"]
+
+
 def _model_c(graph: Graph, calls: list[Any], offsets: dict[str, TensorLifetime], arena: int,
-             scratch_names: dict[str, str]) -> str:
+             scratch_names: dict[str, str], fusions: list[_Fusion]) -> str:
     x, y = graph.inputs[0], graph.outputs[0]
     lines = [f"/* Generated by edgeport from {graph.name}.tflite: {len(calls)} ops, {arena}-byte arena. */",
              '#include <stddef.h>', '#include <string.h>', '', '#include "ep_kernels.h"', '#include "model.h"', '',
@@ -291,7 +384,13 @@ def _model_c(graph: Graph, calls: list[Any], offsets: dict[str, TensorLifetime],
         lines.extend(call.decls)
     lines += ["", "int model_invoke(const model_input_t *in, model_output_t *out) {",
               f"    memcpy(ep_arena + {offsets[x].offset}, in, sizeof(model_input_t) * MODEL_INPUT_SIZE);"]
-    lines += [f"    {c.statement}" for c in calls]
+    fused = {f.a: f for f in fusions}
+    skip = {f.b for f in fusions}
+    for i, c in enumerate(calls):
+        if i in fused:
+            lines += _fused(fused[i], calls)
+        elif i not in skip:
+            lines.append(f"    {c.statement}")
     lines += [f"    memcpy(out, ep_arena + {offsets[y].offset}, sizeof(model_output_t) * MODEL_OUTPUT_SIZE);",
               "    return 0;", "}", ""]
     return "\n".join(lines)
@@ -314,11 +413,12 @@ def write_project(graph: Graph, constants: dict[str, np.ndarray], target: Target
             return f"(float *)(void *)(ep_arena + {offsets[name].offset})"
         return f"ep_arena + {offsets[name].offset}"
 
-    lower = Lowering(graph, constants, ref)
+    fusions = _fusions(graph)
+    lower = Lowering(graph, constants, ref, {f.tensor: f.ring for f in fusions})
     # first pass: scratch sizes (MEAN) — the plan needs them before any pointer is named
     probe = Lowering(graph, constants, lambda n: "0")
     scratch = {i: c.scratch_bytes for i, n in enumerate(graph.nodes) if (c := probe.lower(i, n)).scratch_bytes}
-    offsets, arena = _plan(graph, scratch)
+    offsets, arena = _plan(graph, scratch, fusions)
     calls = [lower.lower(i, n) for i, n in enumerate(graph.nodes)]
     scratch_names = {f"n{i}": f"scratch:{i}" for i in scratch}
     used_consts = sorted({i for n in graph.nodes if n.op_type in ("ADD", "MUL", "CONCATENATION")
@@ -337,7 +437,7 @@ def write_project(graph: Graph, constants: dict[str, np.ndarray], target: Target
         with resources.as_file(src.joinpath(name)) as path:
             shutil.copyfile(path, out / name)
     (out / "model.h").write_text(_header(graph, lower))
-    model_c = _model_c(graph, calls, offsets, arena, scratch_names)
+    model_c = _model_c(graph, calls, offsets, arena, scratch_names, fusions)
     if const_decls:
         head, sep, rest = model_c.partition("static int8_t ep_arena")
         model_c = head + "\n".join(const_decls) + "\n" + sep + rest

@@ -38,11 +38,16 @@ static inline int32_t ep_mbqm_single(int32_t x, int32_t mult, int shift) {
 
 static inline int8_t ep_clamp(int32_t v, int32_t lo, int32_t hi) { return (int8_t)ep_min(ep_max(v, lo), hi); }
 
-void ep_conv2d(const ep_conv_params *p, const int8_t *in, int8_t *out) {
+/* The storage row of image row y: a ring of `ring` rows (a fused producer/consumer pair's line buffer,
+ * batch 1) or the whole image (ring 0). */
+static inline int32_t ep_row(int y, int ring) { return ring ? y % ring : y; }
+
+void ep_conv2d_rows(const ep_conv_params *p, const int8_t *in, int8_t *out, int oy0, int oy1) {
     const int groups = p->in_c / p->filter_c;
     const int oc_per_group = p->out_c / groups;
+    const int in_rows = p->in_ring ? p->in_ring : p->in_h, out_rows = p->out_ring ? p->out_ring : p->out_h;
     for (int b = 0; b < p->batches; ++b)
-        for (int oy = 0; oy < p->out_h; ++oy)
+        for (int oy = oy0; oy < oy1; ++oy)
             for (int ox = 0; ox < p->out_w; ++ox) {
                 const int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
                 for (int oc = 0; oc < p->out_c; ++oc) {
@@ -55,7 +60,7 @@ void ep_conv2d(const ep_conv_params *p, const int8_t *in, int8_t *out) {
                         for (int fx = 0; fx < p->k_w; ++fx) {
                             const int ix = x0 + p->dil_w * fx;
                             if (ix < 0 || ix >= p->in_w) continue;
-                            const int8_t *src = in + (((int32_t)b * p->in_h + iy) * p->in_w + ix) * p->in_c
+                            const int8_t *src = in + (((int32_t)b * in_rows + ep_row(iy, p->in_ring)) * p->in_w + ix) * p->in_c
                                                 + g * p->filter_c;
                             const int8_t *wk = w + (fy * p->k_w + fx) * p->filter_c;
                             for (int ic = 0; ic < p->filter_c; ++ic)
@@ -64,15 +69,18 @@ void ep_conv2d(const ep_conv_params *p, const int8_t *in, int8_t *out) {
                     }
                     if (p->bias) acc += p->bias[oc];
                     acc = ep_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_offset;
-                    out[(((int32_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c + oc] =
+                    out[(((int32_t)b * out_rows + ep_row(oy, p->out_ring)) * p->out_w + ox) * p->out_c + oc] =
                         ep_clamp(acc, p->act_min, p->act_max);
                 }
             }
 }
 
-void ep_depthwise_conv2d(const ep_dwconv_params *p, const int8_t *in, int8_t *out) {
+void ep_conv2d(const ep_conv_params *p, const int8_t *in, int8_t *out) { ep_conv2d_rows(p, in, out, 0, p->out_h); }
+
+void ep_depthwise_conv2d_rows(const ep_dwconv_params *p, const int8_t *in, int8_t *out, int oy0, int oy1) {
+    const int in_rows = p->in_ring ? p->in_ring : p->in_h, out_rows = p->out_ring ? p->out_ring : p->out_h;
     for (int b = 0; b < p->batches; ++b)
-        for (int oy = 0; oy < p->out_h; ++oy)
+        for (int oy = oy0; oy < oy1; ++oy)
             for (int ox = 0; ox < p->out_w; ++ox) {
                 const int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
                 for (int ic = 0; ic < p->in_c; ++ic)
@@ -85,17 +93,22 @@ void ep_depthwise_conv2d(const ep_dwconv_params *p, const int8_t *in, int8_t *ou
                             for (int fx = 0; fx < p->k_w; ++fx) {
                                 const int ix = x0 + p->dil_w * fx;
                                 if (ix < 0 || ix >= p->in_w) continue;
-                                int32_t v = in[(((int32_t)b * p->in_h + iy) * p->in_w + ix) * p->in_c + ic];
+                                int32_t v = in[(((int32_t)b * in_rows + ep_row(iy, p->in_ring)) * p->in_w + ix) * p->in_c
+                                               + ic];
                                 int32_t w = p->filter[(fy * p->k_w + fx) * p->out_c + oc];
                                 acc += w * (v + p->in_offset);
                             }
                         }
                         if (p->bias) acc += p->bias[oc];
                         acc = ep_mbqm(acc, p->mult[oc], p->shift[oc]) + p->out_offset;
-                        out[(((int32_t)b * p->out_h + oy) * p->out_w + ox) * p->out_c + oc] =
+                        out[(((int32_t)b * out_rows + ep_row(oy, p->out_ring)) * p->out_w + ox) * p->out_c + oc] =
                             ep_clamp(acc, p->act_min, p->act_max);
                     }
             }
+}
+
+void ep_depthwise_conv2d(const ep_dwconv_params *p, const int8_t *in, int8_t *out) {
+    ep_depthwise_conv2d_rows(p, in, out, 0, p->out_h);
 }
 
 void ep_fully_connected(const ep_fc_params *p, const int8_t *in, int8_t *out) {
@@ -145,9 +158,10 @@ void ep_mul(const ep_binary_params *p, const int8_t *a, const int8_t *b, int8_t 
     })
 }
 
-static void ep_pool(const ep_pool_params *p, const int8_t *in, int8_t *out, int average) {
+static void ep_pool(const ep_pool_params *p, const int8_t *in, int8_t *out, int average, int oy0, int oy1) {
+    const int in_rows = p->in_ring ? p->in_ring : p->in_h, out_rows = p->out_ring ? p->out_ring : p->out_h;
     for (int b = 0; b < p->batches; ++b)
-        for (int oy = 0; oy < p->out_h; ++oy)
+        for (int oy = oy0; oy < oy1; ++oy)
             for (int ox = 0; ox < p->out_w; ++ox)
                 for (int c = 0; c < p->c; ++c) {
                     const int y0 = oy * p->stride_h - p->pad_h, x0 = ox * p->stride_w - p->pad_w;
@@ -157,20 +171,27 @@ static void ep_pool(const ep_pool_params *p, const int8_t *in, int8_t *out, int 
                     int32_t count = 0;
                     for (int fy = fy0; fy < fy1; ++fy)
                         for (int fx = fx0; fx < fx1; ++fx) {
-                            const int32_t v = in[(((int32_t)b * p->in_h + y0 + fy) * p->in_w + x0 + fx) * p->c + c];
+                            const int32_t v =
+                                in[(((int32_t)b * in_rows + ep_row(y0 + fy, p->in_ring)) * p->in_w + x0 + fx) * p->c + c];
                             if (average) acc += v;
                             else acc = ep_max(acc, v);
                             ++count;
                         }
                     if (average && count > 0)
                         acc = acc > 0 ? (acc + count / 2) / count : (acc - count / 2) / count;
-                    out[(((int32_t)b * p->out_h + oy) * p->out_w + ox) * p->c + c] =
+                    out[(((int32_t)b * out_rows + ep_row(oy, p->out_ring)) * p->out_w + ox) * p->c + c] =
                         ep_clamp(acc, p->act_min, p->act_max);
                 }
 }
 
-void ep_max_pool(const ep_pool_params *p, const int8_t *in, int8_t *out) { ep_pool(p, in, out, 0); }
-void ep_avg_pool(const ep_pool_params *p, const int8_t *in, int8_t *out) { ep_pool(p, in, out, 1); }
+void ep_max_pool_rows(const ep_pool_params *p, const int8_t *in, int8_t *out, int oy0, int oy1) {
+    ep_pool(p, in, out, 0, oy0, oy1);
+}
+void ep_avg_pool_rows(const ep_pool_params *p, const int8_t *in, int8_t *out, int oy0, int oy1) {
+    ep_pool(p, in, out, 1, oy0, oy1);
+}
+void ep_max_pool(const ep_pool_params *p, const int8_t *in, int8_t *out) { ep_pool(p, in, out, 0, 0, p->out_h); }
+void ep_avg_pool(const ep_pool_params *p, const int8_t *in, int8_t *out) { ep_pool(p, in, out, 1, 0, p->out_h); }
 
 void ep_mean(const ep_mean_params *p, const int8_t *in, int8_t *out, int32_t *sum) {
     int out_dims[4], n = 1, outs = 1;

@@ -14,6 +14,7 @@ typedef struct {
     const int32_t *bias; /* NULL: no bias */
     const int32_t *mult;
     const int32_t *shift;
+    int in_ring, out_ring; /* rows of a line buffer (a fused pair's intermediate), 0: the whole image */
 } ep_conv_params;
 
 typedef struct {
@@ -24,6 +25,7 @@ typedef struct {
     const int32_t *bias;
     const int32_t *mult;
     const int32_t *shift;
+    int in_ring, out_ring;
 } ep_dwconv_params;
 
 typedef struct {
@@ -47,6 +49,7 @@ typedef struct {
 typedef struct {
     int batches, in_h, in_w, c, out_h, out_w, k_h, k_w, stride_h, stride_w, pad_h, pad_w;
     int32_t act_min, act_max;
+    int in_ring, out_ring;
 } ep_pool_params;
 
 typedef struct {
@@ -92,6 +95,11 @@ typedef struct {
 } ep_affine_params;
 
 void ep_conv2d(const ep_conv_params *p, const int8_t *in, int8_t *out);
+/* output rows [oy0, oy1) only: a fused pair interleaves its producer's and consumer's rows */
+void ep_conv2d_rows(const ep_conv_params *p, const int8_t *in, int8_t *out, int oy0, int oy1);
+void ep_depthwise_conv2d_rows(const ep_dwconv_params *p, const int8_t *in, int8_t *out, int oy0, int oy1);
+void ep_max_pool_rows(const ep_pool_params *p, const int8_t *in, int8_t *out, int oy0, int oy1);
+void ep_avg_pool_rows(const ep_pool_params *p, const int8_t *in, int8_t *out, int oy0, int oy1);
 void ep_depthwise_conv2d(const ep_dwconv_params *p, const int8_t *in, int8_t *out);
 void ep_fully_connected(const ep_fc_params *p, const int8_t *in, int8_t *out);
 void ep_add(const ep_binary_params *p, const int8_t *a, const int8_t *b, int8_t *out);
