@@ -293,6 +293,13 @@ def _header(graph: Graph, lower: Lowering) -> str:
 /* int8 tensors: real value = scale * (q - zero_point). Returns 0. Not re-entrant: one static arena. */
 int model_invoke(const {_ctype(graph, x)} *in, {_ctype(graph, y)} *out);
 
+/* Without I/O buffers of your own: write the input at model_input() (the arena), call model_run(), read
+ * the output at model_output(). The arena is reused during the run: the input is gone afterwards, and the
+ * output is valid until the next run. */
+{_ctype(graph, x)} *model_input(void);
+const {_ctype(graph, y)} *model_output(void);
+int model_run(void);
+
 #endif
 """
 
@@ -382,8 +389,11 @@ def _model_c(graph: Graph, calls: list[Any], offsets: dict[str, TensorLifetime],
     for call in calls:
         lines.append(f"/* {call.node}: {call.op} */")
         lines.extend(call.decls)
-    lines += ["", "int model_invoke(const model_input_t *in, model_output_t *out) {",
-              f"    memcpy(ep_arena + {offsets[x].offset}, in, sizeof(model_input_t) * MODEL_INPUT_SIZE);"]
+    lines += ["", "model_input_t *model_input(void) {",
+              f"    return (model_input_t *)(void *)(ep_arena + {offsets[x].offset});", "}", "",
+              "const model_output_t *model_output(void) {",
+              f"    return (const model_output_t *)(const void *)(ep_arena + {offsets[y].offset});", "}", "",
+              "int model_run(void) {"]
     fused = {f.a: f for f in fusions}
     skip = {f.b for f in fusions}
     for i, c in enumerate(calls):
@@ -391,7 +401,11 @@ def _model_c(graph: Graph, calls: list[Any], offsets: dict[str, TensorLifetime],
             lines += _fused(fused[i], calls)
         elif i not in skip:
             lines.append(f"    {c.statement}")
-    lines += [f"    memcpy(out, ep_arena + {offsets[y].offset}, sizeof(model_output_t) * MODEL_OUTPUT_SIZE);",
+    lines += ["    return 0;", "}", "",
+              "int model_invoke(const model_input_t *in, model_output_t *out) {",
+              "    memcpy(model_input(), in, sizeof(model_input_t) * MODEL_INPUT_SIZE);",
+              "    model_run();",
+              "    memcpy(out, model_output(), sizeof(model_output_t) * MODEL_OUTPUT_SIZE);",
               "    return 0;", "}", ""]
     return "\n".join(lines)
 
