@@ -3,7 +3,8 @@ and under QEMU (Cortex-M7, M55), linker sizes against the planner, and the refus
 
 Kernel models are small ``tf.function`` graphs with seeded random shapes, weights and calibration ranges
 (so every op meets different scales, zero points, paddings and strides), converted to full int8 once per
-module and compiled once each; each is fed 24 random int8 samples. The digits model is the Keras CNN
+module and compiled once each; each is fed 24 random int8 samples (96 random floats for the float-I/O nets
+that exercise QUANTIZE from float and DEQUANTIZE). The digits model is the Keras CNN
 shared by the TFLite tests, compared on the 360-sample test split.
 """
 

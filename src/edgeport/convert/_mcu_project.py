@@ -10,7 +10,9 @@ Activations live in one ``static int8_t`` arena at the offsets of edgeport's mem
 (``analysis.memory``: greedy first-fit, 16-byte aligned; Reshape aliases its input). Unlike TFLite
 Micro's plan, an output may overlap the input its kernel consumes last: the kernels write in address
 order, so a convolution's or pool's output can start just far enough below its input never to overwrite
-a byte still to be read (``_window_gap``), and same-shape elementwise ops run in place.
+a byte still to be read (``_window_gap``), and same-shape elementwise ops run in place. Where an adjacent
+conv/pool pair's intermediate is the largest tensor around it, the pair runs row by row through a line
+buffer of the consumer's window height instead (``_fusions``): that tensor never exists whole.
 """
 
 from __future__ import annotations
