@@ -113,6 +113,24 @@ def _activations(seed: int):
     return fn, (n,)
 
 
+def _line_buffered(seed: int):
+    """Two conv/pool pairs whose intermediate is the widest tensor, so the plan runs each pair row by row
+    through a line buffer: a dilated SAME conv reading a 5-row ring, then a SAME stride-2 max pool (top padding)
+    reading a 3-row one, the second pair's input being the first pair's output."""
+    rng = np.random.default_rng(seed)
+    h, w = int(rng.integers(9, 14)), int(rng.integers(9, 14))
+    k1 = tf.constant(rng.normal(size=(3, 3, 1, 8)).astype(np.float32))
+    k2 = tf.constant(rng.normal(size=(3, 3, 8, 2)).astype(np.float32))
+    k3 = tf.constant(rng.normal(size=(1, 1, 2, 12)).astype(np.float32))
+
+    def fn(x):
+        a = tf.nn.relu(tf.nn.conv2d(x, k1, 1, "SAME"))
+        b = tf.nn.conv2d(a, k2, 1, "SAME", dilations=2)
+        return tf.nn.max_pool2d(tf.nn.conv2d(b, k3, 1, "VALID"), 3, 2, "SAME")
+
+    return fn, (h, w, 1)
+
+
 @pytest.fixture(scope="module")
 def kernel_models(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     root = tmp_path_factory.mktemp("mcu-kernels")
@@ -121,6 +139,7 @@ def kernel_models(tmp_path_factory: pytest.TempPathFactory) -> list[Path]:
     models.append(_int8_tflite(*_activations(4), root / "act.tflite", 4, io=tf.float32))
     # SOFTMAX straight on random int8 inputs: the whole range of differences, 192 rows of 16
     models.append(_int8_tflite(lambda x: tf.nn.softmax(x), (8, 16), root / "softmax.tflite", 6))
+    models.append(_int8_tflite(*_line_buffered(8), root / "rows.tflite", 8))
     return models
 
 
@@ -147,12 +166,15 @@ def _reference(model: Path, xs: np.ndarray) -> np.ndarray:
 
 
 def test_every_kernel_is_bit_exact_against_tflite_reference(kernel_models, tmp_path):
+    from edgeport.convert._mcu_project import _fusions
     from edgeport.graph.tflite_reader import read_graph
     from edgeport.runtimes.mcu import McuOptions, McuRuntime
 
     seen: set[str] = set()
+    rings = []
     for i, model in enumerate(kernel_models):
         graph = read_graph(model)
+        rings += [f.ring for f in _fusions(graph)]
         seen |= set(graph.op_types())
         art = _project(model, tmp_path / f"p{i}")
         rng = np.random.default_rng(i)
@@ -168,6 +190,7 @@ def test_every_kernel_is_bit_exact_against_tflite_reference(kernel_models, tmp_p
         assert np.array_equal(got.reshape(ref.shape), ref), (model.name, np.argwhere(got.reshape(ref.shape) != ref)[:3])
     assert {"CONV_2D", "DEPTHWISE_CONV_2D", "FULLY_CONNECTED", "ADD", "MUL", "AVERAGE_POOL_2D", "MAX_POOL_2D", "MEAN",
             "RESHAPE", "PAD", "CONCATENATION", "SOFTMAX", "LOGISTIC", "HARD_SWISH", "QUANTIZE", "DEQUANTIZE"} <= seen
+    assert {3, 5} <= set(rings)  # line-buffered pairs ran (a 5-row ring: the dilated conv)
 
 
 @pytest.fixture(scope="module")
