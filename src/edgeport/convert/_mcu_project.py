@@ -230,9 +230,7 @@ def _overlaps(graph: Graph, bufs: list[TensorLifetime]) -> dict[tuple[str, str],
         y = root[node.outputs[0]]
         if y != node.outputs[0]:
             continue
-        candidates = node.inputs[:1] if node.op_type in _WINDOWED or node.op_type not in ("ADD", "MUL") \
-            else node.inputs[:2]
-        for name in candidates:
+        for name in node.inputs[:2] if node.op_type in ("ADD", "MUL") else node.inputs[:1]:
             if name not in root or by_name[root[name]].last != i or name in graph.outputs:
                 continue
             if node.op_type in _WINDOWED:
@@ -251,7 +249,7 @@ def _plan(graph: Graph, scratch: dict[int, int],
     bufs = lifetimes(graph, inplace=True)
     bufs += [TensorLifetime(f"scratch:{i}", size, i, i) for i, size in scratch.items()]
     by_name = {b.name: b for b in bufs}
-    fused_pairs = {}
+    fused_pairs: dict[tuple[str, str], int] = {}
     for f in fusions:  # the pair runs as one step: its input and output live through both nodes
         a, b = graph.nodes[f.a], graph.nodes[f.b]
         x = by_name[by_name[a.inputs[0]].alias_of or a.inputs[0]]
