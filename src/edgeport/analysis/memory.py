@@ -177,23 +177,23 @@ def _scratch(graph: Graph) -> list[TensorLifetime]:
     return out
 
 
-def plan_arena(buffers: list[TensorLifetime]) -> ArenaPlan:
-    """Greedy by size, first fit (TFLite Micro's GreedyMemoryPlanner), plus the live-bytes lower bound."""
+def plan_arena(buffers: list[TensorLifetime], overlaps: dict[tuple[str, str], int] | None = None) -> ArenaPlan:
+    """Greedy by size, first fit (TFLite Micro's GreedyMemoryPlanner), plus the live-bytes lower bound.
+
+    ``overlaps`` (a static plan's freedom, not TFLite Micro's): ``(input, output) -> gap`` lets the buffer
+    ``output`` overlap the buffer ``input`` it is computed from, provided it starts at least ``gap`` bytes below
+    it — the kernel writes its output in address order and never over input bytes it has yet to read."""
+    gaps = overlaps or {}
     roots = [b for b in buffers if b.alias_of is None]
-    order = sorted(roots, key=lambda b: (-_align(b.nbytes), b.first))
-    placed: list[TensorLifetime] = []
-    high = 0
-    for buf in order:
-        size = _align(buf.nbytes)
-        live = sorted((p for p in placed if p.first <= buf.last and buf.first <= p.last), key=lambda p: p.offset)
-        offset = 0
-        for p in live:
-            if offset + size <= p.offset:
-                break
-            offset = max(offset, p.offset + _align(p.nbytes))
-        buf.offset = offset
-        placed.append(buf)
-        high = max(high, offset + size)
+    if gaps:  # size order or execution order, whichever packs tighter
+        plans = [_place(sorted(roots, key=key), gaps) for key in
+                 (lambda b: (-_align(b.nbytes), b.first), lambda b: (b.first, -_align(b.nbytes)))]
+        offsets = min(plans, key=lambda plan: max((plan[b.name] + _align(b.nbytes) for b in roots), default=0))
+    else:
+        offsets = _place(sorted(roots, key=lambda b: (-_align(b.nbytes), b.first)), gaps)
+    for b in roots:
+        b.offset = offsets[b.name]
+    high = max((b.offset + _align(b.nbytes) for b in roots), default=0)
     by_name = {b.name: b for b in buffers}
     for b in buffers:
         if b.alias_of:
@@ -202,6 +202,55 @@ def plan_arena(buffers: list[TensorLifetime]) -> ArenaPlan:
     live_bytes = [sum(_align(b.nbytes) for b in roots if b.first <= s <= b.last) for s in range(steps)]
     peak_step = int(np.argmax(live_bytes)) if live_bytes else 0
     return ArenaPlan(high, max(live_bytes, default=0), peak_step, buffers)
+
+
+def _valid(offset: int, banned: list[tuple[int, int]]) -> bool:
+    return not any(lo < offset < hi for lo, hi in banned)
+
+
+def _first_fit(banned: list[tuple[int, int]]) -> int:
+    """The lowest aligned offset from 0 that no interval bans."""
+    offset, moved = 0, True
+    while moved:
+        moved = False
+        for lo, hi in banned:
+            if lo < offset < hi:
+                offset, moved = _align(hi), True
+    return offset
+
+
+def _tightest_fit(banned: list[tuple[int, int]], size: int, placed: list[tuple[TensorLifetime, int]]) -> int:
+    """The allowed aligned offset (negative ones too: a chain of outputs written over their inputs grows down)
+    that widens the plan's span least."""
+    low = min((at for _, at in placed), default=0)
+    high = max((at + _align(p.nbytes) for p, at in placed), default=0)
+    candidates = {0, *(_align(hi) for _, hi in banned), *(lo // ALIGN * ALIGN for lo, _ in banned)}
+    return min((c for c in candidates if _valid(c, banned)),
+               key=lambda c: (max(high, c + size) - min(low, c), abs(c)))
+
+
+def _place(order: list[TensorLifetime], gaps: dict[tuple[str, str], int]) -> dict[str, int]:
+    """Offsets (name -> offset, the lowest 0) for ``order``'s buffers placed one by one."""
+    offsets: dict[str, int] = {}
+    placed: list[tuple[TensorLifetime, int]] = []
+    for buf in order:
+        size = _align(buf.nbytes)
+        banned: list[tuple[int, int]] = []  # open intervals of offsets buf cannot take
+        for p, at in placed:
+            if not (p.first <= buf.last and buf.first <= p.last):
+                continue
+            p_size = _align(p.nbytes)
+            if (p.name, buf.name) in gaps:  # buf is written over p from below
+                banned.append((at - min(gaps[p.name, buf.name], size), at + p_size))
+            elif (buf.name, p.name) in gaps:  # p is written over buf from below
+                banned.append((at - size, at + min(gaps[buf.name, p.name], p_size)))
+            else:
+                banned.append((at - size, at + p_size))
+        at = _first_fit(banned) if not gaps else _tightest_fit(banned, size, placed)
+        placed.append((buf, at))
+        offsets[buf.name] = at
+    low = min(offsets.values(), default=0)  # overlapping chains may have grown below 0
+    return {name: at - low for name, at in offsets.items()}
 
 
 def _io_count(graph: Graph) -> int:

@@ -30,6 +30,7 @@ class Call:
     statement: str
     decls: list[str] = field(default_factory=list)
     scratch_bytes: int = 0  # int32 scratch the kernel needs in the arena while it runs (MEAN)
+    rows_statement: str = ""  # windowed ops: the statement for output rows {lo}..{hi} (fused pairs)
 
 
 def _round_away(x: float) -> int:
@@ -95,10 +96,20 @@ def carray(ctype: str, name: str, values: np.ndarray, *, per_line: int = 24) -> 
 class Lowering:
     """Per-op lowering over one graph and its constants; ``tensor_ref`` names a tensor's C pointer."""
 
-    def __init__(self, graph: Graph, constants: dict[str, np.ndarray], tensor_ref: Callable[[str], str]) -> None:
+    def __init__(self, graph: Graph, constants: dict[str, np.ndarray], tensor_ref: Callable[[str], str],
+                 rings: dict[str, int] | None = None) -> None:
         self.graph = graph
         self.constants = constants
         self.ref = tensor_ref
+        self.rings = rings or {}  # tensor -> rows of its line buffer (a fused pair's intermediate)
+
+    def _rows(self, fn: str, key: str, x: str, y: str) -> tuple[str, str]:
+        """The whole-op statement and the row-range one; the ring sizes of ``x`` and ``y`` end the params."""
+        return (f"{fn}(&{key}_p, {self.ref(x)}, {self.ref(y)});",
+                f"{fn}_rows(&{key}_p, {self.ref(x)}, {self.ref(y)}, {{lo}}, {{hi}});")
+
+    def _ring_fields(self, x: str, y: str) -> str:
+        return f"{self.rings.get(x, 0)}, {self.rings.get(y, 0)}"
 
     # ---- tensor facts -----------------------------------------------------------------------
     def dims(self, name: str) -> tuple[int, ...]:
@@ -169,8 +180,9 @@ class Lowering:
         decls += q
         decls.append(f"static const ep_conv_params {key}_p = {{{n}, {ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, "
                      f"{fic}, {sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}, {key}_w, {bias}, "
-                     f"{mult}, {shift}}};")
-        return Call(node.name, node.op_type, f"ep_conv2d(&{key}_p, {self.ref(x)}, {self.ref(y)});", decls)
+                     f"{mult}, {shift}, {self._ring_fields(x, y)}}};")
+        whole, rows = self._rows("ep_conv2d", key, x, y)
+        return Call(node.name, node.op_type, whole, decls, rows_statement=rows)
 
     def depthwise(self, key: str, node: Node) -> Call:
         x, w, b = (node.inputs + [""])[:3]
@@ -191,8 +203,9 @@ class Lowering:
         decls += q
         decls.append(f"static const ep_dwconv_params {key}_p = {{{n}, {ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, "
                      f"{kw}, {oc // ic}, {sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}, {key}_w, "
-                     f"{bias}, {mult}, {shift}}};")
-        return Call(node.name, node.op_type, f"ep_depthwise_conv2d(&{key}_p, {self.ref(x)}, {self.ref(y)});", decls)
+                     f"{bias}, {mult}, {shift}, {self._ring_fields(x, y)}}};")
+        whole, rows = self._rows("ep_depthwise_conv2d", key, x, y)
+        return Call(node.name, node.op_type, whole, decls, rows_statement=rows)
 
     def fully_connected(self, key: str, node: Node) -> Call:
         x, w, b = (node.inputs + [""])[:3]
@@ -266,8 +279,9 @@ class Lowering:
         lo, hi = act_range(a.get("fused_activation_function", "NONE"), s_out, zout)
         fn = "ep_max_pool" if node.op_type == "MAX_POOL_2D" else "ep_avg_pool"
         decl = (f"static const ep_pool_params {key}_p = {{{n}, {ih}, {iw}, {c}, {oh}, {ow}, {kh}, {kw}, {sh}, {sw}, "
-                f"{ph}, {pw}, {lo}, {hi}}};")
-        return Call(node.name, node.op_type, f"{fn}(&{key}_p, {self.ref(x)}, {self.ref(y)});", [decl])
+                f"{ph}, {pw}, {lo}, {hi}, {self._ring_fields(x, y)}}};")
+        whole, rows = self._rows(fn, key, x, y)
+        return Call(node.name, node.op_type, whole, [decl], rows_statement=rows)
 
     def mean(self, key: str, node: Node) -> Call:
         x, axis_name = node.inputs[:2]
@@ -312,13 +326,71 @@ class Lowering:
 
     def quantize(self, key: str, node: Node) -> Call:
         x, y = node.inputs[0], node.outputs[0]
+        s_out, z_out = self.qp(y)
+        if self.graph.tensors[x].dtype == "float32":  # a float model input: TFLite's AffineQuantize
+            decl = f"static const ep_affine_params {key}_p = {{{self.numel(y)}, {_c_float(s_out)}, {z_out}}};"
+            return Call(node.name, node.op_type, f"ep_quantize_f32(&{key}_p, {self.ref(x)}, {self.ref(y)});",
+                        [decl])
         if self.graph.tensors[x].dtype != "int8":
             raise UnsupportedError(f"QUANTIZE {node.name} from {self.graph.tensors[x].dtype}: the MCU path takes "
-                                   "int8 model inputs", fix="convert with int8 I/O (io_dtype int8)")
-        (s_in, z_in), (s_out, z_out) = self.qp(x), self.qp(y)
+                                   "int8 or float32 model inputs", fix="convert with int8 I/O (io_dtype int8)")
+        s_in, z_in = self.qp(x)
         mult, shift = quantize_multiplier(s_in / s_out)
         decl = f"static const ep_requant_params {key}_p = {{{self.numel(y)}, {z_in}, {z_out}, {mult}, {shift}}};"
         return Call(node.name, node.op_type, f"ep_requantize(&{key}_p, {self.ref(x)}, {self.ref(y)});", [decl])
+
+    def dequantize(self, key: str, node: Node) -> Call:
+        x, y = node.inputs[0], node.outputs[0]
+        if self.graph.tensors[x].dtype != "int8" or self.graph.tensors[y].dtype != "float32":
+            raise UnsupportedError(f"DEQUANTIZE {node.name}: only int8 to float32 has a kernel here",
+                                   fix="convert with int8 or float32 I/O")
+        s_in, z_in = self.qp(x)
+        decl = f"static const ep_affine_params {key}_p = {{{self.numel(x)}, {_c_float(s_in)}, {z_in}}};"
+        return Call(node.name, node.op_type, f"ep_dequantize_f32(&{key}_p, {self.ref(x)}, {self.ref(y)});", [decl])
+
+    def softmax(self, key: str, node: Node) -> Call:
+        """TFLite's reference int8 softmax: ``PreprocessSoftmaxScaling`` (beta · input scale in Q5.26, capped)
+        and the input radius below which exp() is taken as zero."""
+        x, y = node.inputs[0], node.outputs[0]
+        s_in, _ = self.qp(x)
+        beta = float(node.attrs.get("beta", 1.0))
+        real = min(beta * s_in * float(1 << 26), float((1 << 31) - 1))
+        mult, shift = quantize_multiplier(real)
+        radius = math.floor(31.0 * float(1 << 26) / float(1 << shift))
+        depth = self.dims(x)[-1] if self.dims(x) else 1
+        decl = (f"static const ep_softmax_params {key}_p = {{{self.numel(x) // depth}, {depth}, {mult}, {shift}, "
+                f"{-radius}}};")
+        return Call(node.name, node.op_type, f"ep_softmax(&{key}_p, {self.ref(x)}, {self.ref(y)});", [decl])
+
+    def logistic(self, key: str, node: Node) -> Call:
+        """TFLite's reference int8 LOGISTIC is a table built in float32 (``LUTPopulate``): built here, in flash."""
+        x, y = node.inputs[0], node.outputs[0]
+        (s_in, z_in), (s_out, z_out) = self.qp(x), self.qp(y)
+        values = np.arange(-128, 128, dtype=np.int32)
+        with np.errstate(over="ignore"):
+            deq = _f32(s_in) * (values - z_in).astype(np.float32)
+            sig = np.float32(1.0) / (np.float32(1.0) + np.exp(-deq))
+        scaled = (sig * (np.float32(1.0) / _f32(s_out))).astype(np.float64)
+        rounded = (np.sign(scaled) * np.floor(np.abs(scaled) + 0.5)).astype(np.float32) + np.float32(z_out)
+        table = np.zeros(256, dtype=np.int64)
+        table[values.astype(np.uint8)] = np.clip(rounded.astype(np.int64), -128, 127)
+        decls = [carray("int8_t", f"{key}_lut", table)]
+        return Call(node.name, node.op_type,
+                    f"ep_lookup({key}_lut, {self.numel(y)}, {self.ref(x)}, {self.ref(y)});", decls)
+
+    def hard_swish(self, key: str, node: Node) -> Call:
+        """TFLite's ``HardSwishPrepare``: the multipliers in float32, then cut to 16 bits."""
+        x, y = node.inputs[0], node.outputs[0]
+        (s_in, z_in), (s_out, z_out) = self.qp(x), self.qp(y)
+        hires = _f32(1.0 / 128.0) * _f32(s_in)
+        out_m, out_exp = quantize_multiplier(float(hires / _f32(s_out)))
+        rel_m, rel_exp = quantize_multiplier(float(hires / _f32(3.0 / 32768.0)))
+        if out_exp > 0:
+            raise UnsupportedError(f"HARD_SWISH {node.name}: output scale below input scale / 128",
+                                   fix="use the TFLite Micro path for this model")
+        decl = (f"static const ep_hard_swish_params {key}_p = {{{self.numel(y)}, {z_in}, {z_out}, {_int16(out_m)}, "
+                f"{_int16(rel_m)}, {out_exp}, {rel_exp}}};")
+        return Call(node.name, node.op_type, f"ep_hard_swish(&{key}_p, {self.ref(x)}, {self.ref(y)});", [decl])
 
     def concat(self, key: str, node: Node) -> Call:
         y = node.outputs[0]
@@ -334,6 +406,16 @@ class Lowering:
         return Call(node.name, node.op_type, statement, decls)
 
 
+def _c_float(value: float) -> str:
+    """A float32 literal that C reads back to the same float."""
+    return f"{float(np.float32(value))!r}f"
+
+
+def _int16(multiplier: int) -> int:
+    """TFLite's ``DownScaleInt32ToInt16Multiplier``: round the Q0.31 multiplier to Q0.15."""
+    return 32767 if multiplier >= (1 << 31) - 1 - (1 << 15) else (multiplier + (1 << 15)) >> 16
+
+
 def _j(values: list[int]) -> str:
     return ", ".join(str(int(v)) for v in values)
 
@@ -343,6 +425,8 @@ _LOWER: dict[str, Callable[[Lowering, str, Node], Call]] = {
     "ADD": Lowering.add, "MUL": Lowering.mul, "MAX_POOL_2D": Lowering.pool, "AVERAGE_POOL_2D": Lowering.pool,
     "MEAN": Lowering.mean, "RESHAPE": Lowering.reshape, "SQUEEZE": Lowering.reshape, "EXPAND_DIMS": Lowering.reshape,
     "PAD": Lowering.pad, "QUANTIZE": Lowering.quantize, "CONCATENATION": Lowering.concat,
+    "DEQUANTIZE": Lowering.dequantize, "SOFTMAX": Lowering.softmax, "LOGISTIC": Lowering.logistic,
+    "HARD_SWISH": Lowering.hard_swish,
 }
 #: the TFLite operators the C kernels implement (int8)
 SUPPORTED_OPS: tuple[str, ...] = tuple(sorted(_LOWER))

@@ -23,7 +23,7 @@ if TYPE_CHECKING:
     import torch
 
 # ``digits`` (the data the example CNN trains on) lives with the other dataset loaders in ``datasets``
-__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path", "person_detect_model_path"]
+__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path", "mobilenet_style_model_path", "person_detect_model_path"]
 
 _RECIPE = {"arch": "digits-cnn-v1", "epochs": 40, "batch": 64, "lr": 3e-3, "seed": 0, "wd": 1e-4}
 
@@ -133,31 +133,28 @@ _PERSON_RECIPE = {"arch": "person-detect-v1", "input": [96, 96, 1], "convs": [8,
                   "calibration": 32}
 
 
-def person_detect_model_path(directory: str | Path | None = None) -> Path:
-    """The seed's person-detection exercise as a full-int8 ``.tflite``: [96×96×1] → 3 × Conv2D (3×3, stride 2,
-    ReLU) → global average pool → Dense → [2], int8 I/O. Built by code with seeded weights and calibrated on
-    seeded random images: it answers "does it fit the MCU?", not how well it detects people."""
-    require("tensorflow", "tflite", "the person-detect example")
+def _int8_keras_tflite(recipe: dict[str, Any], name: str, build: Callable[[], Any],
+                       directory: str | Path | None) -> Path:
+    """A Keras model built by ``build`` (seeded), full-int8 with int8 I/O, calibrated on seeded uniform [0, 1)
+    images, cached under a hash of ``recipe``."""
+    require("tensorflow", "tflite", f"the {name} example")
     import keras
     import numpy as np
     import tensorflow as tf
 
-    key = hashlib.sha256(json.dumps(_PERSON_RECIPE, sort_keys=True).encode()).hexdigest()[:12]
+    key = hashlib.sha256(json.dumps(recipe, sort_keys=True).encode()).hexdigest()[:12]
     target_dir = Path(directory) if directory is not None else cache_dir()
     target_dir.mkdir(parents=True, exist_ok=True)
-    path = target_dir / f"person-detect-{key}.tflite"
+    path = target_dir / f"{name}-{key}.tflite"
     if path.exists():
         return path
-    keras.utils.set_random_seed(int(_PERSON_RECIPE["seed"]))
-    layers = [keras.Input(tuple(_PERSON_RECIPE["input"]), batch_size=1, name="image")]
-    layers += [keras.layers.Conv2D(c, 3, strides=2, padding="same", activation="relu") for c in _PERSON_RECIPE["convs"]]
-    layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(int(_PERSON_RECIPE["classes"]))]
-    model = keras.Sequential(layers)
-    rng = np.random.default_rng(int(_PERSON_RECIPE["seed"]))
+    keras.utils.set_random_seed(int(recipe["seed"]))
+    model = build()
+    rng = np.random.default_rng(int(recipe["seed"]))
 
     def representative() -> Any:
-        for _ in range(int(_PERSON_RECIPE["calibration"])):
-            yield [rng.uniform(0, 1, size=(1, *_PERSON_RECIPE["input"])).astype(np.float32)]
+        for _ in range(int(recipe["calibration"])):
+            yield [rng.uniform(0, 1, size=(1, *recipe["input"])).astype(np.float32)]
 
     converter = tf.lite.TFLiteConverter.from_keras_model(model)
     converter.optimizations = [tf.lite.Optimize.DEFAULT]
@@ -173,3 +170,42 @@ def person_detect_model_path(directory: str | Path | None = None) -> Path:
     Path(tmp).write_bytes(blob)
     os.replace(tmp, path)
     return path
+
+
+def person_detect_model_path(directory: str | Path | None = None) -> Path:
+    """The seed's person-detection exercise as a full-int8 ``.tflite``: [96×96×1] → 3 × Conv2D (3×3, stride 2,
+    ReLU) → global average pool → Dense → [2], int8 I/O. Built by code with seeded weights and calibrated on
+    seeded random images: it answers "does it fit the MCU?", not how well it detects people."""
+
+    def build() -> Any:
+        import keras
+
+        layers = [keras.Input(tuple(_PERSON_RECIPE["input"]), batch_size=1, name="image")]
+        layers += [keras.layers.Conv2D(c, 3, strides=2, padding="same", activation="relu")
+                   for c in _PERSON_RECIPE["convs"]]
+        layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(int(_PERSON_RECIPE["classes"]))]
+        return keras.Sequential(layers)
+
+    return _int8_keras_tflite(_PERSON_RECIPE, "person-detect", build, directory)
+
+
+_MOBILE_RECIPE = {"arch": "mobilenet-style-v1", "input": [32, 32, 3], "stem": 16,
+                  "blocks": [[32, 1], [64, 2], [64, 1]], "classes": 10, "seed": 0, "calibration": 16}
+
+
+def mobilenet_style_model_path(directory: str | Path | None = None) -> Path:
+    """A MobileNet-style full-int8 ``.tflite``: [32×32×3] → Conv2D stride 2 → 3 × (depthwise 3×3 + pointwise
+    1×1, ReLU6) → global average pool → Dense → [10], int8 I/O; seeded weights, calibrated on random images."""
+
+    def build() -> Any:
+        import keras
+
+        layers = keras.layers
+        x = inp = keras.Input(tuple(_MOBILE_RECIPE["input"]), batch_size=1)
+        x = layers.Conv2D(int(_MOBILE_RECIPE["stem"]), 3, strides=2, padding="same", activation="relu6")(x)
+        for filters, stride in _MOBILE_RECIPE["blocks"]:
+            x = layers.DepthwiseConv2D(3, strides=stride, padding="same", activation="relu6")(x)
+            x = layers.Conv2D(filters, 1, activation="relu6")(x)
+        return keras.Model(inp, layers.Dense(int(_MOBILE_RECIPE["classes"]))(layers.GlobalAveragePooling2D()(x)))
+
+    return _int8_keras_tflite(_MOBILE_RECIPE, "mobilenet-style", build, directory)

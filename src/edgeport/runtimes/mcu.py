@@ -10,7 +10,7 @@ not cycles: QEMU models no pipeline or memory timing.
 
 ``elf_sizes`` measures the firmware-shaped ELF (``make size``) with ``arm-none-eabi-size``: flash =
 .vectors + .text + .ARM.exidx + .data, RAM = .data + .bss + stack (gcc ``-fstack-usage`` along
-start-up → main → model_invoke → the deepest kernel).
+start-up → main → model_run → the deepest kernels).
 """
 
 from __future__ import annotations
@@ -104,8 +104,10 @@ def _stack_usage(folder: Path) -> int:
             parts = line.split("\t")
             if len(parts) >= 2:
                 frames[parts[0].rsplit(":", 1)[-1]] = max(frames.get(parts[0].rsplit(":", 1)[-1], 0), int(parts[1]))
-    kernels = max((v for k, v in frames.items() if k.startswith("ep_")), default=0)
-    return frames.get("Reset_Handler", 0) + frames.get("main", 0) + frames.get("model_invoke", 0) + kernels
+    # a kernel calls at most two levels of helpers (ep_softmax -> ep_exp_negative -> ep_exp_quarter; a wrapper ->
+    # its row kernel): the three deepest kernel frames bound the chain
+    kernels = sum(sorted((v for k, v in frames.items() if k.startswith("ep_")), reverse=True)[:3])
+    return frames.get("Reset_Handler", 0) + frames.get("main", 0) + frames.get("model_run", 0) + kernels
 
 
 def elf_sizes(project: Path, build_dir: Path, *, timeout_s: float = 300.0) -> ElfSizes:
@@ -162,7 +164,9 @@ class McuRuntime(Runtime):
         (x,) = feeds.values()
         spec_out = self._outputs[0]
         n = int(x.shape[0]) if x.ndim else 1
-        (self._work / "input.bin").write_bytes(np.ascontiguousarray(x, dtype=np.int8).tobytes())
+        in_dtype = np.dtype(self._manifest["input"].get("dtype", "int8"))
+        out_dtype = np.dtype(self._manifest["output"].get("dtype", "int8"))
+        (self._work / "input.bin").write_bytes(np.ascontiguousarray(x, dtype=in_dtype).tobytes())
         out_file = self._work / "output.bin"
         out_file.unlink(missing_ok=True)
         try:
@@ -178,7 +182,7 @@ class McuRuntime(Runtime):
             raise BackendError(f"{self._project.name} ({self.options.target}) failed (exit {proc.returncode}): {tail}",
                                fix="the generated program faulted or could not read its input")
         per = int(np.prod([d for d in self._manifest["output"]["shape"]], dtype=np.int64))
-        raw = np.frombuffer(out_file.read_bytes(), dtype=np.int8)
+        raw = np.frombuffer(out_file.read_bytes(), dtype=out_dtype)
         shape = tuple(int(d) if isinstance(d, int) else n for d in spec_out.shape)
         out = raw.reshape(n, per).reshape((n, *shape[1:])) if shape else raw.reshape(n, per)
         self.last_stats = {"samples": n, "ticks_first": int(match.group(2)), "ticks_mean": int(match.group(3))}

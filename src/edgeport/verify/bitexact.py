@@ -28,8 +28,8 @@ class Mismatch:
     output: str
     sample: int
     element: int  # flat index within the sample
-    reference: int
-    test: int
+    reference: int | float  # float where the model's output is float (DEQUANTIZE at the end)
+    test: int | float
     differing_elements: int
     total_elements: int
 
@@ -110,6 +110,6 @@ def bit_exact(reference: Artifact, test: Artifact, data: Dataset, *, split: str 
         if diff.size:
             s, e = (int(v) for v in diff[0])
             result.exact = False
-            result.mismatch = Mismatch(name, s, e, int(a2[s, e]), int(b2[s, e]), int(len(diff)), int(a2.size))
+            result.mismatch = Mismatch(name, s, e, a2[s, e].item(), b2[s, e].item(), int(len(diff)), int(a2.size))
             break
     return result

@@ -13,8 +13,8 @@ extern uint64_t ep_ticks(void);
 static uint64_t ep_ticks(void) { return 0; }
 #endif
 
-static int8_t ep_in[MODEL_INPUT_SIZE];
-static int8_t ep_out[MODEL_OUTPUT_SIZE];
+static model_input_t ep_in[MODEL_INPUT_SIZE];
+static model_output_t ep_out[MODEL_OUTPUT_SIZE];
 
 int main(void) {
 #ifdef EP_CORTEX_M
@@ -28,13 +28,13 @@ int main(void) {
     }
     unsigned long n = 0;
     uint64_t total = 0, first = 0;
-    while (fread(ep_in, 1, MODEL_INPUT_SIZE, fi) == MODEL_INPUT_SIZE) {
+    while (fread(ep_in, sizeof(model_input_t), MODEL_INPUT_SIZE, fi) == MODEL_INPUT_SIZE) {
         uint64_t t0 = ep_ticks();
         model_invoke(ep_in, ep_out);
         uint64_t dt = ep_ticks() - t0;
         if (n == 0) first = dt;
         total += dt;
-        if (fwrite(ep_out, 1, MODEL_OUTPUT_SIZE, fo) != MODEL_OUTPUT_SIZE) {
+        if (fwrite(ep_out, sizeof(model_output_t), MODEL_OUTPUT_SIZE, fo) != MODEL_OUTPUT_SIZE) {
             printf("edgeport: cannot write output.bin\n");
             return 2;
         }
