@@ -113,6 +113,9 @@ def _compare(ctx: Context, suite: SuiteResult, name: str, path: Path, threads: i
 
 def run(ctx: Context) -> SuiteResult:
     suite = SuiteResult(NAME, TITLE)
+    if ctx.smoke:
+        suite.skip("agent", "smoke mode: starts an agent and times models through it (tests cover the path)")
+        return suite
     table = Table("local (in process) vs loopback agent: same model, same runtime options, interleaved blocks",
                   ["model", "threads", ("local_median_ms", "local median ms"), ("agent_median_ms", "agent median ms"),
                    ("difference", "agent vs local"), ("local_cv", "local block CV"), ("agent_cv", "agent block CV"),

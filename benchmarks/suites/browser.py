@@ -60,6 +60,9 @@ def run(ctx: Context) -> SuiteResult:
     from edgeport.runtimes.browser import BrowserOptions, BrowserRuntime, _close_shared
 
     suite = SuiteResult(NAME, TITLE)
+    if ctx.smoke:
+        suite.skip("browser", "smoke mode: starts Chromium and compiles ORT Web per page (tests cover the path)")
+        return suite
     if not BrowserRuntime.available():
         suite.skip("browser", "Chromium or onnxruntime-web missing: make browser web")
         return suite

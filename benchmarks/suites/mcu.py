@@ -76,6 +76,9 @@ def run(ctx: Context) -> SuiteResult:
     from edgeport.graph.tflite_reader import read_graph
 
     suite = SuiteResult(NAME, TITLE)
+    if ctx.smoke:
+        suite.skip("mcu", "smoke mode: cross-builds and emulates three models (tests cover the path)")
+        return suite
     table = Table("Cortex-M7 (stm32h743): generated C (measured ELF) vs TFLite Micro",
                   [("model", "model"), ("ops", "ops"), ("tflm_arena", "TFLM arena B (measured)"),
                    ("arena", "our arena B"), ("stack", "stack B"), ("model_ram", "our model RAM B"),

@@ -61,6 +61,9 @@ def run(ctx: Context) -> SuiteResult:
     from edgeport.study.options import BenchSettings, StudyOptions
 
     suite = SuiteResult(NAME, TITLE)
+    if ctx.smoke:
+        suite.skip("scale", "smoke mode: starts Ray and runs two sweeps (tests cover the path)")
+        return suite
     cpus = os.cpu_count() or 1
     models = _models(ctx)
     bench = BenchSettings(warmup_runs=5, min_runs=50, min_seconds=0.3, max_runs=2000, max_seconds=3.0)
