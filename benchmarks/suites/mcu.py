@@ -19,7 +19,6 @@ Targets (from the issue, after Edge Impulse EON's published band): model RAM ≤
 
 from __future__ import annotations
 
-import warnings
 from pathlib import Path
 from typing import Any
 
@@ -30,40 +29,21 @@ TITLE = "MCU C vs TFLite Micro: RAM, flash, QEMU instructions"
 ORDER = 90
 
 
-def _convert(model: Any, shape: tuple[int, ...], path: Path) -> Path:
-    import numpy as np
-    import tensorflow as tf
-
-    rng = np.random.default_rng(0)
-
-    def representative() -> Any:
-        for _ in range(16):
-            yield [rng.uniform(0, 1, size=(1, *shape)).astype(np.float32)]
-
-    cv = tf.lite.TFLiteConverter.from_keras_model(model)
-    cv.optimizations = [tf.lite.Optimize.DEFAULT]
-    cv.representative_dataset = representative
-    cv.target_spec.supported_ops = [tf.lite.OpsSet.TFLITE_BUILTINS_INT8]
-    cv.inference_input_type = tf.int8
-    cv.inference_output_type = tf.int8
-    with warnings.catch_warnings():  # TFLite asks for input statistics it does not need with int8 I/O
-        warnings.filterwarnings("ignore", message="Statistics for quantized inputs", category=UserWarning)
-        path.write_bytes(cv.convert())
-    return path
-
-
 def _models(work: Path) -> dict[str, Path]:
-    import keras
+    from edgeport.data.examples import int8_keras_tflite, mobilenet_style_model_path, person_detect_model_path
 
-    from edgeport.data.examples import mobilenet_style_model_path, person_detect_model_path
+    def digits() -> Any:
+        import keras
 
-    keras.utils.set_random_seed(0)
-    L = keras.layers
-    digits = keras.Sequential([keras.Input((8, 8, 1), batch_size=1), L.Conv2D(16, 3, padding="same", activation="relu"),
-                               L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPooling2D(),
-                               L.Flatten(), L.Dense(64, activation="relu"), L.Dense(10)])
+        L = keras.layers
+        return keras.Sequential([keras.Input((8, 8, 1), batch_size=1),
+                                 L.Conv2D(16, 3, padding="same", activation="relu"),
+                                 L.Conv2D(32, 3, padding="same", activation="relu"), L.MaxPooling2D(),
+                                 L.Flatten(), L.Dense(64, activation="relu"), L.Dense(10)])
+
+    recipe = {"arch": "bench-digits-cnn-v1", "input": [8, 8, 1], "seed": 0, "calibration": 16}
     return {"person-detect (96x96x1)": person_detect_model_path(work),
-            "digits-cnn (8x8x1)": _convert(digits, (8, 8, 1), work / "digits.tflite"),
+            "digits-cnn (8x8x1)": int8_keras_tflite(recipe, "digits-cnn", digits, work),
             "mobilenet-style (32x32x3)": mobilenet_style_model_path(work)}
 
 

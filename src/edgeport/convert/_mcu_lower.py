@@ -161,11 +161,12 @@ class Lowering:
             bias = f"{key}_b"
         return decls, bias
 
-    def conv(self, key: str, node: Node) -> Call:
+    def _conv_common(self, key: str, node: Node, ih: int, iw: int, kh: int, kw: int,
+                     oc: int) -> tuple[int, int, str, list[str], str, str, str]:
+        """What a conv and a depthwise conv share: output size, "strides, dilations, padding, zero points,
+        activation range" as C initialiser fields, and the weight, bias and per-channel requantisation arrays."""
         x, w, b = (node.inputs + [""])[:3]
         y = node.outputs[0]
-        n, ih, iw, ic = self.dims(x)
-        oc, kh, kw, fic = self.dims(w)
         _, oh, ow, _ = self.dims(y)
         a = node.attrs
         sh, sw = int(a.get("stride_h", 1)), int(a.get("stride_w", 1))
@@ -177,32 +178,29 @@ class Lowering:
         lo, hi = act_range(a.get("fused_activation_function", "NONE"), s_out, zout)
         decls, bias = self._weights(key, node, w, b)
         q, mult, shift = self._per_channel(key, node, x, w, y, oc)
-        decls += q
+        geometry = f"{sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}"
+        return oh, ow, geometry, decls + q, bias, mult, shift
+
+    def conv(self, key: str, node: Node) -> Call:
+        x, w = node.inputs[:2]
+        y = node.outputs[0]
+        n, ih, iw, ic = self.dims(x)
+        oc, kh, kw, fic = self.dims(w)
+        oh, ow, geometry, decls, bias, mult, shift = self._conv_common(key, node, ih, iw, kh, kw, oc)
         decls.append(f"static const ep_conv_params {key}_p = {{{n}, {ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, {kw}, "
-                     f"{fic}, {sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}, {key}_w, {bias}, "
+                     f"{fic}, {geometry}, {key}_w, {bias}, "
                      f"{mult}, {shift}, {self._ring_fields(x, y)}}};")
         whole, rows = self._rows("ep_conv2d", key, x, y)
         return Call(node.name, node.op_type, whole, decls, rows_statement=rows)
 
     def depthwise(self, key: str, node: Node) -> Call:
-        x, w, b = (node.inputs + [""])[:3]
+        x, w = node.inputs[:2]
         y = node.outputs[0]
         n, ih, iw, ic = self.dims(x)
         _, kh, kw, oc = self.dims(w)
-        _, oh, ow, _ = self.dims(y)
-        a = node.attrs
-        sh, sw = int(a.get("stride_h", 1)), int(a.get("stride_w", 1))
-        dh, dw = int(a.get("dilation_h_factor", 1)), int(a.get("dilation_w_factor", 1))
-        ph = _padding(a.get("padding", "VALID"), sh, dh, ih, kh, oh)
-        pw = _padding(a.get("padding", "VALID"), sw, dw, iw, kw, ow)
-        _, zin = self.qp(x)
-        s_out, zout = self.qp(y)
-        lo, hi = act_range(a.get("fused_activation_function", "NONE"), s_out, zout)
-        decls, bias = self._weights(key, node, w, b)
-        q, mult, shift = self._per_channel(key, node, x, w, y, oc)
-        decls += q
+        oh, ow, geometry, decls, bias, mult, shift = self._conv_common(key, node, ih, iw, kh, kw, oc)
         decls.append(f"static const ep_dwconv_params {key}_p = {{{n}, {ih}, {iw}, {ic}, {oh}, {ow}, {oc}, {kh}, "
-                     f"{kw}, {oc // ic}, {sh}, {sw}, {dh}, {dw}, {ph}, {pw}, {-zin}, {zout}, {lo}, {hi}, {key}_w, "
+                     f"{kw}, {oc // ic}, {geometry}, {key}_w, "
                      f"{bias}, {mult}, {shift}, {self._ring_fields(x, y)}}};")
         whole, rows = self._rows("ep_depthwise_conv2d", key, x, y)
         return Call(node.name, node.op_type, whole, decls, rows_statement=rows)

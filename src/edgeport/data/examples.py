@@ -23,7 +23,8 @@ if TYPE_CHECKING:
     import torch
 
 # ``digits`` (the data the example CNN trains on) lives with the other dataset loaders in ``datasets``
-__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path", "mobilenet_style_model_path", "person_detect_model_path"]
+__all__ = ["cache_dir", "digits", "digits_model", "digits_model_path", "int8_keras_tflite", "mobilenet_style_model_path",
+           "person_detect_model_path"]
 
 _RECIPE = {"arch": "digits-cnn-v1", "epochs": 40, "batch": 64, "lr": 3e-3, "seed": 0, "wd": 1e-4}
 
@@ -133,7 +134,7 @@ _PERSON_RECIPE = {"arch": "person-detect-v1", "input": [96, 96, 1], "convs": [8,
                   "calibration": 32}
 
 
-def _int8_keras_tflite(recipe: dict[str, Any], name: str, build: Callable[[], Any],
+def int8_keras_tflite(recipe: dict[str, Any], name: str, build: Callable[[], Any],
                        directory: str | Path | None) -> Path:
     """A Keras model built by ``build`` (seeded), full-int8 with int8 I/O, calibrated on seeded uniform [0, 1)
     images, cached under a hash of ``recipe``."""
@@ -186,7 +187,7 @@ def person_detect_model_path(directory: str | Path | None = None) -> Path:
         layers += [keras.layers.GlobalAveragePooling2D(), keras.layers.Dense(int(_PERSON_RECIPE["classes"]))]
         return keras.Sequential(layers)
 
-    return _int8_keras_tflite(_PERSON_RECIPE, "person-detect", build, directory)
+    return int8_keras_tflite(_PERSON_RECIPE, "person-detect", build, directory)
 
 
 _MOBILE_RECIPE = {"arch": "mobilenet-style-v1", "input": [32, 32, 3], "stem": 16,
@@ -208,4 +209,4 @@ def mobilenet_style_model_path(directory: str | Path | None = None) -> Path:
             x = layers.Conv2D(filters, 1, activation="relu6")(x)
         return keras.Model(inp, layers.Dense(int(_MOBILE_RECIPE["classes"]))(layers.GlobalAveragePooling2D()(x)))
 
-    return _int8_keras_tflite(_MOBILE_RECIPE, "mobilenet-style", build, directory)
+    return int8_keras_tflite(_MOBILE_RECIPE, "mobilenet-style", build, directory)
