@@ -38,6 +38,9 @@ def _parse(argv: list[str] | None) -> argparse.Namespace:
     p.add_argument("--only", default="", help="comma-separated suite names")
     p.add_argument("--threads", default="1,2", help="thread counts (default 1,2)")
     p.add_argument("--keep-work", action="store_true", help="keep the built artifacts (printed path)")
+    p.add_argument("--work", type=Path, default=None,
+                   help="build in this directory and keep it; a rerun with the same directory resumes the studies "
+                        "(suites that run one) instead of rebuilding every candidate")
     p.add_argument("--update", action="store_true",
                    help="re-run the --only suites and replace them in the existing full record (latest.json); "
                         "the record lists what was re-run and when, and a suite that fails keeps its old numbers")
@@ -66,7 +69,11 @@ def main(argv: list[str] | None = None) -> int:
         except ValueError as exc:
             print(f"error: {exc}", file=sys.stderr)
             return 2
-    work = Path(tempfile.mkdtemp(prefix="edgeport-bench-"))  # only once the arguments are known to be good
+    if args.work is not None:
+        args.work.mkdir(parents=True, exist_ok=True)
+        work, args.keep_work = args.work.resolve(), True
+    else:
+        work = Path(tempfile.mkdtemp(prefix="edgeport-bench-"))  # only once the arguments are known to be good
     ctx = Context.make(smoke=args.smoke, out_dir=out_dir, work_dir=work, threads=threads, only=only,
                        log=lambda msg: print(msg, file=sys.stderr, flush=True))
     start = time.perf_counter()

@@ -62,8 +62,9 @@ def _inputs(ctx: Context, suite: SuiteResult) -> tuple[ModelUnderTest, Path] | N
     work = ctx.work_dir / MODEL
     work.mkdir(parents=True, exist_ok=True)
     pt2 = work / f"{MODEL}.pt2"
-    export_pt2(efficientnet_lite0(files[wanted[0]].path()), (1, 3, LITE0_RESOLUTION, LITE0_RESOLUTION), pt2,
-               dynamic_batch=False)
+    if not pt2.exists():  # a reused --work directory keeps the same file, so its study resumes
+        export_pt2(efficientnet_lite0(files[wanted[0]].path()), (1, 3, LITE0_RESOLUTION, LITE0_RESOLUTION), pt2,
+                   dynamic_batch=False)
     data = photo_dataset([files[i].path() for i in wanted[1:]], crops=CROPS, name="photos")
     npz = data.save_npz(work / "photos.npz")
     return ModelUnderTest(name=MODEL, pt2=pt2, data=data, accuracy=False), npz
@@ -147,15 +148,89 @@ def default_recipes(ctx: Context, model: ModelUnderTest, onnx: Path, suite: Suit
     return found
 
 
+# ---- where int8 loses agreement -------------------------------------------------------------------
+def _rounded_weights(onnx: Path, out: Path) -> Any:
+    """``onnx`` with every Conv/Gemm/MatMul weight rounded to per-channel symmetric int8 and back: fp32 compute,
+    int8 weights — how much agreement weight rounding alone costs."""
+    import onnx as onnx_lib
+    from onnx import numpy_helper
+
+    from edgeport.core.artifact import load_artifact
+
+    model = onnx_lib.load(str(onnx))
+    inits = {i.name: i for i in model.graph.initializer}
+    for node in model.graph.node:
+        if node.op_type in ("Conv", "Gemm", "MatMul") and len(node.input) > 1 and node.input[1] in inits:
+            w = numpy_helper.to_array(inits[node.input[1]]).astype(np.float32)
+            axis = 1 if node.op_type == "MatMul" else 0  # output channels
+            moved = np.moveaxis(w, axis, 0)
+            scale = np.abs(moved).reshape(moved.shape[0], -1).max(axis=1) / 127.0
+            scale = np.where(scale > 0, scale, 1.0).reshape((-1,) + (1,) * (w.ndim - 1))
+            rounded = np.moveaxis(np.clip(np.round(moved / scale), -127, 127) * scale, 0, axis)
+            inits[node.input[1]].CopyFrom(numpy_helper.from_array(rounded.astype(np.float32), node.input[1]))
+    onnx_lib.save(model, str(out))
+    return load_artifact(out)
+
+
+def _qdq(onnx: Path, data: Any, out: Path, activations: str) -> Any:
+    """ONNX Runtime QDQ, per-channel int8 weights, MinMax-calibrated ``activations`` (int8 or int16)."""
+    from onnxruntime.quantization import CalibrationDataReader, QuantFormat, QuantType, quantize_static
+    from onnxruntime.quantization.shape_inference import quant_pre_process
+
+    from edgeport.core.artifact import load_artifact
+
+    name = load_artifact(onnx).inputs[0].name
+    feeds = iter([{name: x} for x in _calibration_feeds(data)])
+
+    class Reader(CalibrationDataReader):
+        def get_next(self) -> dict[str, np.ndarray] | None:
+            return next(feeds, None)
+
+    pre = out.with_name(out.stem + "-pre.onnx")
+    quant_pre_process(str(onnx), str(pre))
+    wide = activations == "int16"
+    quantize_static(str(pre), str(out), Reader(), quant_format=QuantFormat.QDQ, per_channel=True,
+                    activation_type=QuantType.QInt16 if wide else QuantType.QInt8, weight_type=QuantType.QInt8,
+                    extra_options={"UseQDQContribOps": True} if wide else {})
+    return load_artifact(out)
+
+
+def error_sources(ctx: Context, model: ModelUnderTest, onnx: Path, quality: Any, suite: SuiteResult) -> Table:
+    """Top-1/top-5 agreement with the fp32 source as int8 is applied step by step: weights only, weights plus
+    int16 activations, weights plus int8 activations (all per-channel weights, ONNX Runtime, same test crops)."""
+    work = ctx.work_dir / MODEL
+    table = Table(f"{MODEL}: where int8 loses agreement (ONNX Runtime, per-channel int8 weights, MinMax)",
+                  ["step", ("top1", "top-1 agreement"), ("top5", "top-5 agreement"), "how"])
+    steps = [
+        ("int8 weights, fp32 activations", lambda: _rounded_weights(onnx, work / "weights-rounded.onnx"),
+         "weights rounded to per-channel int8 and back; fp32 compute"),
+        ("int8 weights, int16 activations", lambda: _qdq(onnx, model.data, work / "qdq-a16.onnx", "int16"),
+         "QDQ int16x8 (opset 21)"),
+        ("int8 weights, int8 activations", lambda: _qdq(onnx, model.data, work / "qdq-a8.onnx", "int8"),
+         "QDQ int8, the study's ONNX Runtime recipe"),
+    ]
+    for label, build, how in steps:
+        try:
+            art = build()
+            q = quality(Candidate(label, "onnxruntime", "int8", art, how=how))
+        except Exception as exc:  # recorded; the table goes on without that row
+            suite.skip(f"{MODEL}: {label}", one_line(exc))
+            continue
+        table.add(step=label, top1=q["top1"], top5=q["top5"], how=how)
+    table.notes.append("agreement with the fp32 source on the held-out test crops; the budget allows 1 point of "
+                       "top-1 disagreement, so an int8 variant can qualify only if its first row does")
+    return table
+
+
 # ---- the study -----------------------------------------------------------------------------------
 def _study(ctx: Context, model: ModelUnderTest, npz: Path) -> Any:
     from edgeport.store import Store
     from edgeport.study.options import Constraints, StudyOptions
     from edgeport.study.study import run_study
 
-    out = ctx.work_dir / f"study-{MODEL}"
+    out = ctx.work_dir / f"study-{MODEL}"  # a fresh directory unless run.py --work reuses one: then it resumes
     options = StudyOptions(model=str(model.pt2), data=str(npz), targets=("host",), threads=tuple(ctx.threads),
-                           out_dir=str(out), resume=False, constraints=Constraints(max_accuracy_drop=BUDGET))
+                           out_dir=str(out), resume=True, constraints=Constraints(max_accuracy_drop=BUDGET))
     start = time.perf_counter()
     result = run_study(options, store=Store(out / "store.db"))
     ctx.log(f"[bench]   {MODEL}: study of {len(result.candidates)} candidates in {time.perf_counter() - start:.0f} s")
@@ -237,6 +312,10 @@ def run(ctx: Context) -> SuiteResult:
     model.macs = profile_macs(onnx)
     defaults = default_recipes(ctx, model, onnx, suite)
     quality = _agreement(model)
+    sources = error_sources(ctx, model, onnx, quality, suite)
+    with measured(sources, None):
+        pass
+    suite.tables.append(sources)
     peaks = ctx.shared.get("peak_gops", {})
     for threads in ctx.threads:
         pick, sweep = _from_study(result, options, threads)
