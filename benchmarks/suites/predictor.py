@@ -183,8 +183,11 @@ def run(ctx: Context) -> SuiteResult:
                          note="goal: ≥ 90 % within ±10 %")
             suite.target(f"ORT uncalibrated ({timing}): share outside 3×", 1 - r["uncal_3x"], 0.1, "",
                          note="goal: ≥ 90 % within 3×")
+    suite.notes.append("calibrated columns: the prior is rescaled by the training set's median measured/predicted "
+                       "ratio and pulled towards with a weight chosen by leave-one-out inside the training set "
+                       "(edgeport.predict.fit); features skip nodes runtimes fold or fuse (predict.costmodel.executed)")
     suite.notes.append("LiteRT and ExecuTorch are not measured: each calibration network would need an ONNX→TFLite "
-                       "or torch→ExecuTorch conversion; the transfer to a throttled remote device waits for the agent")
+                       "or torch→ExecuTorch conversion; the transfer to a throttled agent device is not built yet")
     return suite
 
 

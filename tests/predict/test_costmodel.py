@@ -13,7 +13,7 @@ from edgeport.predict.calibrate import interval_of
 from edgeport.predict.calibration import Calibration
 from edgeport.predict.costmodel import CostParams, ModelFeatures, NodeFeatures, features, predict_seconds
 from edgeport.predict.estimate import estimate_features
-from edgeport.predict.fit import Sample, fit_params, leave_one_out
+from edgeport.predict.fit import Sample, choose_prior_weight, fit_params, global_scale, leave_one_out
 
 pytest.importorskip("onnx")
 pytest.importorskip("scipy")
@@ -38,8 +38,10 @@ def _gemm_relu(path: Path) -> Path:
 
     w = numpy_helper.from_array(np.ones((64, 64), np.float32), "w")
     b = numpy_helper.from_array(np.zeros(64, np.float32), "b")
-    graph = helper.make_graph([helper.make_node("Gemm", ["x", "w", "b"], ["h"], transB=1, name="gemm"),
-                               helper.make_node("Relu", ["h"], ["y"], name="relu")], "gr",
+    # relu0 runs on its own (it reads the graph input); relu1 fuses into the Gemm that alone feeds it
+    graph = helper.make_graph([helper.make_node("Relu", ["x"], ["r"], name="relu0"),
+                               helper.make_node("Gemm", ["r", "w", "b"], ["h"], transB=1, name="gemm"),
+                               helper.make_node("Relu", ["h"], ["y"], name="relu1")], "gr",
                               [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 64])],
                               [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64])], [w, b])
     onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
@@ -50,10 +52,10 @@ def test_cost_model_by_hand(tmp_path: Path):
     from edgeport.graph.load import load_graph
 
     feat = features(load_graph(_gemm_relu(tmp_path / "gr.onnx")), _target())
-    assert [n.op_class for n in feat.nodes] == ["matmul", "activation"]
-    gemm, relu = feat.nodes
+    assert [n.op_class for n in feat.nodes] == ["activation", "matmul"]  # relu1 fused: no row
+    relu, gemm = feat.nodes
     assert gemm.compute_s == pytest.approx(4096 / 1e9)  # 64x64 MACs at 1 GMAC/s
-    assert gemm.memory_s == pytest.approx((256 + 16384 + 256 + 256) / 1e9)  # x, W, b in; h out
+    assert gemm.memory_s == pytest.approx((256 + 16384 + 256 + 256) / 1e9)  # r, W, b in; h out
     assert relu.compute_s == pytest.approx(64 / 1e9) and relu.memory_s == pytest.approx(512 / 1e9)
     # Gemm: max(8.192 µs compute at 50 %, 34.304 µs memory at 50 %) + 2 µs; Relu: max(0.64, 1.024) + 2; invoke 10
     expected = 10e-6 + (34.304e-6 + 2e-6) + (1.024e-6 + 2e-6)
@@ -68,6 +70,31 @@ def test_cost_model_by_hand(tmp_path: Path):
         pytest.approx(expected + 5e-6)
     empty = estimate_features(ModelFeatures([]), _target())
     assert empty.latency_ms == pytest.approx(0.010) and empty.low_ms == pytest.approx(0.010)
+
+
+def test_folded_and_fused_nodes_get_no_row(tmp_path: Path):
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeport.graph.load import load_graph
+    from edgeport.predict.costmodel import executed
+
+    w = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")
+    shape = helper.make_tensor("s", TensorProto.INT64, [2], [1, -1])
+    nodes = [helper.make_node("Constant", [], ["c"], value=helper.make_tensor("v", TensorProto.FLOAT, [1], [2.0])),
+             helper.make_node("Conv", ["x", "w"], ["h"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("Relu", ["h"], ["r"], name="relu"),  # fused into the conv
+             helper.make_node("Mul", ["r", "c"], ["m"], name="mul"),  # runs: its producer is not a conv
+             helper.make_node("Reshape", ["m", "s"], ["y"], name="reshape")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 512])], [w, shape])
+    path = tmp_path / "g.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
+    g = load_graph(path)
+    runs = dict(zip((n.op_type for n in g.nodes), executed(g)))
+    assert runs == {"Constant": False, "Conv": True, "Relu": False, "Mul": True, "Reshape": True}
+    assert [n.op_class for n in features(g, _target()).nodes] == ["conv", "elementwise", "data_movement"]
 
 
 def test_energy_is_latency_times_profile_power():
@@ -105,7 +132,9 @@ def test_fit_recovers_known_efficiencies():
     for k, eff in (("conv", 0.7), ("matmul", 0.3), ("depthwise_conv", 0.05)):
         assert 1 / fitted.inv_eff[k] == pytest.approx(eff, rel=0.03), k
     assert 1 / fitted.inv_mem["elementwise"] == pytest.approx(0.2, rel=0.1)
-    assert fitted.inv_eff["pool_reduce"] == pytest.approx(1 / 0.1)  # no pooling measured: the prior stays
+    # no pooling measured: the prior stays, rescaled by the set's median measured/prior ratio like every term
+    scale = global_scale(samples, CostParams.from_prior(PRIOR))
+    assert fitted.inv_eff["pool_reduce"] == pytest.approx(scale / 0.1)
     # one measurement 3x off (a noisy run) barely moves the robust fit
     noisy = [*samples[:-1], dataclasses.replace(samples[-1], measured_s=samples[-1].measured_s * 3)]
     robust = fit_params(noisy, CostParams.from_prior(PRIOR))
@@ -144,3 +173,13 @@ def test_calibrated_label_interval_and_unseen_classes():
     assert wide.unseen_classes == ["control_flow"] and "unseen op classes control_flow" in wide.label
     cf = wide.per_class_ms["control_flow"]
     assert wide.high_ms == pytest.approx((wide.latency_ms - cf) * 1.08 + cf * 3)
+
+
+def test_the_pull_to_the_prior_follows_how_consistent_the_timings_are():
+    prior = CostParams.from_prior(PRIOR)
+    clean = _synthetic(_truth(), 12, seed=3)
+    rng = random.Random(4)
+    noisy = [dataclasses.replace(s, measured_s=s.measured_s * rng.choice((0.5, 2.0))) for s in clean]
+    weak, strong = choose_prior_weight(clean, prior), choose_prior_weight(noisy, prior)
+    assert weak < strong  # consistent timings: the terms follow the data; wild ones: they stay near the prior
+    assert max(abs(e) for e in leave_one_out(clean, prior)) < 0.05

@@ -27,7 +27,8 @@ from edgeport.core.target import OP_CLASSES, PredictorPrior, Target
 from edgeport.graph.ir import Graph
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
-__all__ = ["CostParams", "ModelFeatures", "NodeFeatures", "branches", "design_row", "features", "per_class_seconds",
+__all__ = ["CostParams", "ModelFeatures", "NodeFeatures", "branches", "design_row", "executed", "features",
+           "per_class_seconds",
            "precision_of", "predict_seconds"]
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
@@ -104,9 +105,50 @@ def precision_of(graph: Graph) -> str:
     return "fp32"
 
 
+_FOLDED = ("constant", "identity", "shape")  # never executed: folded when the runtime loads the model
+_FUSABLE = ("batch_norm", "relu", "relu6", "clip", "leaky_relu", "hard_swish", "hard_sigmoid")
+_FUSE_INTO = MAC_CLASSES
+
+
+def executed(graph: Graph) -> list[bool]:
+    """Per node: does a runtime execute it as a kernel of its own?
+
+    Every runtime edgeport measures folds constant subgraphs when it loads a model (Constant, Identity,
+    Shape and any node whose inputs are all constants) and fuses a batch norm or a clamp-like activation
+    into the convolution or matrix product that alone feeds it (ONNX Runtime's Conv+activation fusion,
+    OpenVINO's, TFLite's fused activations). Counting those as nodes charged a per-op overhead hundreds
+    of times on exported graphs full of Constant nodes.
+    """
+    from edgeport.analysis.canonical import canonical_op
+
+    consumers = graph.consumers
+    constant = {t.name for t in graph.constants()}
+    producer_cls: dict[str, str] = {}
+    out: list[bool] = []
+    for node in graph.nodes:
+        op = canonical_op(graph, node)
+        inputs = [x for x in node.inputs if x]
+        runs = True
+        if op in _FOLDED or (inputs and all(x in constant for x in inputs)):
+            constant.update(x for x in node.outputs if x)
+            runs = False
+        elif op in _FUSABLE and inputs and producer_cls.get(inputs[0]) in _FUSE_INTO \
+                and len(consumers.get(inputs[0], [])) == 1:
+            runs = False
+            for x in node.outputs:  # a chain conv → bn → relu fuses whole
+                producer_cls[x] = producer_cls[inputs[0]]
+        if runs:
+            cls = op_class(graph, node)
+            for x in node.outputs:
+                producer_cls[x] = cls
+        out.append(runs)
+    return out
+
+
 def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *,
              boundary_s: float = 0.0) -> ModelFeatures:
-    """Cost-model rows of ``graph`` on ``target``, node ``i`` on execution path ``paths[i]`` (default CPU)."""
+    """Cost-model rows of ``graph`` on ``target``, node ``i`` on execution path ``paths[i]`` (default CPU);
+    nodes no runtime executes on their own (``executed``) get no row."""
     from edgeport.analysis.profile import profile_graph
     from edgeport.analysis.rules import get_rules
 
@@ -114,7 +156,9 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
     bandwidth = (target.memory.bandwidth_gbs or 1.0) * 1e9
     fallback_peak = target.peak_macs("float32") or 1e9
     rows = []
-    for i, (node, p) in enumerate(zip(graph.nodes, prof.nodes)):
+    for i, (node, p, runs) in enumerate(zip(graph.nodes, prof.nodes, executed(graph))):
+        if not runs:
+            continue
         path = paths[i] if paths is not None else "cpu"
         cls = op_class(graph, node)
         dtype = compute_dtype(graph, node) or "float32"

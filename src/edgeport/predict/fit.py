@@ -5,9 +5,18 @@ known to be compute- or memory-bound (``costmodel.design_row``). The fit alterna
 under the current terms, then solve the non-negative least-squares problem (``scipy.optimize.nnls``)
 on *relative* residuals (a 10 % miss on a 20 µs net counts as much as one on a 20 ms net), with
 Huber weights re-computed each round (iteratively reweighted least squares) so one noisy measurement
-cannot drag the terms. A weak prior row per term pulls it towards the device profile's default: a
-term the calibration set says nothing about (an op class it does not contain) stays at its prior
-instead of going to zero or infinity.
+cannot drag the terms. A prior row per term pulls it towards the device profile's default: a term the
+calibration set says nothing about (an op class it does not contain) stays at its prior instead of
+going to zero or infinity.
+
+Two things keep a fit on few models (ten, say, against 31 terms) from chasing their noise:
+
+* the prior is first rescaled by the median measured/predicted ratio of the set (``global_scale``):
+  a device uniformly 2× slower than its profile says moves every term, the unseen ones too;
+* how hard the terms are pulled to that prior is chosen by leave-one-out *inside* the calibration set
+  (``choose_prior_weight``): the weight whose held-out predictions are best. Consistent timings pick a
+  weak pull (the terms follow the data), noisy or few ones a strong pull (the terms stay near the
+  rescaled prior).
 
 ``leave_one_out`` refits without each model in turn and predicts it: those residuals are the
 interval an estimate carries.
@@ -23,10 +32,14 @@ import numpy as np
 from edgeport._optional import require
 from edgeport.predict.costmodel import CostParams, ModelFeatures, branches, design_row, predict_seconds
 
-__all__ = ["Sample", "fit_params", "leave_one_out"]
+__all__ = ["PRIOR_WEIGHTS", "Sample", "choose_prior_weight", "fit_params", "global_scale", "leave_one_out"]
 
 HUBER_DELTA = 0.05  # relative residuals beyond 5 % are down-weighted
-PRIOR_WEIGHT = 0.005  # how hard each term is pulled to its prior, against one model's relative residual
+# how hard each term is pulled to its prior, against one model's relative residual: the candidates
+# choose_prior_weight tries (PRIOR_WEIGHT when the set is too small to choose by leave-one-out)
+PRIOR_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
+PRIOR_WEIGHT = 0.03
+MIN_CHOOSE = 5
 ROUNDS = 8
 
 
@@ -39,8 +52,47 @@ class Sample:
     measured_s: float
 
 
-def fit_params(samples: Sequence[Sample], prior: CostParams, *, prior_weight: float = PRIOR_WEIGHT) -> CostParams:
-    """The terms that best explain ``samples`` (see the module docstring); ``prior`` where they say nothing."""
+def global_scale(samples: Sequence[Sample], prior: CostParams) -> float:
+    """The median measured / predicted ratio of ``samples`` under ``prior`` (1 when there are none)."""
+    ratios = [s.measured_s / p for s in samples if (p := predict_seconds(s.features, prior)) > 0]
+    return float(np.median(ratios)) if ratios else 1.0
+
+
+def _scaled(params: CostParams, factor: float) -> CostParams:
+    return CostParams.from_vector(params.vector() * factor)
+
+
+def fit_params(samples: Sequence[Sample], prior: CostParams, *, prior_weight: float | None = None) -> CostParams:
+    """The terms that best explain ``samples`` (see the module docstring); the rescaled ``prior`` where they say
+    nothing. ``prior_weight`` None: chosen by ``choose_prior_weight``."""
+    if not samples:
+        return prior
+    anchor = _scaled(prior, global_scale(samples, prior))
+    if prior_weight is None:
+        prior_weight = choose_prior_weight(samples, anchor)
+    return _fit(samples, anchor, prior_weight)
+
+
+def choose_prior_weight(samples: Sequence[Sample], anchor: CostParams,
+                        weights: Sequence[float] = PRIOR_WEIGHTS) -> float:
+    """The pull towards ``anchor`` whose leave-one-out predictions of ``samples`` are best (the smallest mean
+    |relative error|, each capped at 1 so one wild model cannot decide); ``PRIOR_WEIGHT`` for tiny sets."""
+    if len(samples) < MIN_CHOOSE:
+        return PRIOR_WEIGHT
+    best, best_score = PRIOR_WEIGHT, float("inf")
+    for w in weights:
+        errors = []
+        for i, s in enumerate(samples):
+            params = _fit([x for j, x in enumerate(samples) if j != i], anchor, w)
+            errors.append(min(abs(predict_seconds(s.features, params) / s.measured_s - 1.0), 1.0))
+        score = float(np.mean(errors))
+        if score < best_score - 1e-9:
+            best, best_score = w, score
+    return best
+
+
+def _fit(samples: Sequence[Sample], prior: CostParams, prior_weight: float) -> CostParams:
+    """One robust fit towards ``prior`` with a fixed ``prior_weight``."""
     nnls = require("scipy.optimize", "onnx", "fitting the latency predictor").nnls
     p0 = prior.vector()
     scale = np.where(p0 > 0, p0, 1.0)  # solve for params / prior: every unknown is ~1
@@ -67,10 +119,15 @@ def fit_params(samples: Sequence[Sample], prior: CostParams, *, prior_weight: fl
 
 
 def leave_one_out(samples: Sequence[Sample], prior: CostParams) -> list[float]:
-    """Signed relative error (predicted / measured − 1) of each sample, predicted by a fit without it."""
+    """Signed relative error (predicted / measured − 1) of each sample, predicted by a fit without it.
+
+    The pull towards the prior is chosen once, on the whole set (choosing it again inside every fold would
+    cost n² fits for a choice among a handful of values); the rescaling and the fit leave the model out."""
+    anchor = _scaled(prior, global_scale(samples, prior))
+    weight = choose_prior_weight(samples, anchor)
     out = []
     for i, s in enumerate(samples):
         rest = [x for j, x in enumerate(samples) if j != i]
-        params = fit_params(rest, prior)
+        params = fit_params(rest, prior, prior_weight=weight)
         out.append(predict_seconds(s.features, params) / s.measured_s - 1.0)
     return out
