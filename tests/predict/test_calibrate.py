@@ -83,10 +83,15 @@ def test_cli_check_and_json_carry_labels(calibrated, tmp_path: Path):
     assert latency["label"] == "uncalibrated estimate (within ~3×)" and latency["energy_mj"] > 0
 
 
-def test_calibrate_refuses_devices_without_a_runtime():
-    for device in ("agent://127.0.0.1:9", "browser"):
-        res = CliRunner().invoke(app, ["calibrate", "--device", device])
-        assert res.exit_code == 2 and "needs a runtime that measures on it" in res.output
+def test_calibrate_names_an_unknown_device_and_an_unreachable_agent(calibrated, tmp_path: Path):
+    res = CliRunner().invoke(app, ["calibrate", "--device", "phone"])
+    assert res.exit_code == 2 and "unknown device 'phone'" in res.output
+    _, _, nets = calibrated
+    res = CliRunner().invoke(app, ["--store", str(tmp_path / "s.db"), "calibrate", "--device", "agent://127.0.0.1:9",
+                                   "--target", "rpi5", "--no-family", str(nets[0])])
+    text = " ".join(res.output.split())
+    assert res.exit_code == 1 and "cannot reach the agent at agent://127.0.0.1:9 (connection refused)" in text
+    assert "1 of 1 calibration model(s) failed" in text
 
 
 def _rapl(root: Path, uj: int, top: int = 1000) -> Path:

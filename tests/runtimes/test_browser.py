@@ -125,3 +125,30 @@ def test_a_study_measures_the_browser_target_in_the_browser_and_reports_it(tmp_p
     assert doc["data"]["targets"]["browser-wasm"]["measured_by"] == "browser"
     html = Path(result.report_html).read_text()
     assert f"measured {m.latency_ms.median:.4g} ms median on browser vs {cand.latency_ms.median:.4g} ms native" in html
+
+
+def test_calibration_in_the_browser_is_filed_under_the_browser_profile(tmp_path: Path) -> None:
+    """``calibrate --device browser``: the page times the family networks with ONNX Runtime Web; the fit is
+    the browser-wasm profile's, and ``check`` labels that target's estimate calibrated."""
+    from edgeport.analysis.check import check
+    from edgeport.bench.harness import BenchmarkConfig
+    from edgeport.errors import ConfigError
+    from edgeport.predict.calibrate import calibrate, resolve_device
+    from edgeport.predict.calibration import load_calibrations
+    from edgeport.predict.family import build_family
+    from edgeport.store import Store
+
+    names = ("conv-c8-s32-d2", "conv-c32-s16-d2", "mlp-w64-d2", "mlp-w256-d3", "eltwise-c16-s32-d4")
+    nets = build_family(tmp_path / "nets", keep=lambda s: s.name in names)
+    store = Store(tmp_path / "s.db")
+    config = BenchmarkConfig(warmup_runs=2, warmup_min_s=0.0, min_runs=5, min_duration_s=0.01, max_duration_s=1.0,
+                             distinct_inputs=1)
+    result = calibrate("browser", None, nets, family=False, config=config, store=store)
+    assert result.measured == len(names) and not result.failed
+    (cal,) = result.calibrations
+    assert cal.key == "browser-wasm/onnxruntime-web/fp32" and cal.conditions["measured_on"] == "browser"
+    assert all(v > 0 for v in cal.measured_ms.values())
+    est = check(nets[0], ["browser-wasm"], calibrations=load_calibrations(store)).targets[0].compat.estimate
+    assert est.calibrated and est.label.startswith("calibrated on 5 models")
+    with pytest.raises(ConfigError, match="runs only onnxruntime-web"):
+        resolve_device("browser", "openvino")

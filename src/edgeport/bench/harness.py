@@ -27,7 +27,7 @@ from edgeport.core.inputs import (InputPlan, concrete_specs, feeds_whole, synthe
 from edgeport.data.datasets import Dataset
 from edgeport.data.synthetic import feed_plan
 from edgeport.errors import ConfigError, DatasetError, EdgeportError
-from edgeport.runtimes.base import RunPolicy, Runtime, RuntimeOptions, batch_size_for, open_runtime
+from edgeport.runtimes.base import DeviceTiming, RunPolicy, Runtime, RuntimeOptions, batch_size_for, open_runtime
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PeakRss", "PreparedBenchmark", "benchmark",
            "config_for", "interleaved"]
@@ -325,6 +325,21 @@ class PreparedBenchmark:
         self._last_s = (perf() - begin) / 1e9
         return [t / 1e6 for t in times]
 
+    def policy(self, *, warmup: bool = True) -> RunPolicy:
+        """This benchmark's timing as the policy a device runtime applies on its device (no warm-up unless
+        ``warmup``)."""
+        cfg = self.config
+        return RunPolicy(warmup_runs=cfg.warmup_runs if warmup else 0, warmup_min_s=cfg.warmup_min_s if warmup else 0.0,
+                         min_runs=cfg.min_runs, min_duration_s=cfg.min_duration_s, max_runs=cfg.max_runs,
+                         max_duration_s=cfg.max_duration_s)
+
+    def on_device(self, *, warmup: bool = True) -> DeviceTiming:
+        """One block timed on the device by a device runtime (``time_on_device``), never across the link."""
+        timing = self.runtime.time_on_device(self._feeds, self.policy(warmup=warmup))
+        if timing is None:
+            raise TypeError(f"device runtime {self.runtime.name!r} returned no timing")
+        return timing
+
     def result(self, samples_ms: list[float], conditions: cond.Conditions, peak_rss_delta_mb: float | None,
                rss_method: str) -> BenchmarkResult:
         stats = summarize(samples_ms)
@@ -373,13 +388,8 @@ def benchmark(artifact: Artifact | str | Path, runtime: str | None = None, optio
 def _benchmark_on_device(bench: PreparedBenchmark, before: cond.Conditions) -> BenchmarkResult:
     """The same policy, timed on the device by its runtime; the host's conditions are recorded beside the
     device's own."""
-    cfg = bench.config
-    policy = RunPolicy(warmup_runs=cfg.warmup_runs, warmup_min_s=cfg.warmup_min_s, min_runs=cfg.min_runs,
-                       min_duration_s=cfg.min_duration_s, max_runs=cfg.max_runs, max_duration_s=cfg.max_duration_s)
     with bench:
-        timing = bench.runtime.time_on_device(bench._feeds, policy)
-        if timing is None:
-            raise TypeError(f"device runtime {bench.runtime.name!r} returned no timing")
+        timing = bench.on_device()
         bench.warmup_runs, bench.warmup_s = timing.warmup_runs, timing.warmup_s
         if timing.load_ms is not None:
             bench.load_ms = timing.load_ms

@@ -1,10 +1,10 @@
 """``calibrate``: measure the calibration family (and the user's models) on one device and runtime, fit.
 
-A device is named by where the runtime runs: ``host`` is this machine through any installed runtime.
-Measurement goes through a runtime *name* plus ``RuntimeOptions`` and the benchmark harness, so a
-device that is reached through a runtime — an agent over HTTP (``agent://HOST:PORT``) or a browser
-page (``browser``) — plugs in by resolving to its runtime in ``resolve_device``; nothing else here
-knows where the model ran.
+A device is named by where the runtime runs: ``host`` is this machine through any installed runtime;
+``agent://HOST:PORT`` and ``browser`` are measured by their device runtimes (``remote``, ``browser``),
+which time each block on the device itself (the agent's own loop, the page's ``performance.now()``),
+never across the link. A device's fit is filed under its profile (``--target``, by default the profile
+whose ``agent``/``measure`` names it), which is where ``check``, ``fit`` and studies look for it.
 
 Networks that fail to convert or run are left out of the fit and listed (``failed``); the fit uses
 the rest. Each precision the measured set contains at least ``MIN_MODELS`` times gets its own fit.
@@ -45,27 +45,64 @@ def bench_config() -> Any:
 class CalibrationDevice:
     """Where calibration runs: the device profile estimates are filed under and the runtime measuring there."""
 
-    device: str  # the key calibrations are stored under ("host")
+    device: str  # the profile id calibrations are stored under ("host", "rpi5", "browser-wasm")
     target: Target  # its profile: peaks, bandwidth, priors
-    runtime: str
-    options: Any  # RuntimeOptions for that runtime
+    runtime: str  # the runtime the model runs on, on the device ("onnxruntime", "onnxruntime-web")
+    options: Any  # RuntimeOptions for ``measure_with``
+    address: str = "host"  # where it is measured: "host", "agent://HOST:PORT", "browser"
+    measure_with: str = ""  # the runtime class here that measures there ("remote", "browser"); "" = ``runtime``
+
+    @property
+    def bench_runtime(self) -> str:
+        return self.measure_with or self.runtime
 
 
-def resolve_device(device: str, runtime: str | None = None, threads: int = 1) -> CalibrationDevice:
-    """``host`` (through ``runtime``, default ONNX Runtime); other devices need their runtime registered."""
-    from edgeport.runtimes.base import RUNTIMES
+DEVICE_RUNTIME_ON = {"browser": "onnxruntime-web"}  # what a device scheme's page runs (it has only one)
 
-    if device != "host":
-        kind = "agent" if device.startswith("agent://") else device
-        raise UnsupportedError(f"calibrating {device!r} needs a runtime that measures on it ({kind}), and none "
-                               "is registered in this edgeport", fix="calibrate --device host for now")
-    name = runtime or "onnxruntime"
-    if name not in RUNTIMES.names():
-        raise ConfigError(f"unknown runtime {name!r}", fix=f"use one of: {', '.join(sorted(RUNTIMES.names()))}")
-    cls = RUNTIMES.get(name)
+
+def resolve_device(device: str, runtime: str | None = None, threads: int = 1, *,
+                   target: str | None = None) -> CalibrationDevice:
+    """``host`` through ``runtime`` (default ONNX Runtime), or a device a device runtime measures on
+    (``agent://HOST:PORT``, ``browser``), filed under the profile ``target`` — by default the profile whose
+    ``agent``/``measure`` names that device."""
+    from edgeport.runtimes.base import RUNTIMES, device_runtime, device_scheme
+
+    if device == "host":
+        if target not in (None, "host"):
+            raise ConfigError(f"--target {target} with --device host: the host is only filed under its own profile",
+                              fix=f"calibrate the device that {target} is (--device agent://HOST:PORT), or drop --target")
+        name = runtime or "onnxruntime"
+        if name not in RUNTIMES.names():
+            raise ConfigError(f"unknown runtime {name!r}", fix=f"use one of: {', '.join(sorted(RUNTIMES.names()))}")
+        cls = RUNTIMES.get(name)
+        if cls.device_schemes:
+            raise ConfigError(f"runtime {name!r} measures on another device, not the host",
+                              fix=f"pass --device {cls.device_schemes[0]}{'://HOST:PORT' if cls.device_schemes[0] == 'agent' else ''}")
+        if not cls.available():
+            cls._require()  # raises MissingDependencyError naming the extra
+        return CalibrationDevice("host", get_target("host"), name, cls.Options(threads=threads))
+    scheme = device_scheme(device)
+    on_device = DEVICE_RUNTIME_ON.get(scheme)
+    if on_device is not None and runtime not in (None, on_device):
+        raise ConfigError(f"the {device} device runs only {on_device}, not {runtime!r}", fix="drop --runtime")
+    cls, options = device_runtime(device, runtime=None if on_device else (runtime or "onnxruntime"), threads=threads)
     if not cls.available():
-        cls._require()  # raises MissingDependencyError naming the extra
-    return CalibrationDevice("host", get_target("host"), name, cls.Options(threads=threads))
+        cls._require()
+    profile = _profile_for(device, target)
+    return CalibrationDevice(profile.id, profile, on_device or runtime or "onnxruntime", options, address=device,
+                             measure_with=cls.name)
+
+
+def _profile_for(device: str, target: str | None) -> Target:
+    from edgeport.core.target import list_targets
+
+    if target is not None:
+        return get_target(target)
+    named = [t for t in list_targets() if t.measured_by == device]
+    if not named:
+        raise ConfigError(f"no device profile names {device} as its device, so its calibration has nowhere to be "
+                          "filed", fix="pass --target ID: the profile this device is (edgeport targets lists them)")
+    return named[0]
 
 
 @dataclass
@@ -77,6 +114,7 @@ class CalibrationResult:
     measured: int
     failed: list[str]  # "model: why"
     notes: list[str] = field(default_factory=list)
+    address: str = "host"  # where it was measured
     kind: str = "calibrate"
 
 
@@ -106,7 +144,9 @@ def measure_latency_s(artifact: Any, dev: CalibrationDevice, config: Any) -> flo
 
     from edgeport.bench.harness import PreparedBenchmark
 
-    with PreparedBenchmark(artifact, dev.runtime, dev.options, config=config) as bench:
+    with PreparedBenchmark(artifact, dev.bench_runtime, dev.options, config=config) as bench:
+        if bench.runtime.device_schemes:  # timed on the device, one policy per block, warm-up in the first
+            return min(statistics.median(bench.on_device(warmup=b == 0).samples_ms) for b in range(BLOCKS)) / 1e3
         bench.warmup()
         return min(statistics.median(bench.block(config.min_runs, config.min_duration_s)) for _ in range(BLOCKS)) / 1e3
 
@@ -128,7 +168,7 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
                 progress(name, i, len(models))
             try:
                 feat = features(load_graph(Path(path)), dev.target)
-                seconds = measure_latency_s(_runnable(Path(path), dev.runtime, work), dev, config)
+                seconds = measure_latency_s(_runnable(Path(path), dev.bench_runtime, work), dev, config)
                 samples.append(Sample(name, feat, seconds))
             except EdgeportError as exc:  # a model this runtime cannot convert or run: the fit uses the rest
                 failed.append(f"{name}: {str(exc).splitlines()[0][:200]}")
@@ -163,19 +203,25 @@ def fit_calibrations(samples: Sequence[Sample], dev: CalibrationDevice, failed: 
                                models=[s.name for s in group], failed=list(failed), loo_rel_errors=loo,
                                interval=interval_of(loo), seen_classes=seen,
                                measured_ms={s.name: s.measured_s * 1e3 for s in group},
-                               conditions={"cpu": where.cpu_model, "threads": getattr(dev.options, "threads", None),
-                                           "loaded": where.loaded}))
+                               conditions=_conditions(dev, where)))
     return out, notes
 
 
+def _conditions(dev: CalibrationDevice, where: Any) -> dict[str, Any]:
+    threads = getattr(dev.options, "threads", None)
+    if dev.address == "host":
+        return {"cpu": where.cpu_model, "threads": threads, "loaded": where.loaded}
+    return {"measured_on": dev.address, "threads": threads, "host_loaded": where.loaded}
+
+
 def calibrate(device: str = "host", runtime: str | None = None, models: Sequence[str | Path] = (), *,
-              family: bool = True, threads: int = 1, config: Any = None, store: Any = None, save: bool = True,
+              target: str | None = None, family: bool = True, threads: int = 1, config: Any = None, store: Any = None, save: bool = True,
               progress: Callable[[str, int, int], None] | None = None) -> CalibrationResult:
     """Measure the calibration family (unless ``family=False``) and ``models`` on ``device`` through ``runtime``,
     fit the cost model per precision and (``save``) keep each fit in the store for ``check``/``fit``/``optimize``."""
     from edgeport.predict.family import build_family
 
-    dev = resolve_device(device, runtime, threads)
+    dev = resolve_device(device, runtime, threads, target=target)
     user = [Path(m) for m in models]
     for m in user:
         if not m.exists():
@@ -192,4 +238,4 @@ def calibrate(device: str = "host", runtime: str | None = None, models: Sequence
     if save:
         for cal in cals:
             save_calibration(cal, store)
-    return CalibrationResult(dev.device, dev.runtime, threads, cals, len(samples), failed, notes)
+    return CalibrationResult(dev.device, dev.runtime, threads, cals, len(samples), failed, notes, address=dev.address)

@@ -129,7 +129,8 @@ def render_calibration(result: Any, con: Console) -> None:
             table.add_row(k, eff, mem, _ms(p.overhead_s[k] * 1e3))
         con.print(table)
         con.print(f"  per-invoke floor {_ms(p.invoke_s * 1e3)}; unseen op classes keep the profile's prior")
-    con.print(f"{result.measured} model(s) measured on {result.device} through {result.runtime}")
+    where = result.device if result.address == "host" else f"{result.address} (filed under the {result.device} profile)"
+    con.print(f"{result.measured} model(s) measured on {where} through {result.runtime}")
     for f in result.failed:
         con.print(f"  [yellow]failed:[/yellow] {f}")
     for note in result.notes:

@@ -140,6 +140,7 @@ class AgentLink:
         self.host, self.port = parse_address(address)
         self.token, self.token_source = _token(token_file)
         self.timeout_s = timeout_s
+        self.max_body_bytes = 0  # the agent's body limit once its health was read (0: not known)
         self._conn: http.client.HTTPConnection | None = None
 
     def close(self) -> None:
@@ -192,6 +193,11 @@ class AgentLink:
         if batches is not None:
             body: bytes | None = encode(meta or {}, batches)
             ctype = NPZ
+            if self.max_body_bytes and len(body) > self.max_body_bytes:  # refused before it is read: say so here
+                raise UnsupportedError(f"the {job} job's tensors are {len(body) / 2**20:.2f} MiB, over the agent's "
+                                       f"limit of {self.max_body_bytes / 2**20:.2f} MiB at {self.address}",
+                                       fix="start the agent with a larger --max-artifact-mb, or time fewer distinct "
+                                           "inputs")
         else:
             body, ctype = (None if meta is None else json.dumps(meta).encode()), JSON
         status, rtype, data = self.request(method, path, body, ctype, job=job, timeout_s=timeout_s)
@@ -310,6 +316,7 @@ class RemoteRuntime(Runtime):
                                    fix="convert to ONNX, TFLite, ExecuTorch or OpenVINO IR first")
         health, _ = self._link.call("GET", "/v1/health", job="health")
         limit = int(health.get("max_artifact_bytes", 0))
+        self._link.max_body_bytes = limit
         files = []
         for f in [path, *self.artifact.side_files()]:
             digest = _sha256(f)
