@@ -57,6 +57,9 @@ class Table:
     rows: list[dict[str, Any]] = field(default_factory=list)
     conditions: cond.Conditions | None = None
     notes: list[str] = field(default_factory=list)
+    # load the measurement makes on purpose (a neighbour process it starts): its conditions count it as foreign,
+    # so they read "loaded"; this says why, and the record's banner does not count the table
+    own_load: str = ""
 
     def __post_init__(self) -> None:
         self.columns = [list(c) if isinstance(c, (tuple, list)) else [c, c] for c in self.columns]

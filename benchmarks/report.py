@@ -60,7 +60,7 @@ def _fmt(key: str, value: Any) -> str:
     return str(value).replace("|", "\\|")
 
 
-def _conditions_line(c: dict[str, Any] | None) -> str:
+def _conditions_line(c: dict[str, Any] | None, own_load: str = "") -> str:
     if not c:
         return "_conditions not recorded_"
     lb = c.get("load_before") or ["?"]
@@ -70,7 +70,9 @@ def _conditions_line(c: dict[str, Any] | None) -> str:
             f"{c.get('usable_cores')}/{c.get('cores')} cores, threads {c.get('threads') or '—'}, "
             f"load {fmt(lb[0])} before / {fmt(la[0])} after, other processes busy "
             f"{fmt(c.get('foreign_cpu_before'))} / {fmt(c.get('foreign_cpu_after'))} cores_")
-    if c.get("loaded"):
+    if c.get("loaded") and own_load:
+        text += f" — loaded on purpose: {own_load}"
+    elif c.get("loaded"):
         text += f" — **⚠ LOADED MACHINE: {c.get('loaded_reason')}**"
     return text
 
@@ -83,7 +85,7 @@ def _table(t: dict[str, Any]) -> list[str]:
         lines.append("| " + " | ".join(_fmt(k, row.get(k)) for k in keys) + " |")
     if not t["rows"]:
         lines.append("| " + " | ".join("—" for _ in cols) + " |")
-    lines += ["", _conditions_line(t.get("conditions"))]
+    lines += ["", _conditions_line(t.get("conditions"), t.get("own_load", ""))]
     lines += [f"- {n}" for n in t.get("notes", [])]
     return lines + [""]
 

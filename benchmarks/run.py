@@ -110,7 +110,8 @@ def main(argv: list[str] | None = None) -> int:
             shutil.rmtree(work, ignore_errors=True)
     after = cond.finish(before)
     suites = to_json(results)
-    loaded = after.loaded or any((t.get("conditions") or {}).get("loaded") for s in suites for t in s["tables"])
+    loaded = after.loaded or any((t.get("conditions") or {}).get("loaded") and not t.get("own_load")
+                                 for s in suites for t in s["tables"])
     doc = {"schema": SCHEMA, "schema_version": SCHEMA_VERSION, "edgeport_version": __version__,
            "date": dt.date.today().isoformat(),
            "created": dt.datetime.now(dt.timezone.utc).isoformat(timespec="seconds"),

@@ -46,13 +46,15 @@ def _onnx(ctx: Context, name: str) -> Path:
 class _Agent:
     """``edgeport agent serve`` on loopback, any free port, its cache and token in the work dir."""
 
-    def __init__(self, work: Path) -> None:
+    def __init__(self, work: Path, core: int | None = None) -> None:
+        """``core``: the agent is pinned to that one core (a one-core device), from before it starts."""
         token = work / "agent-token"
         token.write_text("benchmark-token\n")
         os.environ["EDGEPORT_AGENT_TOKEN_FILE"] = str(token)
         self.proc = subprocess.Popen([sys.executable, "-m", "edgeport.cli.main", "agent", "serve", "--port", "0",
                                       "--token-file", str(token), "--cache", str(work / "agent-cache")],
-                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True)
+                                     stdout=subprocess.PIPE, stderr=subprocess.STDOUT, text=True,
+                                     preexec_fn=None if core is None else lambda: os.sched_setaffinity(0, {core}))
         assert self.proc.stdout is not None
         for line in self.proc.stdout:  # the agent prints its address once it listens
             found = re.search(r"listening on http://127\.0\.0\.1:(\d+)", line)
