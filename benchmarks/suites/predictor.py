@@ -14,8 +14,8 @@ buffer far larger than the last-level cache on the other core (this VM exposes n
 the device is made slower where a real small device is: memory traffic). Every model is measured
 there (timed by the agent); 10 random ones calibrate, the rest are predicted (5 splits, pooled) by
 the host fit unchanged, the host fit refitted to the 10 (the host fit as the prior), and the
-profile's prior refitted to the 10 (what a device without a host calibration gets). ``EDGEPORT_BENCH_DEVICE=agent://HOST:PORT`` measures
-a real device instead of the stand-in.
+profile's prior refitted to the 10 (what a device without a host calibration gets).
+``EDGEPORT_BENCH_DEVICE=agent://HOST:PORT`` measures a real device instead of the stand-in.
 
 A held-out prediction counts as *covered* when the measurement lies inside the estimate's interval.
 Measured latency is what ``edgeport calibrate`` measures: the lowest of three short block medians of
@@ -87,11 +87,18 @@ def _timed(art: Any, dev: Any, config: Any) -> tuple[float, float]:
     return min(walls), min(cpus)
 
 
-def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
-             suite: SuiteResult) -> tuple[list[Any], list[Any]]:
+def _prepared(path: Path, shapes: tuple[str, ...]) -> tuple[Any, Any]:
+    """(the shaped graph, the artifact with those input shapes) of one model."""
     from edgeport.analysis.shaped import plan_from, shaped_graph
     from edgeport.core.artifact import load_artifact
     from edgeport.core.inputs import InputPlan
+
+    graph = shaped_graph(path, plan_from(path, list(shapes) or None, None))
+    return graph, load_artifact(path).with_inputs(InputPlan.parse(list(shapes) or None, None))
+
+
+def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
+             suite: SuiteResult) -> tuple[list[Any], list[Any]]:
     from edgeport.core.target import get_target
     from edgeport.errors import EdgeportError
     from edgeport.predict.calibrate import bench_config, resolve_device
@@ -103,8 +110,7 @@ def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
     samples, cpu = [], []
     for name, path, shapes in models:
         try:
-            graph = shaped_graph(path, plan_from(path, list(shapes) or None, None))
-            art = load_artifact(path).with_inputs(InputPlan.parse(list(shapes) or None, None))
+            graph, art = _prepared(path, shapes)
             wall_s, cpu_s = _timed(art, dev, bench_config())
             feat = features(graph, host)
             samples.append(Sample(name, feat, wall_s))
@@ -130,9 +136,6 @@ def _neighbour(core: int) -> Any:
 
 def _measure_device(address: str, models: list[tuple[str, Path, tuple[str, ...]]], suite: SuiteResult) -> list[Any]:
     """Each model timed on the agent at ``address`` (ONNX Runtime there, 1 thread), as calibration samples."""
-    from edgeport.analysis.shaped import plan_from, shaped_graph
-    from edgeport.core.artifact import load_artifact
-    from edgeport.core.inputs import InputPlan
     from edgeport.core.target import get_target
     from edgeport.errors import EdgeportError
     from edgeport.predict.calibrate import bench_config, measure_latency_s, resolve_device
@@ -144,8 +147,7 @@ def _measure_device(address: str, models: list[tuple[str, Path, tuple[str, ...]]
     samples = []
     for name, path, shapes in models:
         try:
-            graph = shaped_graph(path, plan_from(path, list(shapes) or None, None))
-            art = load_artifact(path).with_inputs(InputPlan.parse(list(shapes) or None, None))
+            graph, art = _prepared(path, shapes)
             samples.append(Sample(name, features(graph, host), measure_latency_s(art, dev, bench_config())))
         except EdgeportError as exc:
             suite.skip(f"{name} on the stand-in device", one_line(exc))
@@ -159,8 +161,7 @@ def _transfer(host_samples: list[Any], device_samples: list[Any]) -> dict[str, d
     from edgeport.predict.fit import fit_params
 
     prior = CostParams.from_prior(get_target("host").predictor)
-    host_names = {s.name for s in host_samples if s.features.precision == "fp32"}
-    host_fit = fit_params([s for s in host_samples if s.name in host_names], prior)
+    host_fit = fit_params([s for s in host_samples if s.features.precision == "fp32"], prior)
     fp32 = [s for s in device_samples if s.features.precision == "fp32"]
     rng = random.Random(1)
     errors: dict[str, list[float]] = {"host fit, unchanged": [], "host fit refitted to 10": [],

@@ -60,7 +60,7 @@ def test_calibration_on_an_agent_is_filed_under_its_profile_and_used_by_check(ag
     est = check(nets[0], ["rpi5", "rpi4"], calibrations=cals).targets
     assert est[0].compat.estimate.calibrated and est[0].compat.estimate.label.startswith("calibrated on 5 models")
     assert not est[1].compat.estimate.calibrated  # another profile keeps its prior
-    # the fitted estimate follows the agent's measurement of a model it was fitted on, within its interval
+    # the fitted estimate is on the scale of the agent's measurement of a model it was fitted on
     measured = cal.measured_ms[Path(nets[0]).stem]
     e = est[0].compat.estimate
     assert e.low_ms / 3 <= measured <= e.high_ms * 3

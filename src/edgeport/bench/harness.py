@@ -325,17 +325,15 @@ class PreparedBenchmark:
         self._last_s = (perf() - begin) / 1e9
         return [t / 1e6 for t in times]
 
-    def policy(self, *, warmup: bool = True) -> RunPolicy:
-        """This benchmark's timing as the policy a device runtime applies on its device (no warm-up unless
-        ``warmup``)."""
+    def on_device(self, blocks: int = 1) -> DeviceTiming:
+        """The config's warm-up and then ``blocks`` consecutive blocks' worth of runs, timed on the device by a
+        device runtime (``time_on_device``) in one call (the feeds travel once), never across the link."""
         cfg = self.config
-        return RunPolicy(warmup_runs=cfg.warmup_runs if warmup else 0, warmup_min_s=cfg.warmup_min_s if warmup else 0.0,
-                         min_runs=cfg.min_runs, min_duration_s=cfg.min_duration_s, max_runs=cfg.max_runs,
-                         max_duration_s=cfg.max_duration_s)
-
-    def on_device(self, *, warmup: bool = True) -> DeviceTiming:
-        """One block timed on the device by a device runtime (``time_on_device``), never across the link."""
-        timing = self.runtime.time_on_device(self._feeds, self.policy(warmup=warmup))
+        cap_s = None if cfg.max_duration_s is None else cfg.max_duration_s * blocks
+        policy = RunPolicy(warmup_runs=cfg.warmup_runs, warmup_min_s=cfg.warmup_min_s, min_runs=cfg.min_runs * blocks,
+                           min_duration_s=cfg.min_duration_s * blocks, max_runs=cfg.max_runs * blocks,
+                           max_duration_s=cap_s)
+        timing = self.runtime.time_on_device(self._feeds, policy)
         if timing is None:
             raise TypeError(f"device runtime {self.runtime.name!r} returned no timing")
         return timing

@@ -145,8 +145,11 @@ def measure_latency_s(artifact: Any, dev: CalibrationDevice, config: Any) -> flo
     from edgeport.bench.harness import PreparedBenchmark
 
     with PreparedBenchmark(artifact, dev.bench_runtime, dev.options, config=config) as bench:
-        if bench.runtime.device_schemes:  # timed on the device, one policy per block, warm-up in the first
-            return min(statistics.median(bench.on_device(warmup=b == 0).samples_ms) for b in range(BLOCKS)) / 1e3
+        if bench.runtime.device_schemes:  # one call to the device, its runs cut into consecutive blocks here
+            runs = bench.on_device(blocks=BLOCKS).samples_ms
+            size = max(1, len(runs) // BLOCKS)
+            blocks = [runs[i * size:(i + 1) * size] for i in range(BLOCKS)]
+            return min(statistics.median(b) for b in blocks if b) / 1e3
         bench.warmup()
         return min(statistics.median(bench.block(config.min_runs, config.min_duration_s)) for _ in range(BLOCKS)) / 1e3
 
@@ -215,7 +218,8 @@ def _conditions(dev: CalibrationDevice, where: Any) -> dict[str, Any]:
 
 
 def calibrate(device: str = "host", runtime: str | None = None, models: Sequence[str | Path] = (), *,
-              target: str | None = None, family: bool = True, threads: int = 1, config: Any = None, store: Any = None, save: bool = True,
+              target: str | None = None, family: bool = True, threads: int = 1, config: Any = None,
+              store: Any = None, save: bool = True,
               progress: Callable[[str, int, int], None] | None = None) -> CalibrationResult:
     """Measure the calibration family (unless ``family=False``) and ``models`` on ``device`` through ``runtime``,
     fit the cost model per precision and (``save``) keep each fit in the store for ``check``/``fit``/``optimize``."""
