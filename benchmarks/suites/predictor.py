@@ -23,6 +23,9 @@ wall time. On a shared machine (the 2-core CI class, with other jobs) time-slici
 inferences more than short ones, which no cost model can follow; so each model is also timed in
 *process CPU time* per inference (the same blocks; at 1 thread that is the work the runtime did,
 without the time other processes held the core), and the tables are given for both.
+Each model is also profiled per operator (ONNX Runtime's profiler, OpenVINO's performance counters, in runs
+of their own): each op class's share of its kernel time adds equations to the fit (``predict.fit``), as
+``edgeport calibrate`` does; the summary gives the fit with those shares and without them (latency only).
 Smoke mode skips the suite (it measures ~40 models per runtime).
 """
 
@@ -30,6 +33,7 @@ from __future__ import annotations
 
 import random
 import sys
+from dataclasses import replace
 from pathlib import Path
 from typing import Any
 
@@ -69,12 +73,15 @@ def _models(ctx: Context, suite: SuiteResult) -> list[tuple[str, Path, tuple[str
     return models
 
 
-def _timed(art: Any, dev: Any, config: Any) -> tuple[float, float]:
-    """(lowest block median of wall time, lowest block mean of process CPU time) per inference, in s."""
+def _timed(art: Any, dev: Any, config: Any, graph: Any) -> tuple[float, float, dict[str, float] | None]:
+    """(lowest block median of wall time, lowest block mean of process CPU time) per inference, in s, and the
+    op-class shares of the runtime's per-operator profile (what ``edgeport calibrate`` measures)."""
     import statistics
     import time
 
     from edgeport.bench.harness import PreparedBenchmark
+    from edgeport.bench.ops import PROFILE_RUNS, breakdown
+    from edgeport.predict.costmodel import class_shares
 
     walls, cpus = [], []
     with PreparedBenchmark(art, dev.runtime, dev.options, config=config) as bench:
@@ -84,7 +91,8 @@ def _timed(art: Any, dev: Any, config: Any) -> tuple[float, float]:
             runs = bench.block(config.min_runs, config.min_duration_s)
             cpus.append((time.process_time() - c0) / len(runs))
             walls.append(statistics.median(runs) / 1e3)
-    return min(walls), min(cpus)
+        shares = class_shares(breakdown(bench.time_ops(PROFILE_RUNS), dev.runtime, graph), graph)
+    return min(walls), min(cpus), shares
 
 
 def _prepared(path: Path, shapes: tuple[str, ...]) -> tuple[Any, Any]:
@@ -111,10 +119,10 @@ def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
     for name, path, shapes in models:
         try:
             graph, art = _prepared(path, shapes)
-            wall_s, cpu_s = _timed(art, dev, bench_config())
+            wall_s, cpu_s, shares = _timed(art, dev, bench_config(), graph)
             feat = features(graph, host)
-            samples.append(Sample(name, feat, wall_s))
-            cpu.append(Sample(name, feat, cpu_s))
+            samples.append(Sample(name, feat, wall_s, shares))
+            cpu.append(Sample(name, feat, cpu_s, shares))
         except EdgeportError as exc:
             suite.skip(f"{name} on {runtime}", one_line(exc))
     return samples, cpu
@@ -296,10 +304,12 @@ def run(ctx: Context) -> SuiteResult:
         if runtime == "onnxruntime":
             host_ort = samples
         r, c = _evaluate(samples), _evaluate(cpu)
+        bare = _evaluate([replace(s, shares=None) for s in samples])
         results[runtime] = (r, c)
         keys = ("n", "uncal_3x", "uncal_20", "cal10_10", "cal10_20", "cal10_covered", "loo_10", "loo_20")
-        summary.add(runtime=runtime, timing="wall (lowest block median)", **{k: r[k] for k in keys})
-        summary.add(runtime=runtime, timing="process CPU time", **{k: c[k] for k in keys})
+        summary.add(runtime=runtime, timing="wall + op shares (as calibrate)", **{k: r[k] for k in keys})
+        summary.add(runtime=runtime, timing="wall, latency only", **{k: bare[k] for k in keys})
+        summary.add(runtime=runtime, timing="process CPU time + op shares", **{k: c[k] for k in keys})
         if runtime == "onnxruntime":
             for name, ms in r["measured_ms"].items():
                 detail.add(model=name, measured_ms=ms, ratio=r["ratio_by_model"][name], loo=r["loo_by_model"].get(name),

@@ -11,7 +11,8 @@ import pytest
 from edgeport.core.target import OP_CLASSES, PredictorPrior, get_target
 from edgeport.predict.calibrate import interval_of
 from edgeport.predict.calibration import Calibration
-from edgeport.predict.costmodel import CostParams, ModelFeatures, NodeFeatures, features, predict_seconds
+from edgeport.predict.costmodel import (CostParams, ModelFeatures, NodeFeatures, features, per_class_seconds,
+                                        predict_seconds)
 from edgeport.predict.estimate import estimate_features
 from edgeport.predict.fit import Sample, choose_prior_weight, fit_params, global_scale, leave_one_out
 
@@ -139,6 +140,29 @@ def test_fit_recovers_known_efficiencies():
     noisy = [*samples[:-1], dataclasses.replace(samples[-1], measured_s=samples[-1].measured_s * 3)]
     robust = fit_params(noisy, CostParams.from_prior(PRIOR))
     assert 1 / robust.inv_eff["conv"] == pytest.approx(0.7, rel=0.06)
+
+
+def test_op_class_shares_tell_apart_classes_a_latency_cannot():
+    """Every model mixes convolutions and depthwise ones in the same proportion: latencies alone fit any split of
+    the time between the two; a per-operator profile's class shares fix it, and a new mix is then predicted."""
+    true = _truth()
+
+    def model(name: str, scale: float, dw_ratio: float) -> Sample:
+        feat = ModelFeatures([NodeFeatures("conv", 4e-5 * scale, 0.0), NodeFeatures("depthwise_conv", 4e-5 * scale
+                                                                                   * dw_ratio, 0.0)])
+        per = per_class_seconds(feat, true)
+        total = sum(per.values())
+        return Sample(name, feat, predict_seconds(feat, true), {k: v / total for k, v in per.items()})
+
+    train = [model(f"m{i}", scale, 0.1) for i, scale in enumerate((0.5, 1.0, 2.0, 4.0, 8.0))]
+    prior = CostParams.from_prior(PRIOR)
+    profiled = fit_params(train, prior)
+    assert 1 / profiled.inv_eff["conv"] == pytest.approx(0.7, rel=0.05)
+    assert 1 / profiled.inv_eff["depthwise_conv"] == pytest.approx(0.05, rel=0.05)
+    latency_only = fit_params([dataclasses.replace(s, shares=None) for s in train], prior)
+    new = model("new", 1.0, 2.0)  # mostly depthwise
+    assert predict_seconds(new.features, profiled) / new.measured_s == pytest.approx(1.0, abs=0.05)
+    assert abs(predict_seconds(new.features, latency_only) / new.measured_s - 1.0) > 0.2
 
 
 def test_leave_one_out_holds_each_model_out():

@@ -1,4 +1,4 @@
-"""Benchmarking: the harness (warm-up, timed runs, interleaved blocks), statistics, conditions."""
+"""Benchmarking: the harness (warm-up, timed runs, interleaved blocks), statistics, conditions, per-operator times."""
 
 from __future__ import annotations
 
@@ -9,8 +9,10 @@ from edgeport.bench.harness import (
     PreparedBenchmark,
     benchmark,
     interleaved,
+    time_ops,
 )
+from edgeport.bench.ops import OpBreakdown, OpRow
 from edgeport.bench.matrix import BenchMatrix, bench_matrix
 
-__all__ = ["BenchMatrix", "BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PreparedBenchmark",
-           "bench_matrix", "benchmark", "interleaved"]
+__all__ = ["BenchMatrix", "BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "OpBreakdown", "OpRow",
+           "PreparedBenchmark", "bench_matrix", "benchmark", "interleaved", "time_ops"]

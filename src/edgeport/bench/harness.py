@@ -20,17 +20,20 @@ from typing import Any
 import numpy as np
 
 from edgeport.bench import conditions as cond
+from edgeport.bench.ops import PROFILE_RUNS, OpBreakdown, breakdown, graph_of
 from edgeport.bench.stats import LatencyStats, summarize
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.inputs import (InputPlan, concrete_specs, feeds_whole, synthetic_feeds, unknown_dims,
                                   unknown_dims_note)
 from edgeport.data.datasets import Dataset
 from edgeport.data.synthetic import feed_plan
-from edgeport.errors import ConfigError, DatasetError, EdgeportError
-from edgeport.runtimes.base import DeviceTiming, RunPolicy, Runtime, RuntimeOptions, batch_size_for, open_runtime
+from edgeport.errors import ConfigError, DatasetError, EdgeportError, UnsupportedError
+from edgeport.graph.ir import Graph
+from edgeport.runtimes.base import (DeviceTiming, OpTiming, RunPolicy, Runtime, RuntimeOptions, batch_size_for,
+                                    open_runtime)
 
 __all__ = ["BenchmarkConfig", "BenchmarkResult", "InterleavedResult", "PeakRss", "PreparedBenchmark", "benchmark",
-           "config_for", "interleaved"]
+           "config_for", "interleaved", "time_ops"]
 
 
 @dataclass(frozen=True)
@@ -82,6 +85,8 @@ class BenchmarkResult:
     kind: str = "benchmark"
     device: str = ""  # the device address it was timed on ("" = this host)
     device_conditions: dict[str, Any] | None = None  # that device's own conditions record (beside the host's)
+    ops: OpBreakdown | None = None  # per-operator times, when asked for (``time_ops``, separate profiled runs)
+    ops_note: str = ""  # why there are none, when they were asked for
     _samples_ms: list[float] = field(default_factory=list, repr=False)  # raw latencies (not serialised)
 
     @property
@@ -325,6 +330,10 @@ class PreparedBenchmark:
         self._last_s = (perf() - begin) / 1e9
         return [t / 1e6 for t in times]
 
+    def time_ops(self, runs: int) -> OpTiming:
+        """Each kernel's time over ``runs`` runs of these feeds, by the runtime's profiler (``Runtime.time_ops``)."""
+        return self.runtime.time_ops(self._feeds, runs)
+
     def on_device(self, blocks: int = 1) -> DeviceTiming:
         """The config's warm-up and then ``blocks`` consecutive blocks' worth of runs, timed on the device by a
         device runtime (``time_on_device``) in one call (the feeds travel once), never across the link."""
@@ -381,6 +390,20 @@ def benchmark(artifact: Artifact | str | Path, runtime: str | None = None, optio
         peak = memory.delta_mb()
     after = cond.finish(before)
     return bench.result(samples, after, peak, memory.method)
+
+
+def time_ops(artifact: Artifact | str | Path, runtime: str | None = None, options: RuntimeOptions | None = None, *,
+             data: Dataset | None = None, runs: int = PROFILE_RUNS, graph: Graph | None = None) -> OpBreakdown:
+    """Where the time goes: ``artifact`` profiled on ``runtime`` over ``runs`` runs of the benchmark's feeds
+    (``data``, else synthetic), each kernel tied to the node of ``graph`` it is named after (default: the
+    artifact's own graph). Runtimes without a profiler edgeport reads raise ``UnsupportedError``."""
+    with PreparedBenchmark(artifact, runtime, options, data, BenchmarkConfig(warmup_runs=0, warmup_min_s=0.0)) as bench:
+        if bench.runtime.device_schemes:
+            raise UnsupportedError(f"operators are profiled in this process, not on a device ({bench.runtime.name})",
+                                   fix="profile on this host (drop --device), or run edgeport on the device")
+        timing = bench.time_ops(runs)
+        name, art = bench.runtime.name, bench.artifact
+    return breakdown(timing, name, graph if graph is not None else graph_of(art))
 
 
 def _benchmark_on_device(bench: PreparedBenchmark, before: cond.Conditions) -> BenchmarkResult:

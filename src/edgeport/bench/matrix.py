@@ -7,11 +7,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
-from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark
+from edgeport.bench.harness import BenchmarkConfig, BenchmarkResult, benchmark, time_ops
+from edgeport.bench.ops import graph_of
 from edgeport.core.artifact import Artifact, load_artifact
 from edgeport.core.inputs import InputPlan
 from edgeport.data.datasets import Dataset
-from edgeport.errors import ConfigError
+from edgeport.errors import ConfigError, UnsupportedError, one_line
 from edgeport.runtimes.base import Runtime, RuntimeOptions
 
 __all__ = ["BenchMatrix", "bench_matrix", "runtime_options"]
@@ -42,11 +43,13 @@ def _runtime_classes(artifact: Artifact, names: Sequence[str]) -> list[type[Runt
 def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), threads: Sequence[int | None] = (None,),
                  data: Dataset | None = None, config: BenchmarkConfig | None = None,
                  provider: str | None = None, *, shapes: Any = None, inputs: Any = None,
-                 device: str | None = None) -> BenchMatrix:
+                 device: str | None = None, ops: bool = False) -> BenchMatrix:
     """One ``BenchmarkResult`` per runtime × thread count (default: the format's best runtime), fed at the
     input shapes and values ``shapes``/``inputs`` give (``["x=1x3x640x640"]``, ``["sr=16000"]``; see
     ``edgeport.InputPlan``). With ``device`` (``agent://HOST:PORT``) each row runs and is timed on that device,
-    ``runtimes`` naming the runtimes to use there (default: the device's best for the format)."""
+    ``runtimes`` naming the runtimes to use there (default: the device's best for the format). With ``ops`` each
+    row also gets its per-operator times (``time_ops``: separate profiled runs, so the latency stays unprofiled);
+    a row whose runtime has no profiler edgeport reads says so in ``ops_note``."""
     artifact = model if isinstance(model, Artifact) else load_artifact(model)
     artifact = artifact.with_inputs(InputPlan.parse(shapes, inputs))
     for t in threads:
@@ -65,9 +68,19 @@ def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), thr
             for t in threads or (None,):
                 cls, options = device_runtime(device, runtime=name, threads=t)
                 result.rows.append(benchmark(artifact, cls.name, options, data, config))
+                if ops:
+                    result.rows[-1].ops_note = "operators are profiled on this host only, not on a device"
         return result
     classes = _runtime_classes(artifact, list(runtimes))
+    graph = graph_of(artifact) if ops else None
     for cls in classes:
         for t in threads or (None,):
-            result.rows.append(benchmark(artifact, cls.name, runtime_options(cls, t, provider), data, config))
+            options = runtime_options(cls, t, provider)
+            row = benchmark(artifact, cls.name, options, data, config)
+            if ops:
+                try:
+                    row.ops = time_ops(artifact, cls.name, options, data=data, graph=graph)
+                except UnsupportedError as exc:
+                    row.ops_note = one_line(exc)
+            result.rows.append(row)
     return result

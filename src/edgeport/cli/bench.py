@@ -25,10 +25,12 @@ def register(app: typer.Typer) -> None:
               batch: int = typer.Option(1, "--batch", help="Samples per run (for dynamic-batch models)."),
               provider: str = typer.Option(None, "--provider", help="ONNX Runtime execution provider: "
                                                                     "cpu, cuda, tensorrt."),
+              ops: int = typer.Option(0, "--ops", help="Also time every operator with the runtime's own profiler "
+                                                       "(separate runs) and show the N slowest.", metavar="N"),
               device: str = DEVICE_OPTION, token_file: str = TOKEN_FILE_OPTION,
               shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
               as_json: bool = JSON_OPTION) -> None:
-        """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL."""
+        """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL; --ops: where the time goes."""
         from edgeport import BenchmarkConfig, load_artifact, load_dataset
         from edgeport import bench as bench_matrix
         from edgeport.errors import ConfigError
@@ -45,10 +47,12 @@ def register(app: typer.Typer) -> None:
                           min_duration_s=0.0 if min_seconds is None else min_seconds)
         elif min_seconds is not None:
             kwargs["min_duration_s"] = min_seconds
+        if ops < 0:
+            raise ConfigError(f"--ops must be ≥ 0, got {ops}", fix="e.g. --ops 10")
         if warmup is not None:
             kwargs["warmup_runs"] = warmup
         config = BenchmarkConfig(**kwargs)
         dataset = load_dataset(data) if data else None
         result = bench_matrix(artifact, parse_list(runtime), thread_counts, dataset, config, provider,
-                              shapes=shapes, inputs=values, device=device)
-        emit(ctx, "bench", str(artifact.path), result, render_bench, as_json)
+                              shapes=shapes, inputs=values, device=device, ops=ops > 0)
+        emit(ctx, "bench", str(artifact.path), result, lambda r, con: render_bench(r, con, top_ops=ops), as_json)

@@ -29,6 +29,7 @@ class Calibration:
     seen_classes: list[str]  # op classes the calibration models contain
     measured_ms: dict[str, float] = field(default_factory=dict)  # model -> median latency
     conditions: dict[str, Any] = field(default_factory=dict)  # where it was measured
+    profiled: list[str] = field(default_factory=list)  # models whose per-operator profile gave op-class shares
     kind: str = KIND
 
     @property
@@ -44,7 +45,7 @@ class Calibration:
                    models=list(data["models"]), failed=list(data.get("failed", [])),
                    loo_rel_errors=[float(x) for x in data["loo_rel_errors"]], interval=float(data["interval"]),
                    seen_classes=list(data["seen_classes"]), measured_ms=dict(data.get("measured_ms", {})),
-                   conditions=dict(data.get("conditions", {})))
+                   conditions=dict(data.get("conditions", {})), profiled=list(data.get("profiled", [])))
 
 
 def save_calibration(cal: Calibration, store: Any = None) -> int:

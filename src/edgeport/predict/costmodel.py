@@ -19,6 +19,7 @@ from __future__ import annotations
 
 from collections.abc import Sequence
 from dataclasses import dataclass
+from typing import Any
 
 import numpy as np
 
@@ -27,8 +28,8 @@ from edgeport.core.target import OP_CLASSES, PredictorPrior, Target
 from edgeport.graph.ir import Graph
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
-__all__ = ["CostParams", "ModelFeatures", "NodeFeatures", "branches", "design_row", "executed", "features",
-           "per_class_seconds",
+__all__ = ["MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches", "class_rows", "class_shares",
+           "design_row", "executed", "features", "per_class_seconds",
            "precision_of", "predict_seconds"]
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
@@ -191,6 +192,57 @@ def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray
         row[2 * n + k] += 1.0
     row[3 * n] = 1.0
     return row
+
+
+def class_rows(feat: ModelFeatures, compute_bound: Sequence[bool]) -> dict[str, np.ndarray]:
+    """``design_row`` split by op class: row ``k`` · params is the time of class ``k``'s nodes (no invoke term)."""
+    n = len(OP_CLASSES)
+    index = {k: i for i, k in enumerate(OP_CLASSES)}
+    out: dict[str, np.ndarray] = {}
+    for node, cb in zip(feat.nodes, compute_bound):
+        k = index[node.op_class]
+        row = out.setdefault(node.op_class, np.zeros(3 * n + 1))
+        if cb:
+            row[k] += node.compute_s
+        else:
+            row[n + k] += node.memory_s
+        row[2 * n + k] += 1.0
+    return out
+
+
+MIN_ATTRIBUTED = 0.5  # profiles tying less of their own kernels' time than this to graph nodes give no shares
+
+
+def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
+    """Each op class's share of the kernel time in ``ops`` (a ``bench.ops.OpBreakdown`` tied to ``graph``).
+
+    A kernel named after a node no runtime runs on its own (``executed``: a fused activation, as ONNX Runtime
+    names a Conv+ReLU after the ReLU) counts for the node it was fused into. Kernels the runtime added (layout
+    reorders) and names tied to no node are left out of the shares: their time is the runtime's, like the work
+    between kernels. None when under ``MIN_ATTRIBUTED`` of the kernel time is tied to nodes (another format's
+    names)."""
+    runs = executed(graph)
+    by_name = {n.name: (n, r) for n, r in zip(graph.nodes, runs) if n.name}
+    producers = graph.producers
+    totals: dict[str, float] = {}
+    for row in ops.rows:
+        if row.node is None or row.node not in by_name:
+            continue
+        node, run = by_name[row.node]
+        for _ in range(len(graph.nodes)):  # walk a fused chain back to the kernel it joined
+            if run:
+                break
+            up = producers.get(next((x for x in node.inputs if x), ""))
+            if up is None or up.name not in by_name:
+                break
+            node, run = by_name[up.name]
+        cls = op_class(graph, node)
+        totals[cls] = totals.get(cls, 0.0) + row.us
+    attributed = sum(totals.values())
+    own = sum(r.us for r in ops.rows if not r.inserted)
+    if not own or attributed < MIN_ATTRIBUTED * own:
+        return None
+    return {k: v / attributed for k, v in totals.items()}
 
 
 def predict_seconds(feat: ModelFeatures, params: CostParams) -> float:

@@ -18,19 +18,26 @@ Two things keep a fit on few models (ten, say, against 31 terms) from chasing th
   weak pull (the terms follow the data), noisy or few ones a strong pull (the terms stay near the
   rescaled prior).
 
+A model measured with a per-operator profile (``Sample.shares``: each op class's share of the kernel
+time, from ONNX Runtime's profiler or OpenVINO's counters) adds one equation per op class it spends at
+least ``MIN_SHARE`` of its time in: the class's predicted time is that share of all classes' predicted
+time (``class_k − q_k · Σ_j class_j = 0``, relative to the class's share of the measured latency). Those
+are shares *within one run*, so they hold even when the machine's speed drifts between models, and they
+tell the classes of a mixed network apart where its one latency cannot.
+
 ``leave_one_out`` refits without each model in turn and predicts it: those residuals are the
 interval an estimate carries.
 """
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 
 import numpy as np
 
 from edgeport._optional import require
-from edgeport.predict.costmodel import CostParams, ModelFeatures, branches, design_row, predict_seconds
+from edgeport.predict.costmodel import CostParams, ModelFeatures, branches, class_rows, design_row, predict_seconds
 
 __all__ = ["PRIOR_WEIGHTS", "Sample", "choose_prior_weight", "fit_params", "global_scale", "leave_one_out"]
 
@@ -41,6 +48,7 @@ PRIOR_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 PRIOR_WEIGHT = 0.03
 MIN_CHOOSE = 5
 ROUNDS = 8
+MIN_SHARE = 0.03  # an op class under this share of a profiled model's kernel time gives no equation (noise)
 
 
 @dataclass(frozen=True)
@@ -50,6 +58,7 @@ class Sample:
     name: str
     features: ModelFeatures
     measured_s: float
+    shares: Mapping[str, float] | None = None  # op class -> share of the kernel time, from a per-operator profile
 
 
 def global_scale(samples: Sequence[Sample], prior: CostParams) -> float:
@@ -91,19 +100,38 @@ def choose_prior_weight(samples: Sequence[Sample], anchor: CostParams,
     return best
 
 
+def _system(samples: Sequence[Sample], params: CostParams) -> tuple[np.ndarray, np.ndarray]:
+    """The fit's equations under ``params``' branches, each relative to what it measures: one per model
+    (latency) and one per profiled op class (share), as ``(a, b)`` with ``a · (params / scale) ≈ b``."""
+    rows, b = [], []
+    for s in samples:
+        cb = branches(s.features, params)
+        rows.append(design_row(s.features, cb) / s.measured_s)
+        b.append((s.measured_s - s.features.boundary_s) / s.measured_s)
+        if not s.shares:
+            continue
+        per_class = class_rows(s.features, cb)
+        all_classes = sum(per_class.values())
+        for k, row in per_class.items():
+            q = s.shares.get(k, 0.0)
+            if q >= MIN_SHARE:
+                rows.append((row - q * all_classes) / (q * s.measured_s))
+                b.append(0.0)
+    return np.array(rows), np.array(b)
+
+
 def _fit(samples: Sequence[Sample], prior: CostParams, prior_weight: float) -> CostParams:
     """One robust fit towards ``prior`` with a fixed ``prior_weight``."""
     nnls = require("scipy.optimize", "onnx", "fitting the latency predictor").nnls
     p0 = prior.vector()
     scale = np.where(p0 > 0, p0, 1.0)  # solve for params / prior: every unknown is ~1
     params = prior
-    weights = np.ones(len(samples))
+    weights: np.ndarray | None = None
     for _ in range(ROUNDS):
-        rows = np.array([design_row(s.features, branches(s.features, params)) for s in samples])
-        y = np.array([s.measured_s - s.features.boundary_s for s in samples])
-        meas = np.array([s.measured_s for s in samples])
-        a = rows * scale / meas[:, None]
-        b = y / meas
+        rows, b = _system(samples, params)
+        a = rows * scale
+        if weights is None or len(weights) != len(b):  # a branch flip never changes the count; be safe anyway
+            weights = np.ones(len(b))
         sw = np.sqrt(weights)[:, None]
         a_all = np.vstack([a * sw, prior_weight * np.eye(len(p0))])
         b_all = np.concatenate([b * sw[:, 0], prior_weight * np.ones(len(p0))])

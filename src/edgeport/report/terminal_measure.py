@@ -31,8 +31,9 @@ def render_conditions(conditions: Conditions, con: Console) -> None:
                   "with a quiet machine's[/bold yellow]")
 
 
-def render_bench(matrix: BenchMatrix, con: Console) -> None:
-    """One row per runtime × threads: latency percentiles, CI, throughput, load, first run, memory."""
+def render_bench(matrix: BenchMatrix, con: Console, *, top_ops: int = 10) -> None:
+    """One row per runtime × threads: latency percentiles, CI, throughput, load, first run, memory; then, for rows
+    with per-operator times, the ``top_ops`` slowest kernels and the time per kernel type."""
     from rich import box
     from rich.markup import escape
     from rich.table import Table
@@ -60,6 +61,35 @@ def render_bench(matrix: BenchMatrix, con: Console) -> None:
                          loaded=any(r.conditions.loaded for r in rows),
                          loaded_reason=next((r.conditions.loaded_reason for r in rows if r.conditions.loaded), ""))
         render_conditions(merged, con)
+    for r in rows:
+        if r.ops is not None and top_ops > 0:
+            _render_ops(r, con, top_ops)
+        elif r.ops_note:
+            con.print(f"[yellow]{escape(r.runtime)}: no per-operator times: {escape(r.ops_note)}[/yellow]")
+
+
+def _render_ops(row: Any, con: Console, top: int) -> None:
+    from rich import box
+    from rich.markup import escape
+    from rich.table import Table
+
+    ops = row.ops
+    gap = max(ops.run_us - ops.kernels_us, 0.0)
+    table = Table(title=f"where the time goes: {escape(row.runtime)}, {row.threads or '-'} thr — {len(ops.rows)} kernels",
+                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption=f"{ops.profiler}, median of {ops.runs} profiled runs (not the timed ones) · a profiled run "
+                          f"{ops.run_us / 1e3:.3g} ms, of which {gap / max(ops.run_us, 1e-9):.0%} between kernels")
+    for col in ("kernel", "type", "node", "µs", "share", "cum."):
+        table.add_column(col, justify="left" if col in ("kernel", "type", "node") else "right", no_wrap=True)
+    cum = 0.0
+    for op in ops.top(top):
+        cum += op.share
+        node = op.node if op.node is not None else "(added by the runtime)" if op.inserted else "—"
+        table.add_row(escape(op.name[:48]), escape(op.kind), escape(node[:32]), f"{op.us:,.1f}", f"{op.share:.1%}",
+                      f"{cum:.1%}")
+    con.print(table)
+    kinds = ", ".join(f"{escape(k)} {v / max(ops.kernels_us, 1e-9):.0%}" for k, v in list(ops.by_kind().items())[:6])
+    con.print(f"  by kernel type: {kinds}")
 
 
 def _si(n: float, unit: str = "") -> str:

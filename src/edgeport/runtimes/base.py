@@ -32,7 +32,7 @@ from edgeport.core.inputs import InputPlan, apply_plan, batch_axes
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ConfigError, FeedError, UnsupportedError
 
-__all__ = ["DeviceSupport", "DeviceTiming", "RunPolicy", "Runtime", "RuntimeOptions", "deploy_modules", "device_runtime", "device_scheme",
+__all__ = ["DeviceSupport", "DeviceTiming", "OpTime", "OpTiming", "RunPolicy", "Runtime", "RuntimeOptions", "deploy_modules", "device_runtime", "device_scheme",
            "host_bound_reason", "io_reader_for",
            "open_runtime", "profile_runtimes_for", "runtime_class_for", "runtimes_for"]
 
@@ -83,6 +83,30 @@ class DeviceTiming:
     conditions: dict[str, Any] | None = None  # the device's own timing conditions record
 
 
+@dataclass(frozen=True)
+class OpTime:
+    """One kernel a runtime ran, timed by the runtime's own profiler."""
+
+    name: str  # the runtime's name for it: a fused kernel carries one of its source nodes' names
+    kind: str  # the kernel type the runtime reports (Conv, FusedConv, Convolution, Reorder…)
+    us: float  # median microseconds per run
+    inserted: bool = False  # a kernel the runtime added (a layout reorder, a copy), no node of the model
+
+
+@dataclass
+class OpTiming:
+    """Per-kernel times of one model, in the order the runtime ran them, and the whole runs they came from."""
+
+    ops: list[OpTime]
+    run_us: float  # median time of a whole profiled run: the kernels' sum plus the runtime's own work between them
+    runs: int  # profiled runs the medians are taken over (after the warm-up ones)
+    profiler: str  # what timed them ("ONNX Runtime profiler", "OpenVINO performance counters")
+
+    @property
+    def kernels_us(self) -> float:
+        return sum(op.us for op in self.ops)
+
+
 class Runtime(ABC):
     name: ClassVar[str] = ""
     formats: ClassVar[frozenset[Format]] = frozenset()
@@ -102,6 +126,8 @@ class Runtime(ABC):
     device_schemes: ClassVar[tuple[str, ...]] = ()
     # True: ``_load`` can build the model from ``model_bytes`` (decrypted in memory) instead of the file
     loads_from_memory: ClassVar[bool] = False
+    # True: ``time_ops`` times each kernel with the runtime's own profiler
+    times_ops: ClassVar[bool] = False
 
     def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None, *,
                  model_bytes: Mapping[str, bytes] | None = None) -> None:
@@ -248,6 +274,14 @@ class Runtime(ABC):
         None (every in-process runtime): the harness times ``run_prepared`` here. A device runtime must
         time on the device: a timer around a network or page round trip measures the link, not the model."""
         return None
+
+    def time_ops(self, feeds: list[dict[str, np.ndarray]], runs: int, *, warmup: int = 3) -> OpTiming:
+        """Each kernel's median time over ``runs`` runs of ``feeds`` (prepared, cycled), after ``warmup`` runs,
+        timed by the runtime's profiler in a profiling instance of its own: profiling slows every kernel a
+        little, so the runtime ``run`` uses is never the one profiled."""
+        able = ", ".join(sorted(c.name for c in RUNTIMES if c.times_ops))
+        raise UnsupportedError(f"runtime {self.name!r} has no per-operator profiler edgeport reads",
+                               fix=f"time operators with: {able}")
 
     # ---- helpers ------------------------------------------------------------------------------
     def _cast(self, spec: TensorSpec, arr: np.ndarray) -> np.ndarray:

@@ -2,7 +2,11 @@
 
 from __future__ import annotations
 
+import bisect
 import dataclasses
+import json
+import statistics
+import tempfile
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any, ClassVar
@@ -11,10 +15,10 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, MissingDependencyError, ModelFileError, map_exceptions, one_line, raised_in
+from edgeport.errors import BackendError, ConfigError, MissingDependencyError, ModelFileError, map_exceptions, one_line, raised_in
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes._isolated import load_in_child_first
-from edgeport.runtimes.base import DeviceSupport, Runtime, RuntimeOptions
+from edgeport.runtimes.base import DeviceSupport, OpTime, OpTiming, Runtime, RuntimeOptions
 
 __all__ = ["GPU_PROVIDERS", "PROVIDERS", "OnnxRuntime", "OnnxRuntimeOptions", "probe_load"]
 
@@ -37,6 +41,40 @@ def probe_load(path: Path, variant: str) -> None:
     so.log_severity_level = 3
     so.graph_optimization_level = _levels(ort)[variant]
     ort.InferenceSession(str(path), so, providers=["CPUExecutionProvider"])
+
+
+# kernels ONNX Runtime adds itself: NCHWc layout conversions around blocked convolutions, device copies
+_INSERTED = frozenset({"ReorderInput", "ReorderOutput", "MemcpyToHost", "MemcpyFromHost"})
+
+
+def _op_timing(trace: list[dict[str, Any]], warmup: int) -> OpTiming:
+    """Per-kernel medians from an ONNX Runtime profile trace, the first ``warmup`` runs left out.
+
+    A kernel event (category ``Node``, name ``<node>_kernel_time``) belongs to the ``model_run`` span holding its
+    start; a node run more than once in a run (inside a loop) counts its summed time."""
+    spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in trace
+                   if e.get("cat") == "Session" and e.get("name") == "model_run")
+    spans = spans[warmup:]
+    if not spans:
+        raise BackendError("ONNX Runtime's profile holds no timed run", fix="profile with at least one run")
+    per_run: list[dict[str, float]] = [{} for _ in spans]
+    kinds: dict[str, str] = {}
+    order: list[str] = []
+    starts = [s for s, _ in spans]
+    for e in trace:
+        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time"):
+            continue
+        i = bisect.bisect_right(starts, e["ts"]) - 1
+        if i < 0 or e["ts"] > spans[i][1]:
+            continue  # a warm-up run's kernel
+        name = e["name"][:-len("_kernel_time")]
+        if name not in kinds:
+            kinds[name] = str(e.get("args", {}).get("op_name", "?"))
+            order.append(name)
+        per_run[i][name] = per_run[i].get(name, 0.0) + float(e["dur"])
+    ops = [OpTime(n, kinds[n], statistics.median(r.get(n, 0.0) for r in per_run), kinds[n] in _INSERTED)
+           for n in order]
+    return OpTiming(ops, statistics.median(e - s for s, e in spans), len(spans), "ONNX Runtime profiler")
 
 
 def _levels(ort: Any) -> dict[str, Any]:
@@ -63,13 +101,12 @@ class OnnxRuntime(Runtime):
     device = DeviceSupport(profile_names=("onnxruntime",), modules=("onnxruntime",))
     Options = OnnxRuntimeOptions
     loads_from_memory = True
+    times_ops = True
     priority = 10
     description = "ONNX Runtime (CPU by default; CUDA/TensorRT providers where installed)"
     options: OnnxRuntimeOptions
 
-    def _load(self) -> None:
-        import onnxruntime as ort
-
+    def _session_options(self, ort: Any) -> Any:
         opts = self.options
         if opts.graph_optimization not in _OPT_LEVELS:
             from edgeport.errors import ConfigError
@@ -84,6 +121,13 @@ class OnnxRuntime(Runtime):
         if opts.inter_op_threads:
             so.inter_op_num_threads = opts.inter_op_threads
         so.execution_mode = ort.ExecutionMode.ORT_SEQUENTIAL if opts.sequential else ort.ExecutionMode.ORT_PARALLEL
+        return so
+
+    def _load(self) -> None:
+        import onnxruntime as ort
+
+        opts = self.options
+        so = self._session_options(ort)
         available = set(ort.get_available_providers())
         missing = [p for p in opts.providers if p not in available]
         if missing:
@@ -101,7 +145,28 @@ class OnnxRuntime(Runtime):
                                 opts.graph_optimization, self._load_error)
         with map_exceptions({raised_in("onnxruntime"): self._load_error}):  # its own Fail/InvalidGraph/... types
             self._session = ort.InferenceSession(source, so, providers=list(opts.providers))
+        self._source = source
         self._output_names = [o.name for o in self._session.get_outputs()]
+
+    def time_ops(self, feeds: list[dict[str, np.ndarray]], runs: int, *, warmup: int = 3) -> OpTiming:
+        """ONNX Runtime's own profiler (``enable_profiling``) on a second session with the same options: its
+        trace's ``model_run`` spans delimit the runs, and each kernel's events inside a run are summed."""
+        import onnxruntime as ort
+
+        self._check_open()
+        if not feeds or runs < 1:
+            raise ConfigError("nothing to profile", fix="give at least one feed and one run")
+        with tempfile.TemporaryDirectory(prefix="edgeport-ort-profile-") as tmp:
+            so = self._session_options(ort)
+            so.enable_profiling = True
+            so.profile_file_prefix = str(Path(tmp) / "profile")
+            with map_exceptions({raised_in("onnxruntime"): BackendError},
+                                f"ONNX Runtime failed profiling {self.artifact.path.name}", fix="check the input data"):
+                session = ort.InferenceSession(self._source, so, providers=list(self.options.providers))
+                for i in range(warmup + runs):
+                    session.run(self._output_names, feeds[i % len(feeds)])
+                trace = json.loads(Path(session.end_profiling()).read_text(encoding="utf-8"))
+        return _op_timing(trace, warmup)
 
     def _load_error(self, exc: BaseException | str) -> BackendError | ModelFileError:
         """The error for a failed session creation: ``exc`` raised in this process, or its text from the child."""
@@ -135,6 +200,7 @@ class OnnxRuntime(Runtime):
 
     def _release(self) -> None:
         self._session = None
+        self._source = None
 
     @classmethod
     def with_provider(cls, options: RuntimeOptions, provider: str) -> RuntimeOptions:
