@@ -58,9 +58,9 @@ def test_alias_estimates_and_host():
 
     assert host.cpu.cores == os.cpu_count()
     assert host.memory.ram_bytes and host.memory.ram_bytes > 1 << 28
-    from edgeport.core.target import _cpu_mhz, _isa_macs_per_cycle
+    from edgeport.core.target import _cpu_mhz, _full_width_avx512, _isa_macs_per_cycle
 
-    mhz, rates = _cpu_mhz(), _isa_macs_per_cycle(host.cpu.isa)
+    mhz, rates = _cpu_mhz(), _isa_macs_per_cycle(host.cpu.isa, full_width_avx512=_full_width_avx512())
     per_core = rates["float32"] * mhz * 1e6 if mhz and rates else 58.35e9  # ISA × clock, else the template's
     assert host.cpu.peak_macs["float32"] == pytest.approx(per_core * host.cpu.cores)
     assert "MHz" in host.cpu.source or "unknown" in host.cpu.source
@@ -76,6 +76,11 @@ def test_isa_peaks_reproduce_the_reference_measurement():
     assert zen4["int8"] * 3.7e9 == pytest.approx(234.5e9, rel=0.03)
     avx2 = _isa_macs_per_cycle(("avx", "avx2", "fma"))
     assert avx2 == {"float32": 16.0, "int8": 32.0, "bfloat16": 16.0}  # no VNNI: int8 only 2× fp32, bf16 emulated
+    # Zen5 runs the same instructions on two full-width 512-bit pipes: twice Zen4's rate per cycle
+    zen5 = _isa_macs_per_cycle(("avx", "avx2", "fma", "avx512f", "avx512_vnni", "avx512_bf16", "avx_vnni"),
+                               full_width_avx512=True)
+    assert zen5 == {"float32": 32.0, "int8": 128.0, "bfloat16": 64.0}
+    assert _isa_macs_per_cycle(("avx", "avx2", "fma"), full_width_avx512=True) == avx2  # no AVX-512: no wide pipes
     assert _isa_macs_per_cycle(("x86_64",)) is None
 
 

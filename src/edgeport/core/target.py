@@ -417,20 +417,42 @@ def _cpu_mhz() -> float | None:
     return max(mhz) if mhz else None
 
 
+def _full_width_avx512() -> bool:
+    """Does this CPU execute AVX-512 FMAs on two full 512-bit pipes (32 fp32 FMAs per cycle)?
+
+    AMD from Zen5 (family 0x1A) does; Zen4 (0x19) splits each into two 256-bit halves, as fast as AVX2. Intel
+    server cores with AMX (Sapphire Rapids and later) do; older and client AVX-512 cores may have one pipe, so
+    they are not credited with two."""
+    try:
+        info = dict(ln.split(":", 1) for ln in Path("/proc/cpuinfo").read_text().splitlines()[:40] if ":" in ln)
+    except OSError:
+        return False
+    info = {k.strip(): v.strip() for k, v in info.items()}
+    flags = set(info.get("flags", "").split())
+    if "avx512f" not in flags:
+        return False
+    if info.get("vendor_id") == "AuthenticAMD":
+        try:
+            return int(info.get("cpu family", "0")) >= 26
+        except ValueError:
+            return False
+    return info.get("vendor_id") == "GenuineIntel" and "amx_tile" in flags
+
+
 # MACs per cycle per core by ISA, for the dtypes the host template names. fp32: two FMA pipes of 8 lanes
-# (AVX2+FMA; Zen4's double-pumped AVX-512 reaches the same), 8 without FMA, 4 on SSE; Arm: two 128-bit FMA
-# pipes. int8: VNNI dot products (vpdpbusd) 4× the fp32 rate, AVX2's vpmaddubsw/vpmaddwd pair 2×; Arm dot
+# (AVX2+FMA; Zen4's double-pumped AVX-512 reaches the same), of 16 lanes where AVX-512 runs full width
+# (``_full_width_avx512``: Zen5, Sapphire Rapids), 8 without FMA, 4 on SSE; Arm: two 128-bit FMA pipes. int8: VNNI dot products (vpdpbusd) 4× the fp32 rate, AVX2's vpmaddubsw/vpmaddwd pair 2×; Arm dot
 # product (sdot) 4×, i8mm 8×. bf16: 2× fp32 only with native bf16 dot products, else fp32's (emulated).
 # On the project's reference machine (Zen4, 3.7 GHz) these give 59 G fp32 and 237 G int8 MAC/s per core,
 # within 2 % of what the template says was measured there.
-def _isa_macs_per_cycle(flags: tuple[str, ...]) -> dict[str, float] | None:
+def _isa_macs_per_cycle(flags: tuple[str, ...], *, full_width_avx512: bool = False) -> dict[str, float] | None:
     f = set(flags)
     if f & {"asimd", "sve"}:
         fp32 = 8.0
         int8 = fp32 * (8 if "i8mm" in f else 4 if "asimddp" in f else 2)
         bf16 = fp32 * (2 if "bf16" in f else 1)
     elif "avx" in f:
-        fp32 = 16.0 if "fma" in f else 8.0
+        fp32 = 32.0 if full_width_avx512 and "avx512f" in f else 16.0 if "fma" in f else 8.0
         int8 = fp32 * (4 if f & {"avx512_vnni", "avx_vnni", "amx_int8"} else 2 if "avx2" in f else 1)
         bf16 = fp32 * (2 if f & {"avx512_bf16", "amx_bf16"} else 1)
     elif "sse4_2" in f:
@@ -451,7 +473,7 @@ def _fill_host(t: Target) -> Target:
     cores = os.cpu_count() or 1
     flags = _cpu_flags()
     per_core = dict(t.cpu.peak_macs)  # the template holds per-core figures
-    mhz, rates = _cpu_mhz(), _isa_macs_per_cycle(flags)
+    mhz, rates = _cpu_mhz(), _isa_macs_per_cycle(flags, full_width_avx512=_full_width_avx512())
     if mhz and rates:
         per_core.update({k: v * mhz * 1e6 for k, v in rates.items() if k in per_core})
         peak_source = (f"ISA ({', '.join(flags)}) MACs per cycle × {mhz:.0f} MHz reported clock, per core; "

@@ -77,7 +77,7 @@ def _render_ops(row: Any, con: Console, top: int) -> None:
     gap = max(ops.run_us - ops.kernels_us, 0.0)
     table = Table(title=f"where the time goes: {escape(row.runtime)}, {row.threads or '-'} thr — {len(ops.rows)} kernels",
                   box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-                  caption=f"{ops.profiler}, median of {ops.runs} profiled runs (not the timed ones) · a profiled run "
+                  caption=f"{ops.profiler}, per run over {ops.runs} profiled runs (not the timed ones) · a profiled run "
                           f"{ops.run_us / 1e3:.3g} ms, of which {gap / max(ops.run_us, 1e-9):.0%} between kernels")
     for col in ("kernel", "type", "node", "µs", "share", "cum."):
         table.add_column(col, justify="left" if col in ("kernel", "type", "node") else "right", no_wrap=True)
