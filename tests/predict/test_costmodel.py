@@ -73,6 +73,50 @@ def test_cost_model_by_hand(tmp_path: Path):
     assert empty.latency_ms == pytest.approx(0.010) and empty.low_ms == pytest.approx(0.010)
 
 
+def _convs(path: Path) -> Path:
+    """An RGB stem conv (3→8 channels), a narrow 3×3 conv (8→8), a depthwise conv (8) and a wide 1×1 (8→64)."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    ws = [numpy_helper.from_array(np.ones(shape, np.float32), name) for name, shape in
+          (("w0", (8, 3, 3, 3)), ("w1", (8, 8, 3, 3)), ("w2", (8, 1, 3, 3)), ("w3", (64, 8, 1, 1)))]
+    nodes = [helper.make_node("Conv", ["x", "w0"], ["a"], name="stem", pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["a", "w1"], ["b"], name="narrow", pads=[1, 1, 1, 1]),
+             helper.make_node("Conv", ["b", "w2"], ["c"], name="dw", pads=[1, 1, 1, 1], group=8),
+             helper.make_node("Conv", ["c", "w3"], ["y"], name="wide")]
+    graph = helper.make_graph(nodes, "convs", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 64, 8, 8])], ws)
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
+    return path
+
+
+def test_channel_tiles_charge_narrow_convolutions(tmp_path: Path):
+    """AVX-512 (16 fp32 lanes): a tile of 32 channels. Work lost = tile/min(C, tile) − 1 per side, no input side
+    for an RGB stem or a depthwise conv; accelerator paths and wide convs lose nothing."""
+    from edgeport.graph.load import load_graph
+    from edgeport.predict.costmodel import fp32_lanes, tile_loss
+
+    assert fp32_lanes(("avx", "avx2", "fma", "avx512f")) == 16 and fp32_lanes(("avx2",)) == 8
+    assert fp32_lanes(("asimd",)) == 4
+    graph = load_graph(_convs(tmp_path / "convs.onnx"))
+    loss = {n.name: tile_loss(graph, n, "depthwise_conv" if n.name == "dw" else "conv", 32) for n in graph.nodes}
+    assert loss == {"stem": 3.0, "narrow": 6.0, "dw": 3.0, "wide": 3.0}  # wide: 64 out, but only 8 in
+    t = _target()
+    avx512 = dataclasses.replace(t, cpu=dataclasses.replace(t.cpu, isa=("avx2", "fma", "avx512f")))
+    feat = features(graph, avx512)
+    assert [n.lost_s / n.compute_s for n in feat.nodes] == pytest.approx([3.0, 6.0, 3.0, 3.0])
+    # the lost work is charged at the narrow penalty, on top of the efficiency term (all compute-bound here)
+    params = CostParams.from_prior(PRIOR)
+    params.narrow = 0.5
+    assert all(n.compute_s * 10 + n.lost_s * 0.5 > n.memory_s * 2 for n in feat.nodes)
+    expected = 10e-6 + sum(n.compute_s * 10 + n.lost_s * 0.5 + 2e-6 for n in feat.nodes)
+    assert predict_seconds(feat, params) == pytest.approx(expected)
+    # NEON's 4 lanes: a tile of 8 channels, which these convolutions fill
+    neon = dataclasses.replace(t, cpu=dataclasses.replace(t.cpu, isa=("asimd",)))
+    assert all(n.lost_s == 0 for n in features(graph, neon).nodes)
+
+
 def test_folded_and_fused_nodes_get_no_row(tmp_path: Path):
     import numpy as np
     import onnx

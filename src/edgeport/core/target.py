@@ -101,7 +101,9 @@ class PredictorPrior:
     ``efficiency`` is the fraction of the unit's peak MAC/s an op class reaches (its compute is MACs,
     or FLOPs for MAC-free classes); ``memory_efficiency`` the fraction of ``memory.bandwidth_gbs`` its
     bytes move at; ``op_overhead_us`` the fixed cost of one node; ``invoke_floor_us`` the least one
-    inference ever takes; ``within_factor`` how far (×) an uncalibrated estimate is expected to be off.
+    inference ever takes; ``within_factor`` how far (×) an uncalibrated estimate is expected to be off;
+    ``narrow_penalty`` the time per unit of the work a convolution's SIMD channel tiles leave empty, as a
+    fraction of what that work would cost at peak (``predict.costmodel``).
     """
 
     efficiency: dict[str, float]
@@ -111,6 +113,7 @@ class PredictorPrior:
     within_factor: float
     source: str
     paths: dict[str, PredictorPrior] = field(default_factory=dict)
+    narrow_penalty: float = 0.3  # the Zen5 VM fit (0.27); an AVX2 fit put it into the per-convolution overhead
 
     def for_path(self, path: str) -> PredictorPrior:
         return self.paths.get(path, self)
@@ -334,12 +337,16 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
     within = t.num("within_factor")
     if within is not None and within < 1:
         raise t._fail("within_factor", f"must be ≥ 1, got {within}")
+    narrow = t.num("narrow_penalty")
+    if narrow is not None and narrow < 0:
+        raise t._fail("narrow_penalty", f"must be ≥ 0, got {narrow}")
     prior = PredictorPrior(efficiency=eff, op_overhead_us=overhead,
                            memory_efficiency=base.memory_efficiency if mem is None else mem,
                            invoke_floor_us=base.invoke_floor_us if t.num("invoke_floor_us") is None
                            else float(t.num("invoke_floor_us") or 0.0),
                            within_factor=base.within_factor if within is None else within,
-                           source=t.str("source", base.source))
+                           source=t.str("source", base.source),
+                           narrow_penalty=base.narrow_penalty if narrow is None else narrow)
     raw_paths = t.data.get("path", {})
     if key == "predictor" and raw_paths:
         if not isinstance(raw_paths, dict):
@@ -351,7 +358,7 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
                 raise sub._fail(name, f"is not an execution path; known: {', '.join(EXECUTION_PATHS)}")
             paths[name] = _predictor(sub, prior, name)
         prior = PredictorPrior(prior.efficiency, prior.op_overhead_us, prior.memory_efficiency,
-                               prior.invoke_floor_us, prior.within_factor, prior.source, paths)
+                               prior.invoke_floor_us, prior.within_factor, prior.source, paths, prior.narrow_penalty)
     return prior
 
 

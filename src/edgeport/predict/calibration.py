@@ -41,7 +41,7 @@ class Calibration:
         p = data["params"]
         return cls(device=data["device"], runtime=data["runtime"], precision=data["precision"],
                    params=CostParams(dict(p["inv_eff"]), dict(p["inv_mem"]), dict(p["overhead_s"]),
-                                     float(p["invoke_s"])),
+                                     float(p["invoke_s"]), float(p.get("narrow", 0.0))),
                    models=list(data["models"]), failed=list(data.get("failed", [])),
                    loo_rel_errors=[float(x) for x in data["loo_rel_errors"]], interval=float(data["interval"]),
                    seen_classes=list(data["seen_classes"]), measured_ms=dict(data.get("measured_ms", {})),

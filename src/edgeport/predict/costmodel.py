@@ -2,11 +2,15 @@
 
 For node n of op class k, placed on a unit with peak ``P`` MAC/s and memory bandwidth ``B``::
 
-    t_n = max(work_n / (P · eff_k), bytes_n / (B · mem_eff_k)) + overhead_k
+    t_n = max(work_n / (P · eff_k) + narrow · lost_n / P, bytes_n / (B · mem_eff_k)) + overhead_k
 
 where ``work`` is MACs for convolutions and matrix products and FLOPs for every other class
 (``analysis.profile`` counts both) and ``bytes`` is what the node reads and writes (activations and
-constants). A model's latency is ``invoke + Σ t_n + boundaries``: ``invoke`` is the runtime path's
+constants). ``lost`` is the work a convolution's SIMD channel tiles leave empty: CPU kernels (MLAS,
+XNNPACK, oneDNN) compute a tile of ``CHANNEL_TILE_VECTORS`` vector registers of output channels at a
+time, so a convolution with fewer channels than the tile pays for the whole tile, on the output side
+and (except for three-channel image stems, which get a direct kernel) on the input side too; one
+fitted ``narrow`` term says how much of that empty work costs time. A model's latency is ``invoke + Σ t_n + boundaries``: ``invoke`` is the runtime path's
 per-inference cost (so no estimate is ever below it) and ``boundaries`` the hand-over cost of each
 partition when a model is split between units (``analysis.compat``).
 
@@ -25,11 +29,12 @@ import numpy as np
 
 from edgeport.analysis.canonical import compute_dtype
 from edgeport.core.target import OP_CLASSES, PredictorPrior, Target
-from edgeport.graph.ir import Graph
+from edgeport.core.formats import Format
+from edgeport.graph.ir import Graph, Node
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
-__all__ = ["MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches", "class_rows", "class_shares",
-           "design_row", "executed", "features", "per_class_seconds",
+__all__ = ["CHANNEL_TILE_VECTORS", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches", "class_rows", "class_shares",
+           "design_row", "executed", "features", "fp32_lanes", "per_class_seconds", "tile_loss",
            "precision_of", "predict_seconds"]
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
@@ -41,6 +46,7 @@ class NodeFeatures:
     op_class: str
     compute_s: float  # work / peak: seconds at 100 % of the unit's peak
     memory_s: float  # bytes / bandwidth: seconds at 100 % of the bandwidth
+    lost_s: float = 0.0  # work the SIMD channel tiles leave empty / peak (convolutions on a CPU)
 
 
 @dataclass
@@ -63,25 +69,27 @@ class CostParams:
     inv_mem: dict[str, float]  # 1 / fraction of bandwidth, per op class
     overhead_s: dict[str, float]  # per node, per op class
     invoke_s: float  # per inference: the floor
+    narrow: float = 0.0  # seconds per second of empty channel-tile work (``lost_s``); 0 in fits made before it
 
     @classmethod
     def from_prior(cls, prior: PredictorPrior) -> CostParams:
         return cls(inv_eff={k: 1.0 / prior.efficiency[k] for k in OP_CLASSES},
                    inv_mem={k: 1.0 / prior.memory_efficiency for k in OP_CLASSES},
                    overhead_s={k: prior.op_overhead_us[k] * 1e-6 for k in OP_CLASSES},
-                   invoke_s=prior.invoke_floor_us * 1e-6)
+                   invoke_s=prior.invoke_floor_us * 1e-6, narrow=prior.narrow_penalty)
 
-    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke]
+    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke, narrow]
     def vector(self) -> np.ndarray:
         return np.array([*(self.inv_eff[k] for k in OP_CLASSES), *(self.inv_mem[k] for k in OP_CLASSES),
-                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s])
+                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s, self.narrow])
 
     @classmethod
     def from_vector(cls, v: Sequence[float]) -> CostParams:
         n = len(OP_CLASSES)
         return cls(inv_eff=dict(zip(OP_CLASSES, map(float, v[:n]))),
                    inv_mem=dict(zip(OP_CLASSES, map(float, v[n:2 * n]))),
-                   overhead_s=dict(zip(OP_CLASSES, map(float, v[2 * n:3 * n]))), invoke_s=float(v[3 * n]))
+                   overhead_s=dict(zip(OP_CLASSES, map(float, v[2 * n:3 * n]))), invoke_s=float(v[3 * n]),
+                   narrow=float(v[3 * n + 1]))
 
 
 def _tensor_bytes(graph: Graph, name: str) -> int:
@@ -104,6 +112,33 @@ def precision_of(graph: Graph) -> str:
     if dtypes & {"float16", "bfloat16"}:
         return "fp16"
     return "fp32"
+
+
+CHANNEL_TILE_VECTORS = 2  # vector registers of output channels a CPU convolution kernel computes at once
+STEM_CHANNELS = 4  # fewer input channels than this (an RGB stem): a direct kernel, no input-side tile loss
+
+
+def fp32_lanes(isa: Sequence[str]) -> int:
+    """fp32 lanes of one SIMD register on a CPU with these ISA flags (16 AVX-512, 8 AVX, 4 SSE/NEON)."""
+    flags = set(isa)
+    return 16 if "avx512f" in flags else 8 if flags & {"avx", "avx2"} else 4
+
+
+def tile_loss(graph: Graph, node: Node, cls: str, tile: int) -> float:
+    """The fraction of ``node``'s work its channel tiles add empty: ``tile/min(C, tile) − 1`` for the output
+    channels, and for the input channels of a dense convolution with at least ``STEM_CHANNELS`` of them."""
+    if cls not in ("conv", "depthwise_conv") or len(node.inputs) < 2:
+        return 0.0
+    w = graph.tensor(node.inputs[1])
+    if w is None or w.shape is None or len(w.shape) < 3 or not all(isinstance(d, int) and d > 0 for d in w.shape[:2]):
+        return 0.0
+    c_out, c_in = int(w.shape[0]), int(w.shape[1])
+    if graph.format is not Format.ONNX:  # TFLite: OHWI for convolutions, 1HWO for depthwise ones
+        c_out, c_in = (int(w.shape[-1]), 1) if cls == "depthwise_conv" else (int(w.shape[0]), int(w.shape[-1]))
+    loss = tile / min(c_out, tile) - 1
+    if cls == "conv" and c_in >= STEM_CHANNELS:
+        loss += tile / min(c_in, tile) - 1
+    return loss
 
 
 _FOLDED = ("constant", "identity", "shape")  # never executed: folded when the runtime loads the model
@@ -156,6 +191,7 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
     prof = profile_graph(graph)
     bandwidth = (target.memory.bandwidth_gbs or 1.0) * 1e9
     fallback_peak = target.peak_macs("float32") or 1e9
+    tile = CHANNEL_TILE_VECTORS * fp32_lanes(target.cpu.isa)
     rows = []
     for i, (node, p, runs) in enumerate(zip(graph.nodes, prof.nodes, executed(graph))):
         if not runs:
@@ -169,27 +205,35 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
         work = p.macs if cls in MAC_CLASSES else max(p.flops - 2 * p.macs, 0)
         moved = sum(_tensor_bytes(graph, x) for x in node.inputs if x) + \
             sum(_tensor_bytes(graph, x) for x in node.outputs if x)
-        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth))
+        lost = tile_loss(graph, node, cls, tile) if path in ("cpu", "none") else 0.0  # accelerators: not modelled
+        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth, work * lost / peak))
     return ModelFeatures(rows, boundary_s, precision_of(graph))
 
 
 def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
     """Per node: True where compute, False where memory traffic, is the slower term under ``params``."""
-    return [n.compute_s * params.inv_eff[n.op_class] >= n.memory_s * params.inv_mem[n.op_class] for n in feat.nodes]
+    return [n.compute_s * params.inv_eff[n.op_class] + n.lost_s * params.narrow >= n.memory_s * params.inv_mem[n.op_class]
+            for n in feat.nodes]
+
+
+def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, int]) -> None:
+    n = len(OP_CLASSES)
+    k = index[node.op_class]
+    if cb:
+        row[k] += node.compute_s
+        row[3 * n + 1] += node.lost_s
+    else:
+        row[n + k] += node.memory_s
+    row[2 * n + k] += 1.0
 
 
 def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray:
     """The row of the fit's linear system: latency = row · params.vector() + boundary, for these branches."""
     n = len(OP_CLASSES)
     index = {k: i for i, k in enumerate(OP_CLASSES)}
-    row = np.zeros(3 * n + 1)
+    row = np.zeros(3 * n + 2)
     for node, cb in zip(feat.nodes, compute_bound):
-        k = index[node.op_class]
-        if cb:
-            row[k] += node.compute_s
-        else:
-            row[n + k] += node.memory_s
-        row[2 * n + k] += 1.0
+        _add_node(row, node, cb, index)
     row[3 * n] = 1.0
     return row
 
@@ -200,13 +244,7 @@ def class_rows(feat: ModelFeatures, compute_bound: Sequence[bool]) -> dict[str, 
     index = {k: i for i, k in enumerate(OP_CLASSES)}
     out: dict[str, np.ndarray] = {}
     for node, cb in zip(feat.nodes, compute_bound):
-        k = index[node.op_class]
-        row = out.setdefault(node.op_class, np.zeros(3 * n + 1))
-        if cb:
-            row[k] += node.compute_s
-        else:
-            row[n + k] += node.memory_s
-        row[2 * n + k] += 1.0
+        _add_node(out.setdefault(node.op_class, np.zeros(3 * n + 2)), node, cb, index)
     return out
 
 
@@ -255,6 +293,7 @@ def per_class_seconds(feat: ModelFeatures, params: CostParams) -> dict[str, floa
     out: dict[str, float] = {}
     for node, cb in zip(feat.nodes, branches(feat, params)):
         k = node.op_class
-        t = (node.compute_s * params.inv_eff[k] if cb else node.memory_s * params.inv_mem[k]) + params.overhead_s[k]
+        t = (node.compute_s * params.inv_eff[k] + node.lost_s * params.narrow if cb
+             else node.memory_s * params.inv_mem[k]) + params.overhead_s[k]
         out[k] = out.get(k, 0.0) + t
     return out
