@@ -120,7 +120,7 @@ def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
         try:
             graph, art = _prepared(path, shapes)
             wall_s, cpu_s, shares = _timed(art, dev, bench_config(), graph)
-            feat = features(graph, host)
+            feat = features(graph, host, runtime=runtime)
             samples.append(Sample(name, feat, wall_s, shares))
             cpu.append(Sample(name, feat, cpu_s, shares))
         except EdgeportError as exc:

@@ -140,6 +140,12 @@ def test_folded_and_fused_nodes_get_no_row(tmp_path: Path):
     runs = dict(zip((n.op_type for n in g.nodes), executed(g)))
     assert runs == {"Constant": False, "Conv": True, "Relu": False, "Mul": True, "Reshape": True}
     assert [n.op_class for n in features(g, _target()).nodes] == ["conv", "elementwise", "data_movement"]
+    # OpenVINO also runs the pointwise Mul after conv+relu in the conv's kernel; the Reshape stays its own
+    fused = dict(zip((n.op_type for n in g.nodes), executed(g, pointwise_chains=True)))
+    assert fused == {"Constant": False, "Conv": True, "Relu": False, "Mul": False, "Reshape": True}
+    assert [n.op_class for n in features(g, _target(), runtime="openvino").nodes] == ["conv", "data_movement"]
+    assert [n.op_class for n in features(g, _target(), runtime="onnxruntime").nodes] == \
+        ["conv", "elementwise", "data_movement"]
 
 
 def test_energy_is_latency_times_profile_power():

@@ -189,7 +189,7 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
                 progress(name, i, len(models))
             try:
                 graph = load_graph(Path(path))
-                feat = features(graph, dev.target)
+                feat = features(graph, dev.target, runtime=dev.runtime)
                 runnable = _runnable(Path(path), dev.bench_runtime, work)
                 seconds, shares = measure(runnable, dev, config, graph=graph if runnable == Path(path) else None)
                 samples.append(Sample(name, feat, seconds, shares))

@@ -34,7 +34,7 @@ from edgeport.graph.ir import Graph, Node
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
 __all__ = ["CHANNEL_TILE_VECTORS", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches", "class_rows", "class_shares",
-           "design_row", "executed", "features", "fp32_lanes", "per_class_seconds", "tile_loss",
+           "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise", "per_class_seconds", "tile_loss",
            "precision_of", "predict_seconds"]
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
@@ -144,16 +144,23 @@ def tile_loss(graph: Graph, node: Node, cls: str, tile: int) -> float:
 _FOLDED = ("constant", "identity", "shape")  # never executed: folded when the runtime loads the model
 _FUSABLE = ("batch_norm", "relu", "relu6", "clip", "leaky_relu", "hard_swish", "hard_sigmoid")
 _FUSE_INTO = MAC_CLASSES
+# one value in, one out, element by element: what a runtime that fuses pointwise chains runs in one kernel
+_POINTWISE = frozenset({"add", "sub", "mul", "div", "pow", "sqrt", "rsqrt", "abs", "neg", "floor", "minimum",
+                        "maximum", "squared_difference", "batch_norm", "relu", "relu6", "clip", "leaky_relu", "prelu",
+                        "hard_swish", "hard_sigmoid", "exp", "log", "elu", "sigmoid", "tanh", "gelu", "erf"})
+_POINTWISE_INTO = frozenset({*MAC_CLASSES, "elementwise", "activation", "transcendental"})
 
 
-def executed(graph: Graph) -> list[bool]:
+def executed(graph: Graph, *, pointwise_chains: bool = False) -> list[bool]:
     """Per node: does a runtime execute it as a kernel of its own?
 
     Every runtime edgeport measures folds constant subgraphs when it loads a model (Constant, Identity,
     Shape and any node whose inputs are all constants) and fuses a batch norm or a clamp-like activation
     into the convolution or matrix product that alone feeds it (ONNX Runtime's Conv+activation fusion,
     OpenVINO's, TFLite's fused activations). Counting those as nodes charged a per-op overhead hundreds
-    of times on exported graphs full of Constant nodes.
+    of times on exported graphs full of Constant nodes. With ``pointwise_chains`` (a runtime whose
+    ``Runtime.fuses_pointwise`` is set: OpenVINO's eltwise fusion) every pointwise node fed by a kernel
+    whose output it alone reads joins that kernel too, so a chain of them is one pass over the tensor.
     """
     from edgeport.analysis.canonical import canonical_op
 
@@ -168,8 +175,9 @@ def executed(graph: Graph) -> list[bool]:
         if op in _FOLDED or (inputs and all(x in constant for x in inputs)):
             constant.update(x for x in node.outputs if x)
             runs = False
-        elif op in _FUSABLE and inputs and producer_cls.get(inputs[0]) in _FUSE_INTO \
-                and len(consumers.get(inputs[0], [])) == 1:
+        elif inputs and len(consumers.get(inputs[0], [])) == 1 and (
+                (op in _FUSABLE and producer_cls.get(inputs[0]) in _FUSE_INTO)
+                or (pointwise_chains and op in _POINTWISE and producer_cls.get(inputs[0]) in _POINTWISE_INTO)):
             runs = False
             for x in node.outputs:  # a chain conv → bn → relu fuses whole
                 producer_cls[x] = producer_cls[inputs[0]]
@@ -181,10 +189,17 @@ def executed(graph: Graph) -> list[bool]:
     return out
 
 
+def fuses_pointwise(runtime: str | None) -> bool:
+    """Does the named runtime run chains of pointwise ops as one kernel (``Runtime.fuses_pointwise``)?"""
+    from edgeport.runtimes.base import RUNTIMES
+
+    return bool(runtime) and runtime in RUNTIMES.names() and RUNTIMES.get(runtime).fuses_pointwise
+
+
 def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *,
-             boundary_s: float = 0.0) -> ModelFeatures:
+             boundary_s: float = 0.0, runtime: str | None = None) -> ModelFeatures:
     """Cost-model rows of ``graph`` on ``target``, node ``i`` on execution path ``paths[i]`` (default CPU);
-    nodes no runtime executes on their own (``executed``) get no row."""
+    nodes ``runtime`` (default: any) does not execute on their own (``executed``) get no row."""
     from edgeport.analysis.profile import profile_graph
     from edgeport.analysis.rules import get_rules
 
@@ -193,7 +208,8 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
     fallback_peak = target.peak_macs("float32") or 1e9
     tile = CHANNEL_TILE_VECTORS * fp32_lanes(target.cpu.isa)
     rows = []
-    for i, (node, p, runs) in enumerate(zip(graph.nodes, prof.nodes, executed(graph))):
+    runs_alone = executed(graph, pointwise_chains=fuses_pointwise(runtime))
+    for i, (node, p, runs) in enumerate(zip(graph.nodes, prof.nodes, runs_alone)):
         if not runs:
             continue
         path = paths[i] if paths is not None else "cpu"
@@ -259,7 +275,7 @@ def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
     reorders) and names tied to no node are left out of the shares: their time is the runtime's, like the work
     between kernels. None when under ``MIN_ATTRIBUTED`` of the kernel time is tied to nodes (another format's
     names)."""
-    runs = executed(graph)
+    runs = executed(graph, pointwise_chains=fuses_pointwise(ops.runtime))
     by_name = {n.name: (n, r) for n, r in zip(graph.nodes, runs) if n.name}
     producers = graph.producers
     totals: dict[str, float] = {}

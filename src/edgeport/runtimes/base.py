@@ -128,6 +128,9 @@ class Runtime(ABC):
     loads_from_memory: ClassVar[bool] = False
     # True: ``time_ops`` times each kernel with the runtime's own profiler
     times_ops: ClassVar[bool] = False
+    # True: a chain of pointwise ops (and one following a convolution) runs as one kernel, one pass over the
+    # tensor (OpenVINO's eltwise fusion); the latency predictor counts such a chain once (``predict.costmodel``)
+    fuses_pointwise: ClassVar[bool] = False
 
     def __init__(self, artifact: Artifact, options: RuntimeOptions | None = None, *,
                  model_bytes: Mapping[str, bytes] | None = None) -> None:

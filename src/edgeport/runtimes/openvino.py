@@ -122,6 +122,7 @@ class OpenVINORuntime(Runtime):
     Options = OpenVINOOptions
     loads_from_memory = True
     times_ops = True
+    fuses_pointwise = True  # its CPU plugin fuses eltwise chains into one kernel (a "Subgraph" in its counters)
     priority = 50  # ONNX Runtime stays the default for .onnx; pick "openvino" by name to run ONNX here
     description = "OpenVINO CPU plugin (IR or ONNX); f32 precision hint by default, records what ran"
     options: OpenVINOOptions
