@@ -286,7 +286,8 @@ def run(ctx: Context) -> SuiteResult:
         return suite
     models = _models(ctx, suite)
     summary = Table("Share of models predicted within a bound (1 thread; fp32 for the calibrated columns)",
-                    [["runtime", "runtime"], ["timing", "measured as"], ["n", "models"], ["uncal_3x", "uncalibrated within 3×"],
+                    [["runtime", "runtime"], ["timing", "measured as"], ["n", "models"],
+                     ["uncal_3x", "uncalibrated within 3×"],
                      ["uncal_20", "uncalibrated ±20 %"], ["cal10_10", "calibrated on 10: ±10 %"],
                      ["cal10_20", "calibrated on 10: ±20 %"], ["cal10_covered", "inside its interval"],
                      ["loo_10", "leave-one-out: ±10 %"], ["loo_20", "leave-one-out: ±20 %"]])

@@ -33,10 +33,14 @@ def test_kernel_names_find_the_node_they_are_named_after():
     assert graph_node_for("fused conv3", nodes) == "conv3"  # ONNX Runtime: Gemm/Conv + activation fusions
     assert graph_node_for("ReorderInput", nodes) is None
     assert graph_node_for("addition", nodes) is None  # a prefix only counts before a separator
+    # a kernel named after the tensor a node writes (ONNX Runtime's NCHWc kernels in a PaddlePaddle export)
+    aliases = {"p2o.Conv.0": "p2o.Conv.0", "conv2d_0.tmp_0": "p2o.Conv.0"}
+    assert graph_node_for("conv2d_0.tmp_0_nchwc", aliases) == "p2o.Conv.0"
 
 
 def test_ort_trace_runs_are_split_by_their_model_run_spans():
-    """Two warm-up runs dropped; a node run twice inside one run (a loop) counts its sum; medians per kernel."""
+    """Two warm-up runs dropped; a node run twice inside one run (a loop body) counts its sum; the If holding
+    that body keeps only its own time (the trace lists the body's kernels inside its span); medians per kernel."""
     def kernel(name: str, ts: int, dur: int) -> dict:
         return {"cat": "Node", "name": f"{name}_kernel_time", "ts": ts, "dur": dur, "args": {"op_name": name.upper()}}
 
@@ -44,10 +48,12 @@ def test_ort_trace_runs_are_split_by_their_model_run_spans():
     for run, (a, b) in enumerate([(900, 900), (800, 800), (10, 5), (12, 6), (30, 7)]):
         start = 1000 * run
         trace += [{"cat": "Session", "name": "model_run", "ts": start, "dur": 100},
-                  kernel("conv", start + 1, a), kernel("loop", start + 20, b), kernel("loop", start + 40, b)]
+                  kernel("conv", start + 1, a), kernel("if", start + 19, 2 * b + 30),
+                  kernel("body", start + 20, b), kernel("body", start + 40, b)]
     timing = _op_timing(trace, warmup=2)
     assert timing.runs == 3 and timing.run_us == 100
-    assert [(o.name, o.kind, o.us) for o in timing.ops] == [("conv", "CONV", 12), ("loop", "LOOP", 12)]
+    assert [(o.name, o.kind, o.us) for o in timing.ops] == [("conv", "CONV", 12), ("if", "IF", 30),
+                                                             ("body", "BODY", 12)]
 
 
 @pytest.mark.parametrize("runtime", ["onnxruntime", "openvino"])

@@ -176,9 +176,9 @@ def _custom_op(node: Any) -> NodeCheck | None:
 
 def _estimate(graph: Graph, tgt: Target, placements: list[NodePlacement], transfer_ms: float,
               runtimes: Sequence[str] | None, calibrations: Sequence[Calibration] | None) -> Estimate:
-    from edgeport.predict.calibration import find_calibration, load_calibrations
+    from edgeport.predict.calibration import load_calibrations
     from edgeport.predict.costmodel import features, precision_of
-    from edgeport.predict.estimate import estimate_features
+    from edgeport.predict.estimate import calibration_for, estimate_features
 
     paths = [p.path for p in placements]
     counts: dict[str, int] = {}
@@ -187,7 +187,7 @@ def _estimate(graph: Graph, tgt: Target, placements: list[NodePlacement], transf
     main = max(counts, key=lambda k: counts[k]) if counts else CPU
     cals = load_calibrations() if calibrations is None else calibrations
     # the rows the calibration was fitted on: what its runtime executes (OpenVINO fuses pointwise chains)
-    cal = find_calibration(list(cals), tgt.id, tuple(runtimes or ()) or tgt.runtimes, precision_of(graph))
+    cal = calibration_for(tgt, tuple(runtimes or ()), precision_of(graph), cals)
     feat = features(graph, tgt, paths, boundary_s=transfer_ms / 1e3, runtime=cal.runtime if cal else None)
     return estimate_features(feat, tgt, path=main, runtimes=tuple(runtimes or ()), calibrations=cals)
 

@@ -393,11 +393,14 @@ def benchmark(artifact: Artifact | str | Path, runtime: str | None = None, optio
 
 
 def time_ops(artifact: Artifact | str | Path, runtime: str | None = None, options: RuntimeOptions | None = None, *,
-             data: Dataset | None = None, runs: int = PROFILE_RUNS, graph: Graph | None = None) -> OpBreakdown:
-    """Where the time goes: ``artifact`` profiled on ``runtime`` over ``runs`` runs of the benchmark's feeds
-    (``data``, else synthetic), each kernel tied to the node of ``graph`` it is named after (default: the
-    artifact's own graph). Runtimes without a profiler edgeport reads raise ``UnsupportedError``."""
-    with PreparedBenchmark(artifact, runtime, options, data, BenchmarkConfig(warmup_runs=0, warmup_min_s=0.0)) as bench:
+             data: Dataset | None = None, runs: int = PROFILE_RUNS, graph: Graph | None = None,
+             config: BenchmarkConfig | None = None) -> OpBreakdown:
+    """Where the time goes: ``artifact`` profiled on ``runtime`` over ``runs`` runs of the feeds ``config`` (its
+    batch and distinct inputs) makes from ``data`` (else synthetic), each kernel tied to the node of ``graph``
+    it is named after (default: the artifact's own graph). Runtimes without a profiler edgeport reads raise
+    ``UnsupportedError``."""
+    config = replace(config or BenchmarkConfig(), warmup_runs=0, warmup_min_s=0.0)  # the profiler warms up itself
+    with PreparedBenchmark(artifact, runtime, options, data, config) as bench:
         if bench.runtime.device_schemes:
             raise UnsupportedError(f"operators are profiled in this process, not on a device ({bench.runtime.name})",
                                    fix="profile on this host (drop --device), or run edgeport on the device")

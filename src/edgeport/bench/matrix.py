@@ -79,7 +79,7 @@ def bench_matrix(model: Artifact | str | Path, runtimes: Sequence[str] = (), thr
             row = benchmark(artifact, cls.name, options, data, config)
             if ops:
                 try:
-                    row.ops = time_ops(artifact, cls.name, options, data=data, graph=graph)
+                    row.ops = time_ops(artifact, cls.name, options, data=data, graph=graph, config=config)
                 except UnsupportedError as exc:
                     row.ops_note = one_line(exc)
             result.rows.append(row)

@@ -1,9 +1,10 @@
 """Where the time goes inside one model: each kernel timed by the runtime's own profiler, tied to graph nodes.
 
 A runtime names a kernel after a node of the model it ran, with what it did appended (ONNX Runtime's
-``relu4_nchwc`` is ``conv3`` with its ReLU fused, in the NCHWc layout, named after the ReLU; its ``fused gemm3``
-is ``gemm3`` with its activation; OpenVINO's ``conv3/WithoutBiases`` is ``conv3``), or adds kernels of its own (layout reorders). ``graph_node_for``
-finds the node a kernel is named after; kernels the runtime added (``OpTime.inserted``) belong to no node.
+``relu4_nchwc`` is ``conv3`` with its ReLU fused, in the NCHWc layout, named after the ReLU; its
+``fused gemm3`` is ``gemm3`` with its activation; OpenVINO's ``conv3/WithoutBiases`` is ``conv3``), or adds
+kernels of its own (layout reorders). ``graph_node_for`` finds the node a kernel is named after; kernels the
+runtime added (``OpTime.inserted``) belong to no node.
 
 The profiled runs are separate from the timed ones (``Runtime.time_ops``): a profiler slows every kernel a
 little, so the shares and the ranking are what it is for; the latency is the benchmark's.
@@ -11,7 +12,7 @@ little, so the shares and the ranking are what it is for; the latency is the ben
 
 from __future__ import annotations
 
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 
 from edgeport.core.artifact import Artifact
@@ -27,7 +28,7 @@ PROFILE_RUNS = 50  # profiled runs per model (after the runtime's warm-up runs)
 class OpRow:
     name: str  # the runtime's kernel name
     kind: str  # the kernel type the runtime reports
-    us: float  # median µs per run, under the profiler
+    us: float  # µs per run under the profiler (``OpTime.us``)
     share: float  # of all kernels' time
     node: str | None  # the graph node it is named after; None: a kernel the runtime added, or a name not found
     inserted: bool = False  # a kernel the runtime added (a layout reorder, a copy)
@@ -60,23 +61,31 @@ class OpBreakdown:
         return dict(sorted(out.items(), key=lambda kv: -kv[1]))
 
 
-def graph_node_for(name: str, nodes: Iterable[str] | set[str]) -> str | None:
+def graph_node_for(name: str, nodes: Mapping[str, str] | Iterable[str]) -> str | None:
     """The graph node a kernel named ``name`` is named after: ``name`` itself, else its longest prefix that ends
-    before a ``/`` or ``_`` and names a node; a leading word the runtime put before it (ONNX Runtime's
-    ``fused gemm3``) is dropped first. None when no prefix does."""
-    names = nodes if isinstance(nodes, set) else set(nodes)
+    before a ``/`` or ``_``; a leading word the runtime put before it (ONNX Runtime's ``fused gemm3``) is dropped
+    first. ``nodes`` maps each name a kernel may carry to its node (node names, and the names of the tensors
+    they write: ONNX Runtime's NCHWc kernels and OpenVINO's are named after output tensors in exports whose
+    node names differ, such as PaddlePaddle's); a plain collection is node names. None when no prefix matches."""
+    names = nodes if isinstance(nodes, Mapping) else {n: n for n in nodes}
     for candidate in dict.fromkeys((name, name.split(" ", 1)[-1])):
         if candidate in names:
-            return candidate
+            return names[candidate]
         for i in range(len(candidate) - 1, 0, -1):
             if candidate[i] in "/_" and candidate[:i] in names:
-                return candidate[:i]
+                return names[candidate[:i]]
     return None
 
 
 def breakdown(timing: OpTiming, runtime: str, graph: Graph | None = None) -> OpBreakdown:
     """``timing`` as rows with shares, each tied to the node of ``graph`` it is named after (when given)."""
-    names = {n.name for n in graph.nodes if n.name} if graph is not None else set()
+    names: dict[str, str] = {}
+    for n in graph.nodes if graph is not None else ():
+        if n.name:
+            names.update({out: n.name for out in n.outputs if out})
+    for n in graph.nodes if graph is not None else ():
+        if n.name:
+            names[n.name] = n.name  # a node's own name wins over a tensor of the same name
     total = timing.kernels_us or 1.0
     rows = [OpRow(op.name, op.kind, op.us, op.us / total,
                   None if op.inserted or not names else graph_node_for(op.name, names), op.inserted)

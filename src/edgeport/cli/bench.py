@@ -30,7 +30,8 @@ def register(app: typer.Typer) -> None:
               device: str = DEVICE_OPTION, token_file: str = TOKEN_FILE_OPTION,
               shapes: list[str] = SHAPE_OPTION, values: list[str] = INPUT_OPTION,
               as_json: bool = JSON_OPTION) -> None:
-        """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL; --ops: where the time goes."""
+        """Measure latency (median, p90, p99, CI), throughput, load time and memory of MODEL; --ops N: where the
+        time goes, operator by operator."""
         from edgeport import BenchmarkConfig, load_artifact, load_dataset
         from edgeport import bench as bench_matrix
         from edgeport.errors import ConfigError

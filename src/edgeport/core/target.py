@@ -448,7 +448,8 @@ def _full_width_avx512() -> bool:
 
 # MACs per cycle per core by ISA, for the dtypes the host template names. fp32: two FMA pipes of 8 lanes
 # (AVX2+FMA; Zen4's double-pumped AVX-512 reaches the same), of 16 lanes where AVX-512 runs full width
-# (``_full_width_avx512``: Zen5, Sapphire Rapids), 8 without FMA, 4 on SSE; Arm: two 128-bit FMA pipes. int8: VNNI dot products (vpdpbusd) 4× the fp32 rate, AVX2's vpmaddubsw/vpmaddwd pair 2×; Arm dot
+# (``_full_width_avx512``: Zen5, Sapphire Rapids), 8 without FMA, 4 on SSE; Arm: two 128-bit FMA pipes.
+# int8: VNNI dot products (vpdpbusd) 4× the fp32 rate, AVX2's vpmaddubsw/vpmaddwd pair 2×; Arm dot
 # product (sdot) 4×, i8mm 8×. bf16: 2× fp32 only with native bf16 dot products, else fp32's (emulated).
 # On the project's reference machine (Zen4, 3.7 GHz) these give 59 G fp32 and 237 G int8 MAC/s per core,
 # within 2 % of what the template says was measured there.

@@ -10,7 +10,9 @@ constants). ``lost`` is the work a convolution's SIMD channel tiles leave empty:
 XNNPACK, oneDNN) compute a tile of ``CHANNEL_TILE_VECTORS`` vector registers of output channels at a
 time, so a convolution with fewer channels than the tile pays for the whole tile, on the output side
 and (except for three-channel image stems, which get a direct kernel) on the input side too; one
-fitted ``narrow`` term says how much of that empty work costs time. A model's latency is ``invoke + Σ t_n + boundaries``: ``invoke`` is the runtime path's
+fitted ``narrow`` term says how much of that empty work costs time.
+
+A model's latency is ``invoke + Σ t_n + boundaries``: ``invoke`` is the runtime path's
 per-inference cost (so no estimate is ever below it) and ``boundaries`` the hand-over cost of each
 partition when a model is split between units (``analysis.compat``).
 
@@ -33,8 +35,9 @@ from edgeport.core.formats import Format
 from edgeport.graph.ir import Graph, Node
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
-__all__ = ["CHANNEL_TILE_VECTORS", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches", "class_rows", "class_shares",
-           "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise", "per_class_seconds", "tile_loss",
+__all__ = ["CHANNEL_TILE_VECTORS", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches",
+           "class_rows", "class_shares", "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise",
+           "per_class_seconds", "tile_loss",
            "precision_of", "predict_seconds"]
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
@@ -130,7 +133,7 @@ def tile_loss(graph: Graph, node: Node, cls: str, tile: int) -> float:
     if cls not in ("conv", "depthwise_conv") or len(node.inputs) < 2:
         return 0.0
     w = graph.tensor(node.inputs[1])
-    if w is None or w.shape is None or len(w.shape) < 3 or not all(isinstance(d, int) and d > 0 for d in w.shape[:2]):
+    if w is None or w.shape is None or len(w.shape) < 3 or not all(isinstance(d, int) and d > 0 for d in w.shape):
         return 0.0
     c_out, c_in = int(w.shape[0]), int(w.shape[1])
     if graph.format is not Format.ONNX:  # TFLite: OHWI for convolutions, 1HWO for depthwise ones
@@ -228,8 +231,8 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
 
 def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
     """Per node: True where compute, False where memory traffic, is the slower term under ``params``."""
-    return [n.compute_s * params.inv_eff[n.op_class] + n.lost_s * params.narrow >= n.memory_s * params.inv_mem[n.op_class]
-            for n in feat.nodes]
+    return [n.compute_s * params.inv_eff[n.op_class] + n.lost_s * params.narrow
+            >= n.memory_s * params.inv_mem[n.op_class] for n in feat.nodes]
 
 
 def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, int]) -> None:
@@ -264,7 +267,7 @@ def class_rows(feat: ModelFeatures, compute_bound: Sequence[bool]) -> dict[str, 
     return out
 
 
-MIN_ATTRIBUTED = 0.5  # profiles tying less of their own kernels' time than this to graph nodes give no shares
+MIN_ATTRIBUTED = 0.9  # profiles tying less of their own kernels' time than this to graph nodes give no shares (biased)
 
 
 def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
@@ -273,8 +276,8 @@ def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
     A kernel named after a node no runtime runs on its own (``executed``: a fused activation, as ONNX Runtime
     names a Conv+ReLU after the ReLU) counts for the node it was fused into. Kernels the runtime added (layout
     reorders) and names tied to no node are left out of the shares: their time is the runtime's, like the work
-    between kernels. None when under ``MIN_ATTRIBUTED`` of the kernel time is tied to nodes (another format's
-    names)."""
+    between kernels. None when under ``MIN_ATTRIBUTED`` of the time of the kernels the runtime did not add is tied
+    to nodes (the runtime ran a conversion whose names are not ``graph``'s)."""
     runs = executed(graph, pointwise_chains=fuses_pointwise(ops.runtime))
     by_name = {n.name: (n, r) for n, r in zip(graph.nodes, runs) if n.name}
     producers = graph.producers

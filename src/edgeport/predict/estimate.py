@@ -17,7 +17,7 @@ from edgeport.core.target import Target
 from edgeport.predict.calibration import Calibration, find_calibration
 from edgeport.predict.costmodel import CostParams, ModelFeatures, per_class_seconds, predict_seconds
 
-__all__ = ["Estimate", "estimate_features"]
+__all__ = ["Estimate", "calibration_for", "estimate_features"]
 
 
 @dataclass
@@ -38,11 +38,18 @@ class Estimate:
     per_class_ms: dict[str, float] = field(default_factory=dict)
 
 
+def calibration_for(target: Target, runtimes: Sequence[str], precision: str,
+                    calibrations: Sequence[Calibration]) -> Calibration | None:
+    """The calibration an estimate of ``target`` uses: the first of ``runtimes`` (default: the profile's) with one
+    at ``precision``."""
+    return find_calibration(list(calibrations), target.id, tuple(runtimes) or target.runtimes, precision)
+
+
 def estimate_features(feat: ModelFeatures, target: Target, *, path: str = "cpu",
                       runtimes: Sequence[str] = (), calibrations: Sequence[Calibration] = ()) -> Estimate:
     """Estimate one inference of the model ``feat`` describes on ``target`` (``path``: its main path)."""
     prior = target.predictor.for_path(path)
-    cal = find_calibration(list(calibrations), target.id, tuple(runtimes) or target.runtimes, feat.precision)
+    cal = calibration_for(target, runtimes, feat.precision, calibrations)
     params = cal.params if cal is not None else CostParams.from_prior(prior)
     seconds = predict_seconds(feat, params)
     parts = per_class_seconds(feat, params)

@@ -126,11 +126,11 @@ def _fit(samples: Sequence[Sample], prior: CostParams, prior_weight: float) -> C
     p0 = prior.vector()
     scale = np.where(p0 > 0, p0, 1.0)  # solve for params / prior: every unknown is ~1
     params = prior
-    weights: np.ndarray | None = None
+    weights: np.ndarray | None = None  # Huber weights, one per equation (their count is fixed by the samples)
     for _ in range(ROUNDS):
         rows, b = _system(samples, params)
         a = rows * scale
-        if weights is None or len(weights) != len(b):  # a branch flip never changes the count; be safe anyway
+        if weights is None:
             weights = np.ones(len(b))
         sw = np.sqrt(weights)[:, None]
         a_all = np.vstack([a * sw, prior_weight * np.eye(len(p0))])

@@ -75,9 +75,10 @@ def _render_ops(row: Any, con: Console, top: int) -> None:
 
     ops = row.ops
     gap = max(ops.run_us - ops.kernels_us, 0.0)
-    table = Table(title=f"where the time goes: {escape(row.runtime)}, {row.threads or '-'} thr — {len(ops.rows)} kernels",
-                  box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
-                  caption=f"{ops.profiler}, per run over {ops.runs} profiled runs (not the timed ones) · a profiled run "
+    title = f"where the time goes: {escape(row.runtime)}, {row.threads or '-'} thr — {len(ops.rows)} kernels"
+    table = Table(title=title, box=box.SIMPLE_HEAD, pad_edge=False, collapse_padding=True,
+                  caption=f"{ops.profiler}, per run over {ops.runs} profiled runs (not the timed ones) · "
+                          "a profiled run "
                           f"{ops.run_us / 1e3:.3g} ms, of which {gap / max(ops.run_us, 1e-9):.0%} between kernels")
     for col in ("kernel", "type", "node", "µs", "share", "cum."):
         table.add_column(col, justify="left" if col in ("kernel", "type", "node") else "right", no_wrap=True)
@@ -85,11 +86,16 @@ def _render_ops(row: Any, con: Console, top: int) -> None:
     for op in ops.top(top):
         cum += op.share
         node = op.node if op.node is not None else "(added by the runtime)" if op.inserted else "—"
-        table.add_row(escape(op.name[:48]), escape(op.kind), escape(node[:32]), f"{op.us:,.1f}", f"{op.share:.1%}",
-                      f"{cum:.1%}")
+        table.add_row(escape(_tail(op.name, 36)), escape(op.kind), escape(_tail(node, 24)), f"{op.us:,.1f}",
+                      f"{op.share:.1%}", f"{cum:.1%}")
     con.print(table)
     kinds = ", ".join(f"{escape(k)} {v / max(ops.kernels_us, 1e-9):.0%}" for k, v in list(ops.by_kind().items())[:6])
     con.print(f"  by kernel type: {kinds}")
+
+
+def _tail(text: str, width: int) -> str:
+    """``text`` cut to ``width`` from the left: an exported node name says the most at its end."""
+    return text if len(text) <= width else "…" + text[-(width - 1):]
 
 
 def _si(n: float, unit: str = "") -> str:

@@ -32,8 +32,8 @@ from edgeport.core.inputs import InputPlan, apply_plan, batch_axes
 from edgeport.core.tensors import TensorSpec
 from edgeport.errors import ConfigError, FeedError, UnsupportedError
 
-__all__ = ["DeviceSupport", "DeviceTiming", "OpTime", "OpTiming", "RunPolicy", "Runtime", "RuntimeOptions", "deploy_modules", "device_runtime", "device_scheme",
-           "host_bound_reason", "io_reader_for",
+__all__ = ["DeviceSupport", "DeviceTiming", "OpTime", "OpTiming", "RunPolicy", "Runtime", "RuntimeOptions",
+           "deploy_modules", "device_runtime", "device_scheme", "host_bound_reason", "io_reader_for",
            "open_runtime", "profile_runtimes_for", "runtime_class_for", "runtimes_for"]
 
 
@@ -89,7 +89,7 @@ class OpTime:
 
     name: str  # the runtime's name for it: a fused kernel carries one of its source nodes' names
     kind: str  # the kernel type the runtime reports (Conv, FusedConv, Convolution, Reorder…)
-    us: float  # median microseconds per run
+    us: float  # µs per run: ONNX Runtime's median, OpenVINO's mean (its counters keep only a running mean)
     inserted: bool = False  # a kernel the runtime added (a layout reorder, a copy), no node of the model
 
 
@@ -99,7 +99,7 @@ class OpTiming:
 
     ops: list[OpTime]
     run_us: float  # median time of a whole profiled run: the kernels' sum plus the runtime's own work between them
-    runs: int  # profiled runs the medians are taken over (after the warm-up ones)
+    runs: int  # profiled runs the per-kernel times are taken over (after the warm-up ones)
     profiler: str  # what timed them ("ONNX Runtime profiler", "OpenVINO performance counters")
 
     @property
@@ -279,7 +279,7 @@ class Runtime(ABC):
         return None
 
     def time_ops(self, feeds: list[dict[str, np.ndarray]], runs: int, *, warmup: int = 3) -> OpTiming:
-        """Each kernel's median time over ``runs`` runs of ``feeds`` (prepared, cycled), after ``warmup`` runs,
+        """Each kernel's time per run over ``runs`` runs of ``feeds`` (prepared, cycled), after ``warmup`` runs,
         timed by the runtime's profiler in a profiling instance of its own: profiling slows every kernel a
         little, so the runtime ``run`` uses is never the one profiled."""
         able = ", ".join(sorted(c.name for c in RUNTIMES if c.times_ops))

@@ -15,7 +15,8 @@ import numpy as np
 
 from edgeport.core.formats import Format
 from edgeport.core.tensors import TensorSpec
-from edgeport.errors import BackendError, ConfigError, MissingDependencyError, ModelFileError, map_exceptions, one_line, raised_in
+from edgeport.errors import (BackendError, ConfigError, MissingDependencyError, ModelFileError, map_exceptions,
+                             one_line, raised_in)
 from edgeport.runtimes import RUNTIMES
 from edgeport.runtimes._isolated import load_in_child_first
 from edgeport.runtimes.base import DeviceSupport, OpTime, OpTiming, Runtime, RuntimeOptions
@@ -51,7 +52,9 @@ def _op_timing(trace: list[dict[str, Any]], warmup: int) -> OpTiming:
     """Per-kernel medians from an ONNX Runtime profile trace, the first ``warmup`` runs left out.
 
     A kernel event (category ``Node``, name ``<node>_kernel_time``) belongs to the ``model_run`` span holding its
-    start; a node run more than once in a run (inside a loop) counts its summed time."""
+    start; a node run more than once in a run (inside a loop) counts its summed time. A control-flow kernel
+    (If, Loop, Scan) spans the kernels of its subgraph, which the trace also lists: it keeps only its own time,
+    so no time is counted twice."""
     spans = sorted((e["ts"], e["ts"] + e["dur"]) for e in trace
                    if e.get("cat") == "Session" and e.get("name") == "model_run")
     spans = spans[warmup:]
@@ -61,9 +64,10 @@ def _op_timing(trace: list[dict[str, Any]], warmup: int) -> OpTiming:
     kinds: dict[str, str] = {}
     order: list[str] = []
     starts = [s for s, _ in spans]
-    for e in trace:
-        if e.get("cat") != "Node" or not str(e.get("name", "")).endswith("_kernel_time"):
-            continue
+    kernels = sorted((e for e in trace if e.get("cat") == "Node" and str(e.get("name", "")).endswith("_kernel_time")),
+                     key=lambda e: (e["ts"], -e["dur"]))
+    enclosing: list[tuple[float, int, str]] = []  # (end, run, name) of the kernels open at this point
+    for e in kernels:
         i = bisect.bisect_right(starts, e["ts"]) - 1
         if i < 0 or e["ts"] > spans[i][1]:
             continue  # a warm-up run's kernel
@@ -71,8 +75,14 @@ def _op_timing(trace: list[dict[str, Any]], warmup: int) -> OpTiming:
         if name not in kinds:
             kinds[name] = str(e.get("args", {}).get("op_name", "?"))
             order.append(name)
+        while enclosing and enclosing[-1][0] < e["ts"] + e["dur"]:
+            enclosing.pop()
+        if enclosing and enclosing[-1][1] == i:  # inside a control-flow kernel: not its own time
+            _, run, parent = enclosing[-1]
+            per_run[run][parent] -= float(e["dur"])
         per_run[i][name] = per_run[i].get(name, 0.0) + float(e["dur"])
-    ops = [OpTime(n, kinds[n], statistics.median(r.get(n, 0.0) for r in per_run), kinds[n] in _INSERTED)
+        enclosing.append((e["ts"] + e["dur"], i, name))
+    ops = [OpTime(n, kinds[n], max(statistics.median(r.get(n, 0.0) for r in per_run), 0.0), kinds[n] in _INSERTED)
            for n in order]
     return OpTiming(ops, statistics.median(e - s for s, e in spans), len(spans), "ONNX Runtime profiler")
 
@@ -109,8 +119,6 @@ class OnnxRuntime(Runtime):
     def _session_options(self, ort: Any) -> Any:
         opts = self.options
         if opts.graph_optimization not in _OPT_LEVELS:
-            from edgeport.errors import ConfigError
-
             raise ConfigError(f"graph_optimization {opts.graph_optimization!r} is not a level",
                               fix=f"use one of: {', '.join(_OPT_LEVELS)}")
         so = ort.SessionOptions()

@@ -197,10 +197,7 @@ class OpenVINORuntime(Runtime):
             for i in range(warmup + runs):
                 if i == warmup and warmup:
                     before = counters()
-                f = feeds[i % len(feeds)]
-                for j, spec in enumerate(self._ins):
-                    arr = f[spec.name]
-                    request.set_input_tensor(j, ov.Tensor(arr, shared_memory=arr.flags.writeable))
+                self._bind(request, feeds[i % len(feeds)])
                 t0 = time.perf_counter_ns()
                 request.infer()
                 if i >= warmup:
@@ -238,14 +235,20 @@ class OpenVINORuntime(Runtime):
         # Inputs are wrapped without a copy where writeable (``prepare`` made them contiguous, in the
         # port's dtype) and outputs copied once out of the request's buffers: on a model that runs in
         # tens of µs, ``infer(dict)`` with its OVDict result costs ≈ 20 µs more per call than this.
-        request, tensor = self._request, self._tensor
+        request = self._request
         with map_exceptions(dict.fromkeys(_OPENVINO_ERRORS, BackendError),
                             f"OpenVINO failed running {self.artifact.path.name}", fix="check the input data"):
-            for i, spec in enumerate(self._ins):
-                arr = feeds[spec.name]  # OpenVINO refuses to share a read-only buffer: that one is copied
-                request.set_input_tensor(i, tensor(arr, shared_memory=arr.flags.writeable))
+            self._bind(request, feeds)
             request.infer()
         return {spec.name: request.get_output_tensor(i).data.copy() for i, spec in enumerate(self._outs)}
+
+    def _bind(self, request: Any, feeds: dict[str, np.ndarray]) -> None:
+        """Wrap each prepared input in place as ``request``'s input (OpenVINO refuses to share a read-only buffer:
+        that one is copied)."""
+        tensor = self._tensor
+        for i, spec in enumerate(self._ins):
+            arr = feeds[spec.name]
+            request.set_input_tensor(i, tensor(arr, shared_memory=arr.flags.writeable))
 
     def _release(self) -> None:
         self._request = None
