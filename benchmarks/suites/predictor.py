@@ -5,14 +5,14 @@ two sizes, built with seeded weights) and the zoo's static-shape ONNX models whe
 them. Each is measured once per host runtime at 1 thread (median of a short benchmark). Then, per runtime:
 
 * **uncalibrated**: the host profile's prior terms, no fit;
-* **calibrated on 10**: fit on 10 random models, predict every other one (5 random splits, pooled);
+* **calibrated on 10**: fit on 10 random models, predict every other one (20 random splits, pooled);
 * **leave-one-model-out**: fit on all others, predict the one left out.
 
 A second table **transfers** the ONNX Runtime host calibration to a stand-in device: a loopback
 ``edgeport agent`` pinned to one core, whose memory is shared with a neighbour process streaming a
 buffer far larger than the last-level cache on the other core (this VM exposes no clock control, so
 the device is made slower where a real small device is: memory traffic). Every model is measured
-there (timed by the agent); 10 random ones calibrate, the rest are predicted (5 splits, pooled) by
+there (timed by the agent); 10 random ones calibrate, the rest are predicted (20 splits, pooled) by
 the host fit unchanged, the host fit refitted to the 10 (the host fit as the prior), and the
 profile's prior refitted to the 10 (what a device without a host calibration gets).
 ``EDGEPORT_BENCH_DEVICE=agent://HOST:PORT`` measures a real device instead of the stand-in.
@@ -24,8 +24,9 @@ inferences more than short ones, which no cost model can follow; so each model i
 *process CPU time* per inference (the same blocks; at 1 thread that is the work the runtime did,
 without the time other processes held the core), and the tables are given for both.
 Each model is also profiled per operator (ONNX Runtime's profiler, OpenVINO's performance counters, in runs
-of their own): each op class's share of its kernel time adds equations to the fit (``predict.fit``), as
-``edgeport calibrate`` does; the summary gives the fit with those shares and without them (latency only).
+of their own): the summary also gives the fit with each op class's share of the kernel time as extra
+equations (``predict.fit``, ``Sample.shares``), which ``edgeport calibrate`` does not use (held-out errors
+were no better with them).
 Smoke mode skips the suite (it measures ~40 models per runtime).
 """
 
@@ -44,7 +45,7 @@ TITLE = "Latency predictor: share of models within ±10 % / ±20 % (calibrated) 
 ORDER = 58
 
 HOST_RUNTIMES = ("onnxruntime", "openvino")
-SPLITS = 5
+SPLITS = 20  # random calibration sets; 5 left the pooled shares ±5 points from one run of the suite to the next
 CALIBRATION_SIZE = 10
 
 
@@ -75,7 +76,7 @@ def _models(ctx: Context, suite: SuiteResult) -> list[tuple[str, Path, tuple[str
 
 def _timed(art: Any, dev: Any, config: Any, graph: Any) -> tuple[float, float, dict[str, float] | None]:
     """(lowest block median of wall time, lowest block mean of process CPU time) per inference, in s, and the
-    op-class shares of the runtime's per-operator profile (what ``edgeport calibrate`` measures)."""
+    op-class shares of the runtime's per-operator profile."""
     import statistics
     import time
 
@@ -122,7 +123,7 @@ def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
             wall_s, cpu_s, shares = _timed(art, dev, bench_config(), graph)
             feat = features(graph, host, runtime=runtime)
             samples.append(Sample(name, feat, wall_s, shares))
-            cpu.append(Sample(name, feat, cpu_s, shares))
+            cpu.append(Sample(name, feat, cpu_s))
         except EdgeportError as exc:
             suite.skip(f"{name} on {runtime}", one_line(exc))
     return samples, cpu
@@ -304,13 +305,13 @@ def run(ctx: Context) -> SuiteResult:
             continue
         if runtime == "onnxruntime":
             host_ort = samples
-        r, c = _evaluate(samples), _evaluate(cpu)
-        bare = _evaluate([replace(s, shares=None) for s in samples])
+        r, c = _evaluate([replace(s, shares=None) for s in samples]), _evaluate(cpu)
+        profiled = _evaluate(samples)
         results[runtime] = (r, c)
         keys = ("n", "uncal_3x", "uncal_20", "cal10_10", "cal10_20", "cal10_covered", "loo_10", "loo_20")
-        summary.add(runtime=runtime, timing="wall + op shares (as calibrate)", **{k: r[k] for k in keys})
-        summary.add(runtime=runtime, timing="wall, latency only", **{k: bare[k] for k in keys})
-        summary.add(runtime=runtime, timing="process CPU time + op shares", **{k: c[k] for k in keys})
+        summary.add(runtime=runtime, timing="wall (as calibrate)", **{k: r[k] for k in keys})
+        summary.add(runtime=runtime, timing="wall + op-class shares", **{k: profiled[k] for k in keys})
+        summary.add(runtime=runtime, timing="process CPU time", **{k: c[k] for k in keys})
         if runtime == "onnxruntime":
             for name, ms in r["measured_ms"].items():
                 detail.add(model=name, measured_ms=ms, ratio=r["ratio_by_model"][name], loo=r["loo_by_model"].get(name),

@@ -58,9 +58,17 @@ def test_cost_model_by_hand(tmp_path: Path):
     assert gemm.compute_s == pytest.approx(4096 / 1e9)  # 64x64 MACs at 1 GMAC/s
     assert gemm.memory_s == pytest.approx((256 + 16384 + 256 + 256) / 1e9)  # r, W, b in; h out
     assert relu.compute_s == pytest.approx(64 / 1e9) and relu.memory_s == pytest.approx(512 / 1e9)
-    # Gemm: max(8.192 µs compute at 50 %, 34.304 µs memory at 50 %) + 2 µs; Relu: max(0.64, 1.024) + 2; invoke 10
-    expected = 10e-6 + (34.304e-6 + 2e-6) + (1.024e-6 + 2e-6)
+    # on a CPU the two add. Gemm: 8.192 µs compute at 50 % + 34.304 µs memory at 50 % + 2 µs; Relu: 0.64 + 1.024 + 2;
+    # invoke 10; half a pass (io_copy 0.5) over x and y, 512 bytes at 1 GB/s
+    assert feat.io_s == pytest.approx(512 / 1e9)
+    expected = 10e-6 + 0.256e-6 + (8.192e-6 + 34.304e-6 + 2e-6) + (0.64e-6 + 1.024e-6 + 2e-6)
     assert predict_seconds(feat, CostParams.from_prior(PRIOR)) == pytest.approx(expected)
+    # where memory traffic overlaps compute (an accelerator's DMA) the slower one costs: max(8.192, 34.304) + 2 …
+    overlapped = dataclasses.replace(feat, nodes=[dataclasses.replace(n, overlap=True) for n in feat.nodes])
+    assert predict_seconds(overlapped, CostParams.from_prior(PRIOR)) == \
+        pytest.approx(10e-6 + 0.256e-6 + (34.304e-6 + 2e-6) + (1.024e-6 + 2e-6))
+    assert sum(per_class_seconds(feat, CostParams.from_prior(PRIOR)).values()) == \
+        pytest.approx(expected - 10.256e-6)
     est = estimate_features(feat, _target())
     assert est.latency_ms == pytest.approx(expected * 1e3)
     assert est.label == "uncalibrated estimate (within ~3×)" and not est.calibrated
@@ -92,13 +100,14 @@ def _convs(path: Path) -> Path:
 
 
 def test_channel_tiles_charge_narrow_convolutions(tmp_path: Path):
-    """AVX-512 (16 fp32 lanes): a tile of 32 channels. Work lost = tile/min(C, tile) − 1 per side, no input side
+    """x86 (AVX2 or AVX-512): a tile of 32 channels; NEON: 2 registers of 4 lanes. Work lost = tile/min(C, tile) − 1 per side, no input side
     for an RGB stem or a depthwise conv; accelerator paths and wide convs lose nothing."""
     from edgeport.graph.load import load_graph
-    from edgeport.predict.costmodel import fp32_lanes, tile_loss
+    from edgeport.predict.costmodel import channel_tile, fp32_lanes, tile_loss
 
     assert fp32_lanes(("avx", "avx2", "fma", "avx512f")) == 16 and fp32_lanes(("avx2",)) == 8
     assert fp32_lanes(("asimd",)) == 4
+    assert channel_tile(("avx2", "fma")) == channel_tile(("avx2", "avx512f")) == 32 and channel_tile(("asimd",)) == 8
     graph = load_graph(_convs(tmp_path / "convs.onnx"))
     loss = {n.name: tile_loss(graph, n, "depthwise_conv" if n.name == "dw" else "conv", 32) for n in graph.nodes}
     assert loss == {"stem": 3.0, "narrow": 6.0, "dw": 3.0, "wide": 3.0}  # wide: 64 out, but only 8 in
@@ -106,11 +115,13 @@ def test_channel_tiles_charge_narrow_convolutions(tmp_path: Path):
     avx512 = dataclasses.replace(t, cpu=dataclasses.replace(t.cpu, isa=("avx2", "fma", "avx512f")))
     feat = features(graph, avx512)
     assert [n.lost_s / n.compute_s for n in feat.nodes] == pytest.approx([3.0, 6.0, 3.0, 3.0])
-    # the lost work is charged at the narrow penalty, on top of the efficiency term (all compute-bound here)
+    avx2 = dataclasses.replace(t, cpu=dataclasses.replace(t.cpu, isa=("avx2", "fma")))
+    assert [n.lost_s for n in features(graph, avx2).nodes] == pytest.approx([n.lost_s for n in feat.nodes])
+    # the lost work is charged at the narrow penalty, on top of the efficiency and memory terms
     params = CostParams.from_prior(PRIOR)
     params.narrow = 0.5
-    assert all(n.compute_s * 10 + n.lost_s * 0.5 > n.memory_s * 2 for n in feat.nodes)
-    expected = 10e-6 + sum(n.compute_s * 10 + n.lost_s * 0.5 + 2e-6 for n in feat.nodes)
+    expected = 10e-6 + feat.io_s * 0.5 + sum(n.compute_s * 10 + n.lost_s * 0.5 + n.memory_s * 2 + 2e-6
+                                             for n in feat.nodes)
     assert predict_seconds(feat, params) == pytest.approx(expected)
     # NEON's 4 lanes: a tile of 8 channels, which these convolutions fill
     neon = dataclasses.replace(t, cpu=dataclasses.replace(t.cpu, isa=("asimd",)))
@@ -146,6 +157,53 @@ def test_folded_and_fused_nodes_get_no_row(tmp_path: Path):
     assert [n.op_class for n in features(g, _target(), runtime="openvino").nodes] == ["conv", "data_movement"]
     assert [n.op_class for n in features(g, _target(), runtime="onnxruntime").nodes] == \
         ["conv", "elementwise", "data_movement"]
+
+
+def test_a_swish_is_one_transcendental_node_and_a_strided_softmax_has_its_own_class(tmp_path: Path):
+    """x·sigmoid(x) (in either operand order) runs as one kernel: the Sigmoid gets no row, the Mul is costed as a
+    transcendental pass over x with the sigmoid's work; a Sigmoid whose output goes elsewhere too runs alone.
+    A softmax over channels of an NCHW map is strided; one over the last axis, or over a 2-D row, is not."""
+    import numpy as np
+    import onnx
+    from onnx import TensorProto, helper, numpy_helper
+
+    from edgeport.analysis.profile import profile_graph
+    from edgeport.graph.load import load_graph
+    from edgeport.predict.costmodel import executed
+    from edgeport.predict.opclass import op_class
+
+    w = numpy_helper.from_array(np.ones((8, 3, 3, 3), np.float32), "w")
+    nodes = [helper.make_node("Conv", ["x", "w"], ["h"], pads=[1, 1, 1, 1], name="conv"),
+             helper.make_node("Sigmoid", ["h"], ["s"], name="sig"),
+             helper.make_node("Mul", ["s", "h"], ["a"], name="swish"),  # sigmoid(h) · h
+             helper.make_node("Sigmoid", ["a"], ["s2"], name="gate"),  # its output also leaves the graph
+             helper.make_node("Mul", ["a", "s2"], ["b"], name="gated"),
+             helper.make_node("Softmax", ["b"], ["p"], axis=1, name="channels"),
+             helper.make_node("Softmax", ["p"], ["y"], axis=-1, name="rows")]
+    graph = helper.make_graph(nodes, "g", [helper.make_tensor_value_info("x", TensorProto.FLOAT, [1, 3, 8, 8])],
+                              [helper.make_tensor_value_info("y", TensorProto.FLOAT, [1, 8, 8, 8]),
+                               helper.make_tensor_value_info("s2", TensorProto.FLOAT, [1, 8, 8, 8])], [w])
+    path = tmp_path / "g.onnx"
+    onnx.save_model(helper.make_model(graph, opset_imports=[helper.make_opsetid("", 17)], ir_version=10), str(path))
+    g = load_graph(path)
+    assert [n.name for n, r in zip(g.nodes, executed(g)) if not r] == ["sig"]
+    assert [op_class(g, n) for n in g.nodes][5:] == ["strided_softmax", "transcendental"]
+    feat = features(g, _target())
+    assert [n.op_class for n in feat.nodes] == ["conv", "transcendental", "transcendental", "elementwise",
+                                                "strided_softmax", "transcendental"]
+    flops = {n.name: p.flops for n, p in zip(g.nodes, profile_graph(g).nodes)}
+    swish = feat.nodes[1]
+    assert swish.compute_s == pytest.approx((flops["sig"] + flops["swish"]) / 1e9)
+    assert swish.memory_s == pytest.approx(2 * 512 * 4 / 1e9)  # h read once, a written
+    # OpenVINO runs the swish in the conv's kernel (the chain conv → swish reads h alone)
+    assert [n.op_class for n in features(g, _target(), runtime="openvino").nodes][:2] == ["conv", "transcendental"]
+    assert [n.name for n, r in zip(g.nodes, executed(g, pointwise_chains=True)) if not r] == ["sig", "swish"]
+    # before opset 13 a softmax flattens the dims from its axis into one row: not strided
+    old = onnx.load(str(path))
+    old.opset_import[0].version = 12
+    onnx.save_model(old, str(path))
+    g12 = load_graph(path)
+    assert op_class(g12, g12.nodes[5]) == "transcendental"
 
 
 def test_energy_is_latency_times_profile_power():
@@ -252,8 +310,12 @@ def test_calibrated_label_interval_and_unseen_classes():
 def test_the_pull_to_the_prior_follows_how_consistent_the_timings_are():
     prior = CostParams.from_prior(PRIOR)
     clean = _synthetic(_truth(), 12, seed=3)
-    rng = random.Random(4)
-    noisy = [dataclasses.replace(s, measured_s=s.measured_s * rng.choice((0.5, 2.0))) for s in clean]
-    weak, strong = choose_prior_weight(clean, prior), choose_prior_weight(noisy, prior)
-    assert weak < strong  # consistent timings: the terms follow the data; wild ones: they stay near the prior
+    weak = choose_prior_weight(clean, prior)
+    strong = []
+    for seed in (4, 5, 6):  # one draw of noise can happen to favour the data: the typical draw must not
+        rng = random.Random(seed)
+        noisy = [dataclasses.replace(s, measured_s=s.measured_s * rng.choice((0.5, 2.0))) for s in clean]
+        strong.append(choose_prior_weight(noisy, prior))
+    # consistent timings: the terms follow the data; wild ones: they stay nearer the prior
+    assert weak < sorted(strong)[1]
     assert max(abs(e) for e in leave_one_out(clean, prior)) < 0.05

@@ -90,8 +90,8 @@ class Power:
 
 
 # Op classes the latency predictor (``edgeport.predict``) fits an efficiency and an overhead for.
-OP_CLASSES = ("conv", "depthwise_conv", "matmul", "elementwise", "activation", "transcendental", "pool_reduce",
-              "data_movement", "control_flow", "other")
+OP_CLASSES = ("conv", "depthwise_conv", "matmul", "elementwise", "activation", "transcendental", "strided_softmax",
+              "pool_reduce", "data_movement", "control_flow", "other")
 
 
 @dataclass(frozen=True)
@@ -103,7 +103,9 @@ class PredictorPrior:
     bytes move at; ``op_overhead_us`` the fixed cost of one node; ``invoke_floor_us`` the least one
     inference ever takes; ``within_factor`` how far (×) an uncalibrated estimate is expected to be off;
     ``narrow_penalty`` the time per unit of the work a convolution's SIMD channel tiles leave empty, as a
-    fraction of what that work would cost at peak (``predict.costmodel``).
+    fraction of what that work would cost at peak (``predict.costmodel``); ``io_copy`` how many passes over the
+    model's inputs and outputs at memory bandwidth one inference costs outside its kernels (binding and copying
+    them in and out).
     """
 
     efficiency: dict[str, float]
@@ -114,6 +116,7 @@ class PredictorPrior:
     source: str
     paths: dict[str, PredictorPrior] = field(default_factory=dict)
     narrow_penalty: float = 0.3  # the Zen5 VM fit (0.27); an AVX2 fit put it into the per-convolution overhead
+    io_copy: float = 0.5  # passes over the model's inputs and outputs at memory bandwidth, per inference
 
     def for_path(self, path: str) -> PredictorPrior:
         return self.paths.get(path, self)
@@ -123,7 +126,7 @@ class PredictorPrior:
 # reach 30-70 % of peak on convolutions and GEMMs, depthwise convolutions ~10 %), said to be within ~5×.
 DEFAULT_PRIOR = PredictorPrior(
     efficiency={"conv": 0.4, "depthwise_conv": 0.08, "matmul": 0.4, "elementwise": 0.05, "activation": 0.05,
-                "transcendental": 0.01, "pool_reduce": 0.05, "data_movement": 0.05, "control_flow": 0.05, "other": 0.05},
+                "transcendental": 0.01, "strided_softmax": 0.002, "pool_reduce": 0.05, "data_movement": 0.05, "control_flow": 0.05, "other": 0.05},
     op_overhead_us={k: 2.0 for k in OP_CLASSES}, memory_efficiency=0.5, invoke_floor_us=10.0, within_factor=5.0,
     source="built-in default (no [predictor] table in this profile): generic optimised-CPU-kernel figures")
 
@@ -340,13 +343,17 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
     narrow = t.num("narrow_penalty")
     if narrow is not None and narrow < 0:
         raise t._fail("narrow_penalty", f"must be ≥ 0, got {narrow}")
+    io_copy = t.num("io_copy")
+    if io_copy is not None and io_copy < 0:
+        raise t._fail("io_copy", f"must be ≥ 0, got {io_copy}")
     prior = PredictorPrior(efficiency=eff, op_overhead_us=overhead,
                            memory_efficiency=base.memory_efficiency if mem is None else mem,
                            invoke_floor_us=base.invoke_floor_us if t.num("invoke_floor_us") is None
                            else float(t.num("invoke_floor_us") or 0.0),
                            within_factor=base.within_factor if within is None else within,
                            source=t.str("source", base.source),
-                           narrow_penalty=base.narrow_penalty if narrow is None else narrow)
+                           narrow_penalty=base.narrow_penalty if narrow is None else narrow,
+                           io_copy=base.io_copy if io_copy is None else io_copy)
     raw_paths = t.data.get("path", {})
     if key == "predictor" and raw_paths:
         if not isinstance(raw_paths, dict):
@@ -358,7 +365,8 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
                 raise sub._fail(name, f"is not an execution path; known: {', '.join(EXECUTION_PATHS)}")
             paths[name] = _predictor(sub, prior, name)
         prior = PredictorPrior(prior.efficiency, prior.op_overhead_us, prior.memory_efficiency,
-                               prior.invoke_floor_us, prior.within_factor, prior.source, paths, prior.narrow_penalty)
+                               prior.invoke_floor_us, prior.within_factor, prior.source, paths, prior.narrow_penalty,
+                               prior.io_copy)
     return prior
 
 

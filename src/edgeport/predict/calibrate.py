@@ -27,7 +27,7 @@ from edgeport.predict.costmodel import CostParams, features
 from edgeport.predict.fit import Sample, fit_params, leave_one_out
 
 __all__ = ["CalibrationDevice", "CalibrationResult", "bench_config", "calibrate", "fit_calibrations",
-           "interval_of", "measure", "measure_latency_s", "measure_samples", "resolve_device"]
+           "interval_of", "measure_latency_s", "measure_samples", "resolve_device"]
 
 MIN_MODELS = 5  # fewer measured models of a precision than this: no fit for it (the prior stays)
 COVERAGE = 0.9  # the interval holds this share of the leave-one-out predictions
@@ -140,42 +140,26 @@ BLOCKS = 3
 def measure_latency_s(artifact: Any, dev: CalibrationDevice, config: Any) -> float:
     """The lowest of ``BLOCKS`` block medians: other processes on a shared machine only ever add time, so the
     quietest block is the closest to what the runtime itself costs."""
-    return measure(artifact, dev, config)[0]
-
-
-def measure(artifact: Any, dev: CalibrationDevice, config: Any, *,
-            graph: Any = None) -> tuple[float, dict[str, float] | None]:
-    """(``measure_latency_s``'s latency, each op class's share of the kernel time or None).
-
-    The shares come from the runtime's per-operator profiler (``Runtime.time_ops``) in runs of their own after
-    the timed blocks, tied to ``graph``'s nodes: only for a runtime in this process that has one, and a graph
-    whose node names the runtime's kernels carry (the model it runs, not a conversion of it)."""
     import statistics
 
     from edgeport.bench.harness import PreparedBenchmark
-    from edgeport.bench.ops import PROFILE_RUNS, breakdown
-    from edgeport.predict.costmodel import class_shares
 
     with PreparedBenchmark(artifact, dev.bench_runtime, dev.options, config=config) as bench:
         if bench.runtime.device_schemes:  # one call to the device, its runs cut into consecutive blocks here
             runs = bench.on_device(blocks=BLOCKS).samples_ms
             size = max(1, len(runs) // BLOCKS)
             blocks = [runs[i * size:(i + 1) * size] for i in range(BLOCKS)]
-            return min(statistics.median(b) for b in blocks if b) / 1e3, None
+            return min(statistics.median(b) for b in blocks if b) / 1e3
         bench.warmup()
-        seconds = min(statistics.median(bench.block(config.min_runs, config.min_duration_s))
-                      for _ in range(BLOCKS)) / 1e3
-        if graph is None or not bench.runtime.times_ops:
-            return seconds, None
-        timing = bench.time_ops(PROFILE_RUNS)
-        return seconds, class_shares(breakdown(timing, bench.runtime.name, graph), graph)
+        return min(statistics.median(bench.block(config.min_runs, config.min_duration_s))
+                   for _ in range(BLOCKS)) / 1e3
 
 
 def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: Any = None,
                     work_dir: Path | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Sample], list[str]]:
-    """Benchmark each model (median latency, and op-class shares where the runtime profiles operators: see
-    ``measure``) and compute its cost-model rows; failures are listed, not raised."""
+    """Benchmark each model (``measure_latency_s``) and compute its cost-model rows; failures are listed, not
+    raised."""
     from edgeport.graph.load import load_graph
 
     config = config or bench_config()
@@ -191,8 +175,7 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
                 graph = load_graph(Path(path))
                 feat = features(graph, dev.target, runtime=dev.runtime)
                 runnable = _runnable(Path(path), dev.bench_runtime, work)
-                seconds, shares = measure(runnable, dev, config, graph=graph if runnable == Path(path) else None)
-                samples.append(Sample(name, feat, seconds, shares))
+                samples.append(Sample(name, feat, measure_latency_s(runnable, dev, config)))
             except EdgeportError as exc:  # a model this runtime cannot convert or run: the fit uses the rest
                 failed.append(f"{name}: {str(exc).splitlines()[0][:200]}")
     return samples, failed
@@ -226,7 +209,7 @@ def fit_calibrations(samples: Sequence[Sample], dev: CalibrationDevice, failed: 
                                models=[s.name for s in group], failed=list(failed), loo_rel_errors=loo,
                                interval=interval_of(loo), seen_classes=seen,
                                measured_ms={s.name: s.measured_s * 1e3 for s in group},
-                               conditions=_conditions(dev, where), profiled=[s.name for s in group if s.shares]))
+                               conditions=_conditions(dev, where)))
     return out, notes
 
 

@@ -1,7 +1,10 @@
 """A stored calibration: the fitted terms of one (device, runtime, precision) and how well they predict.
 
 Calibrations are kept in the result store as runs of kind ``calibration`` whose subject is
-``device/runtime/precision``; the newest one for a key is the one estimates use.
+``device/runtime/precision``; the newest one for a key is the one estimates use. Each records the
+version of the cost model it fitted (``costmodel.COST_MODEL``): terms fitted to another version's
+equations mean something else, so ``load_calibrations`` passes over them and the estimate is labelled
+uncalibrated until ``edgeport calibrate`` is run again.
 """
 
 from __future__ import annotations
@@ -9,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeport.predict.costmodel import CostParams
+from edgeport.predict.costmodel import COST_MODEL, CostParams
 
 __all__ = ["Calibration", "find_calibration", "load_calibrations", "save_calibration"]
 
@@ -29,7 +32,7 @@ class Calibration:
     seen_classes: list[str]  # op classes the calibration models contain
     measured_ms: dict[str, float] = field(default_factory=dict)  # model -> median latency
     conditions: dict[str, Any] = field(default_factory=dict)  # where it was measured
-    profiled: list[str] = field(default_factory=list)  # models whose per-operator profile gave op-class shares
+    cost_model: int = COST_MODEL  # the version of the cost model the terms were fitted to
     kind: str = KIND
 
     @property
@@ -40,12 +43,12 @@ class Calibration:
     def from_json(cls, data: dict[str, Any]) -> Calibration:
         p = data["params"]
         return cls(device=data["device"], runtime=data["runtime"], precision=data["precision"],
-                   params=CostParams(dict(p["inv_eff"]), dict(p["inv_mem"]), dict(p["overhead_s"]),
-                                     float(p["invoke_s"]), float(p.get("narrow", 0.0))),
+                   params=CostParams.from_json(p),
                    models=list(data["models"]), failed=list(data.get("failed", [])),
                    loo_rel_errors=[float(x) for x in data["loo_rel_errors"]], interval=float(data["interval"]),
                    seen_classes=list(data["seen_classes"]), measured_ms=dict(data.get("measured_ms", {})),
-                   conditions=dict(data.get("conditions", {})), profiled=list(data.get("profiled", [])))
+                   conditions=dict(data.get("conditions", {})),
+                   cost_model=int(data.get("cost_model", 1)))
 
 
 def save_calibration(cal: Calibration, store: Any = None) -> int:
@@ -55,7 +58,8 @@ def save_calibration(cal: Calibration, store: Any = None) -> int:
 
 
 def load_calibrations(store: Any = None) -> list[Calibration]:
-    """The newest calibration per key, from ``store`` (default: the default store, only if it exists)."""
+    """The newest calibration per key that fitted this version of the cost model, from ``store`` (default: the
+    default store, only if it exists)."""
     from edgeport.store import Store, default_store_path
 
     if store is None:
@@ -64,7 +68,7 @@ def load_calibrations(store: Any = None) -> list[Calibration]:
         store = Store()
     newest: dict[str, Calibration] = {}
     for rec in store.runs(KIND, limit=500):  # newest first
-        if rec.subject not in newest:
+        if rec.subject not in newest and rec.document["data"].get("cost_model", 1) == COST_MODEL:
             newest[rec.subject] = Calibration.from_json(rec.document["data"])
     return list(newest.values())
 

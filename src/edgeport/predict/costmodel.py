@@ -2,18 +2,30 @@
 
 For node n of op class k, placed on a unit with peak ``P`` MAC/s and memory bandwidth ``B``::
 
-    t_n = max(work_n / (P · eff_k) + narrow · lost_n / P, bytes_n / (B · mem_eff_k)) + overhead_k
+    t_n = compute_n + memory_n + overhead_k        on a CPU core
+    t_n = max(compute_n, memory_n) + overhead_k    on an accelerator path
+    compute_n = work_n / (P · eff_k) + narrow · lost_n / P,   memory_n = bytes_n / (B · mem_eff_k)
+
+A CPU core moves the bytes with the same load/store units and registers its FMAs use, so the two add: the
+per-node profiles of 35 networks on ONNX Runtime showed expansion 1×1 convolutions (16→96 channels at
+112²) and 512-channel 3×3 ones on 4×4 maps at 0.35-0.4 of the efficiency of mid-sized 3×3 ones, which only a
+memory term on top of the compute one follows (the max form, with one efficiency per class, left ResNet-18,
+MobileNetV2 and PP-OCR's detector 12-22 % under; leave-one-model-out within ±10 % went 66 → 74 %). An accelerator's DMA
+engines move data while its MAC arrays compute, so there the slower of the two is what costs.
 
 where ``work`` is MACs for convolutions and matrix products and FLOPs for every other class
 (``analysis.profile`` counts both) and ``bytes`` is what the node reads and writes (activations and
 constants). ``lost`` is the work a convolution's SIMD channel tiles leave empty: CPU kernels (MLAS,
-XNNPACK, oneDNN) compute a tile of ``CHANNEL_TILE_VECTORS`` vector registers of output channels at a
-time, so a convolution with fewer channels than the tile pays for the whole tile, on the output side
-and (except for three-channel image stems, which get a direct kernel) on the input side too; one
-fitted ``narrow`` term says how much of that empty work costs time.
+XNNPACK, oneDNN) compute a tile of channels at a time (``channel_tile``), so a convolution with fewer
+channels than the tile pays for the whole tile, on the output side and (except for three-channel image
+stems, which get a direct kernel) on the input side too; one fitted ``narrow`` term says how much of
+that empty work costs time.
 
-A model's latency is ``invoke + Σ t_n + boundaries``: ``invoke`` is the runtime path's
-per-inference cost (so no estimate is ever below it) and ``boundaries`` the hand-over cost of each
+A model's latency is ``invoke + io · io_bytes / B + Σ t_n + boundaries``: ``invoke`` is the runtime path's
+per-inference cost (so no estimate is ever below it), ``io`` the passes over the model's input and output
+tensors one inference makes outside its kernels (binding and copying them: OpenVINO's ``infer()`` from
+Python spent 35-55 µs per MB of them on a Zen3 core, 260 µs of a 425 µs elementwise net whose one fused
+kernel took 160 µs; ONNX Runtime about 7 µs per MB), and ``boundaries`` the hand-over cost of each
 partition when a model is split between units (``analysis.compat``).
 
 The parameters are kept as reciprocals (``1/eff``, ``1/mem_eff``) and seconds, so that once each node
@@ -35,10 +47,14 @@ from edgeport.core.formats import Format
 from edgeport.graph.ir import Graph, Node
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
-__all__ = ["CHANNEL_TILE_VECTORS", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches",
-           "class_rows", "class_shares", "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise",
-           "per_class_seconds", "tile_loss",
+__all__ = ["CHANNEL_TILE_VECTORS", "COST_MODEL", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches",
+           "channel_tile", "class_rows", "class_shares", "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise",
+           "per_class_seconds", "swish_pairs", "tile_loss",
            "precision_of", "predict_seconds"]
+
+# The version of the equations below; a stored fit of another version is not used (``predict.calibration``).
+# 2: memory adds to compute on a CPU, a strided_softmax class, x·sigmoid(x) one node.
+COST_MODEL = 2
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
              "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8, "bool": 1}
@@ -50,6 +66,7 @@ class NodeFeatures:
     compute_s: float  # work / peak: seconds at 100 % of the unit's peak
     memory_s: float  # bytes / bandwidth: seconds at 100 % of the bandwidth
     lost_s: float = 0.0  # work the SIMD channel tiles leave empty / peak (convolutions on a CPU)
+    overlap: bool = False  # memory traffic hides under compute (an accelerator's DMA): max(); False: they add (CPU)
 
 
 @dataclass
@@ -59,6 +76,7 @@ class ModelFeatures:
     nodes: list[NodeFeatures]
     boundary_s: float = 0.0
     precision: str = "fp32"
+    io_s: float = 0.0  # the model's input and output bytes / bandwidth
 
     def classes(self) -> set[str]:
         return {n.op_class for n in self.nodes}
@@ -73,18 +91,24 @@ class CostParams:
     overhead_s: dict[str, float]  # per node, per op class
     invoke_s: float  # per inference: the floor
     narrow: float = 0.0  # seconds per second of empty channel-tile work (``lost_s``); 0 in fits made before it
+    io: float = 0.0  # seconds per second of the model's input and output traffic (``io_s``)
 
     @classmethod
     def from_prior(cls, prior: PredictorPrior) -> CostParams:
         return cls(inv_eff={k: 1.0 / prior.efficiency[k] for k in OP_CLASSES},
                    inv_mem={k: 1.0 / prior.memory_efficiency for k in OP_CLASSES},
                    overhead_s={k: prior.op_overhead_us[k] * 1e-6 for k in OP_CLASSES},
-                   invoke_s=prior.invoke_floor_us * 1e-6, narrow=prior.narrow_penalty)
+                   invoke_s=prior.invoke_floor_us * 1e-6, narrow=prior.narrow_penalty, io=prior.io_copy)
 
-    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke, narrow]
+    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke, narrow, io]
     def vector(self) -> np.ndarray:
         return np.array([*(self.inv_eff[k] for k in OP_CLASSES), *(self.inv_mem[k] for k in OP_CLASSES),
-                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s, self.narrow])
+                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s, self.narrow, self.io])
+
+    @classmethod
+    def from_json(cls, p: dict[str, Any]) -> CostParams:
+        return cls(dict(p["inv_eff"]), dict(p["inv_mem"]), dict(p["overhead_s"]), float(p["invoke_s"]),
+                   float(p.get("narrow", 0.0)), float(p.get("io", 0.0)))
 
     @classmethod
     def from_vector(cls, v: Sequence[float]) -> CostParams:
@@ -92,7 +116,7 @@ class CostParams:
         return cls(inv_eff=dict(zip(OP_CLASSES, map(float, v[:n]))),
                    inv_mem=dict(zip(OP_CLASSES, map(float, v[n:2 * n]))),
                    overhead_s=dict(zip(OP_CLASSES, map(float, v[2 * n:3 * n]))), invoke_s=float(v[3 * n]),
-                   narrow=float(v[3 * n + 1]))
+                   narrow=float(v[3 * n + 1]), io=float(v[3 * n + 2]))
 
 
 def _tensor_bytes(graph: Graph, name: str) -> int:
@@ -117,7 +141,8 @@ def precision_of(graph: Graph) -> str:
     return "fp32"
 
 
-CHANNEL_TILE_VECTORS = 2  # vector registers of output channels a CPU convolution kernel computes at once
+CHANNEL_TILE_VECTORS = 2  # vector registers of output channels a CPU convolution kernel computes at once (Arm)
+X86_CHANNEL_TILE = 32  # channels an x86 convolution kernel computes at once, AVX2 and AVX-512 alike
 STEM_CHANNELS = 4  # fewer input channels than this (an RGB stem): a direct kernel, no input-side tile loss
 
 
@@ -125,6 +150,17 @@ def fp32_lanes(isa: Sequence[str]) -> int:
     """fp32 lanes of one SIMD register on a CPU with these ISA flags (16 AVX-512, 8 AVX, 4 SSE/NEON)."""
     flags = set(isa)
     return 16 if "avx512f" in flags else 8 if flags & {"avx", "avx2"} else 4
+
+
+def channel_tile(isa: Sequence[str]) -> int:
+    """Channels a CPU convolution kernel computes at once. x86: 32, measured per node on ONNX Runtime on a Zen3
+    AVX2 core and a Zen5 AVX-512 one alike (8- and 16-channel convolutions at 0.25 and 0.46 of the efficiency
+    32-channel and wider ones reach; MLAS's NCHWc kernels take four 8-wide filter blocks on AVX2). Elsewhere
+    ``CHANNEL_TILE_VECTORS`` registers (NEON: 8 channels; not measured)."""
+    flags = set(isa)
+    if flags & {"avx", "avx2", "avx512f"}:
+        return X86_CHANNEL_TILE
+    return CHANNEL_TILE_VECTORS * fp32_lanes(isa)
 
 
 def tile_loss(graph: Graph, node: Node, cls: str, tile: int) -> float:
@@ -154,38 +190,71 @@ _POINTWISE = frozenset({"add", "sub", "mul", "div", "pow", "sqrt", "rsqrt", "abs
 _POINTWISE_INTO = frozenset({*MAC_CLASSES, "elementwise", "activation", "transcendental"})
 
 
+def swish_pairs(graph: Graph) -> dict[int, int]:
+    """Sigmoid node index → the index of the Mul that multiplies its input by it (``x · sigmoid(x)``: SiLU).
+
+    ONNX Runtime (its QuickGelu fusion) and OpenVINO (its Swish) run that pair as one kernel, a sigmoid pass with
+    the product folded in, and other runtimes are taken to as well: the pair is costed as one transcendental node
+    at the Mul and the Sigmoid runs no kernel of its own (ddddocr's detector has 77; costed as two passes each they
+    came to 14 ms of a 75 ms model whose profile spends 3 ms in them)."""
+    from edgeport.analysis.canonical import canonical_op
+
+    consumers = graph.consumers
+    index = {id(n): i for i, n in enumerate(graph.nodes)}
+    leaves = set(graph.outputs)
+    out: dict[int, int] = {}
+    for i, node in enumerate(graph.nodes):
+        if canonical_op(graph, node) != "sigmoid" or not node.inputs or not node.outputs:
+            continue
+        x, y = node.inputs[0], node.outputs[0]
+        users = consumers.get(y, [])
+        if y not in leaves and len(users) == 1 and canonical_op(graph, users[0]) == "mul" and sorted(users[0].inputs) == sorted([x, y]):
+            out[i] = index[id(users[0])]
+    return out
+
+
 def executed(graph: Graph, *, pointwise_chains: bool = False) -> list[bool]:
     """Per node: does a runtime execute it as a kernel of its own?
 
     Every runtime edgeport measures folds constant subgraphs when it loads a model (Constant, Identity,
-    Shape and any node whose inputs are all constants) and fuses a batch norm or a clamp-like activation
+    Shape and any node whose inputs are all constants), fuses a batch norm or a clamp-like activation
     into the convolution or matrix product that alone feeds it (ONNX Runtime's Conv+activation fusion,
-    OpenVINO's, TFLite's fused activations). Counting those as nodes charged a per-op overhead hundreds
+    OpenVINO's, TFLite's fused activations), and runs ``x · sigmoid(x)`` as one kernel (``swish_pairs``: the
+    Sigmoid does not run alone). Counting those as nodes charged a per-op overhead hundreds
     of times on exported graphs full of Constant nodes. With ``pointwise_chains`` (a runtime whose
     ``Runtime.fuses_pointwise`` is set: OpenVINO's eltwise fusion) every pointwise node fed by a kernel
-    whose output it alone reads joins that kernel too, so a chain of them is one pass over the tensor.
+    whose output it alone reads joins that kernel too, so a chain of them is one pass over the tensor
+    (a swish's Mul counts as the one reader of its input with its Sigmoid).
     """
     from edgeport.analysis.canonical import canonical_op
 
     consumers = graph.consumers
     constant = {t.name for t in graph.constants()}
+    swish = swish_pairs(graph)
+    swish_x = {m: graph.nodes[sig].inputs[0] for sig, m in swish.items()}  # a swish's Mul → its x
     producer_cls: dict[str, str] = {}
     out: list[bool] = []
-    for node in graph.nodes:
+    for i, node in enumerate(graph.nodes):
         op = canonical_op(graph, node)
         inputs = [x for x in node.inputs if x]
+        if i in swish_x:  # x · sigmoid(x) reads x alone: x's readers are this Mul and its Sigmoid
+            inputs = [swish_x[i]]
+        readers = len(consumers.get(inputs[0], [])) - (i in swish_x) if inputs else 0
         runs = True
         if op in _FOLDED or (inputs and all(x in constant for x in inputs)):
             constant.update(x for x in node.outputs if x)
             runs = False
-        elif inputs and len(consumers.get(inputs[0], [])) == 1 and (
+        elif i in swish:
+            runs = False
+        elif inputs and readers == 1 and (
                 (op in _FUSABLE and producer_cls.get(inputs[0]) in _FUSE_INTO)
-                or (pointwise_chains and op in _POINTWISE and producer_cls.get(inputs[0]) in _POINTWISE_INTO)):
+                or (pointwise_chains and (op in _POINTWISE or i in swish_x)
+                    and producer_cls.get(inputs[0]) in _POINTWISE_INTO)):
             runs = False
             for x in node.outputs:  # a chain conv → bn → relu fuses whole
                 producer_cls[x] = producer_cls[inputs[0]]
         if runs:
-            cls = op_class(graph, node)
+            cls = "transcendental" if i in swish_x else op_class(graph, node)
             for x in node.outputs:
                 producer_cls[x] = cls
         out.append(runs)
@@ -209,28 +278,41 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
     prof = profile_graph(graph)
     bandwidth = (target.memory.bandwidth_gbs or 1.0) * 1e9
     fallback_peak = target.peak_macs("float32") or 1e9
-    tile = CHANNEL_TILE_VECTORS * fp32_lanes(target.cpu.isa)
+    tile = channel_tile(target.cpu.isa)
     rows = []
     runs_alone = executed(graph, pointwise_chains=fuses_pointwise(runtime))
+    swish_x = {m: sig for sig, m in swish_pairs(graph).items()}  # a swish's Mul → its Sigmoid
     for i, (node, p, runs) in enumerate(zip(graph.nodes, prof.nodes, runs_alone)):
         if not runs:
             continue
         path = paths[i] if paths is not None else "cpu"
-        cls = op_class(graph, node)
+        cls = "transcendental" if i in swish_x else op_class(graph, node)
         dtype = compute_dtype(graph, node) or "float32"
         if path not in ("cpu", "none"):
             dtype = get_rules(path).compute_dtype or dtype
         peak = target.peak_macs(dtype, path if path != "none" else "cpu") or fallback_peak
         work = p.macs if cls in MAC_CLASSES else max(p.flops - 2 * p.macs, 0)
-        moved = sum(_tensor_bytes(graph, x) for x in node.inputs if x) + \
-            sum(_tensor_bytes(graph, x) for x in node.outputs if x)
-        lost = tile_loss(graph, node, cls, tile) if path in ("cpu", "none") else 0.0  # accelerators: not modelled
-        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth, work * lost / peak))
-    return ModelFeatures(rows, boundary_s, precision_of(graph))
+        reads = [x for x in node.inputs if x]
+        if i in swish_x:  # x · sigmoid(x): the sigmoid's work too, and x read once
+            work += prof.nodes[swish_x[i]].flops
+            reads = [graph.nodes[swish_x[i]].inputs[0]]
+        moved = sum(_tensor_bytes(graph, x) for x in reads) + sum(_tensor_bytes(graph, x) for x in node.outputs if x)
+        cpu = path in ("cpu", "none")
+        lost = tile_loss(graph, node, cls, tile) if cpu else 0.0  # accelerators: not modelled
+        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth, work * lost / peak, overlap=not cpu))
+    io = sum(_tensor_bytes(graph, x) for x in graph.inputs if not _is_constant(graph, x)) + \
+        sum(_tensor_bytes(graph, x) for x in graph.outputs)
+    return ModelFeatures(rows, boundary_s, precision_of(graph), io_s=io / bandwidth)
+
+
+def _is_constant(graph: Graph, name: str) -> bool:
+    t = graph.tensor(name)
+    return t is not None and t.is_constant
 
 
 def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
-    """Per node: True where compute, False where memory traffic, is the slower term under ``params``."""
+    """Per node: True where compute, False where memory traffic, is the slower term under ``params`` (what
+    a node whose two overlap is charged; the others pay both)."""
     return [n.compute_s * params.inv_eff[n.op_class] + n.lost_s * params.narrow
             >= n.memory_s * params.inv_mem[n.op_class] for n in feat.nodes]
 
@@ -238,10 +320,10 @@ def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
 def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, int]) -> None:
     n = len(OP_CLASSES)
     k = index[node.op_class]
-    if cb:
+    if cb or not node.overlap:
         row[k] += node.compute_s
         row[3 * n + 1] += node.lost_s
-    else:
+    if not cb or not node.overlap:
         row[n + k] += node.memory_s
     row[2 * n + k] += 1.0
 
@@ -250,10 +332,11 @@ def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray
     """The row of the fit's linear system: latency = row · params.vector() + boundary, for these branches."""
     n = len(OP_CLASSES)
     index = {k: i for i, k in enumerate(OP_CLASSES)}
-    row = np.zeros(3 * n + 2)
+    row = np.zeros(3 * n + 3)
     for node, cb in zip(feat.nodes, compute_bound):
         _add_node(row, node, cb, index)
     row[3 * n] = 1.0
+    row[3 * n + 2] = feat.io_s
     return row
 
 
@@ -263,7 +346,7 @@ def class_rows(feat: ModelFeatures, compute_bound: Sequence[bool]) -> dict[str, 
     index = {k: i for i, k in enumerate(OP_CLASSES)}
     out: dict[str, np.ndarray] = {}
     for node, cb in zip(feat.nodes, compute_bound):
-        _add_node(out.setdefault(node.op_class, np.zeros(3 * n + 2)), node, cb, index)
+        _add_node(out.setdefault(node.op_class, np.zeros(3 * n + 3)), node, cb, index)
     return out
 
 
@@ -279,7 +362,9 @@ def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
     between kernels. None when under ``MIN_ATTRIBUTED`` of the time of the kernels the runtime did not add is tied
     to nodes (the runtime ran a conversion whose names are not ``graph``'s)."""
     runs = executed(graph, pointwise_chains=fuses_pointwise(ops.runtime))
+    swish_muls = set(swish_pairs(graph).values())
     by_name = {n.name: (n, r) for n, r in zip(graph.nodes, runs) if n.name}
+    index = {id(n): i for i, n in enumerate(graph.nodes)}
     producers = graph.producers
     totals: dict[str, float] = {}
     for row in ops.rows:
@@ -293,7 +378,7 @@ def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
             if up is None or up.name not in by_name:
                 break
             node, run = by_name[up.name]
-        cls = op_class(graph, node)
+        cls = "transcendental" if index[id(node)] in swish_muls else op_class(graph, node)
         totals[cls] = totals.get(cls, 0.0) + row.us
     attributed = sum(totals.values())
     own = sum(r.us for r in ops.rows if not r.inserted)
@@ -312,7 +397,8 @@ def per_class_seconds(feat: ModelFeatures, params: CostParams) -> dict[str, floa
     out: dict[str, float] = {}
     for node, cb in zip(feat.nodes, branches(feat, params)):
         k = node.op_class
-        t = (node.compute_s * params.inv_eff[k] + node.lost_s * params.narrow if cb
-             else node.memory_s * params.inv_mem[k]) + params.overhead_s[k]
-        out[k] = out.get(k, 0.0) + t
+        compute = node.compute_s * params.inv_eff[k] + node.lost_s * params.narrow
+        memory = node.memory_s * params.inv_mem[k]
+        t = (compute if cb else memory) if node.overlap else compute + memory
+        out[k] = out.get(k, 0.0) + t + params.overhead_s[k]
     return out

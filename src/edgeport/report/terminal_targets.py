@@ -129,9 +129,6 @@ def render_calibration(result: Any, con: Console) -> None:
             table.add_row(k, eff, mem, _ms(p.overhead_s[k] * 1e3))
         con.print(table)
         con.print(f"  per-invoke floor {_ms(p.invoke_s * 1e3)}; unseen op classes keep the profile's prior")
-        if cal.profiled:
-            con.print(f"  {len(cal.profiled)} of the {len(cal.models)} models profiled per operator: their op-class "
-                      "shares of the kernel time are fitted too")
     where = result.device if result.address == "host" else f"{result.address} (filed under the {result.device} profile)"
     con.print(f"{result.measured} model(s) measured on {where} through {result.runtime}")
     for f in result.failed:
