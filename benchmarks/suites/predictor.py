@@ -44,7 +44,7 @@ NAME = "predictor"
 TITLE = "Latency predictor: share of models within ±10 % / ±20 % (calibrated) and 3× (uncalibrated), 1 thread"
 ORDER = 58
 
-HOST_RUNTIMES = ("onnxruntime", "openvino")
+HOST_RUNTIMES = ("onnxruntime", "openvino", "litert")
 SPLITS = 20  # random calibration sets; 5 left the pooled shares ±5 points from one run of the suite to the next
 CALIBRATION_SIZE = 10
 
@@ -84,7 +84,10 @@ def _timed(art: Any, dev: Any, config: Any, graph: Any) -> tuple[float, float, d
     from edgeport.bench.ops import PROFILE_RUNS, breakdown
     from edgeport.predict.costmodel import class_shares
 
+    from edgeport.runtimes import RUNTIMES
+
     walls, cpus = [], []
+    shares = None
     with PreparedBenchmark(art, dev.runtime, dev.options, config=config) as bench:
         bench.warmup()
         for _ in range(3):
@@ -92,7 +95,8 @@ def _timed(art: Any, dev: Any, config: Any, graph: Any) -> tuple[float, float, d
             runs = bench.block(config.min_runs, config.min_duration_s)
             cpus.append((time.process_time() - c0) / len(runs))
             walls.append(statistics.median(runs) / 1e3)
-        shares = class_shares(breakdown(bench.time_ops(PROFILE_RUNS), dev.runtime, graph), graph)
+        if RUNTIMES.get(dev.runtime).times_ops:
+            shares = class_shares(breakdown(bench.time_ops(PROFILE_RUNS), dev.runtime, graph), graph)
     return min(walls), min(cpus), shares
 
 
@@ -106,8 +110,27 @@ def _prepared(path: Path, shapes: tuple[str, ...]) -> tuple[Any, Any]:
     return graph, load_artifact(path).with_inputs(InputPlan.parse(list(shapes) or None, None))
 
 
-def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
-             suite: SuiteResult) -> tuple[list[Any], list[Any]]:
+def _in_format(art: Any, graph: Any, runtime: str, work: Path) -> tuple[Any, Any]:
+    """(artifact, graph) in a format ``runtime`` runs: the ONNX model itself, or its conversion (kept in ``work``, so
+    a run with ``--work`` converts once) and, where edgeport reads the converted graph (TFLite), that graph: its
+    rows are what runs (onnx2tf's layout transposes included)."""
+    from edgeport.convert.api import convert
+    from edgeport.core.artifact import load_artifact
+    from edgeport.graph.load import GRAPH_FORMATS, load_graph
+    from edgeport.runtimes import RUNTIMES
+
+    formats = RUNTIMES.get(runtime).formats
+    if art.format in formats:
+        return art, graph
+    fmt = sorted(formats, key=lambda f: f.value)[0]
+    out = work / runtime / art.path.stem
+    done = out / f"{art.path.stem}.{fmt.value}"
+    converted = load_artifact(done) if done.exists() else convert(art, fmt, out=done, verify_result=False).artifact
+    return converted, load_graph(converted.path) if fmt in GRAPH_FORMATS else graph
+
+
+def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]], suite: SuiteResult,
+             work: Path) -> tuple[list[Any], list[Any]]:
     from edgeport.core.target import get_target
     from edgeport.errors import EdgeportError
     from edgeport.predict.calibrate import bench_config, resolve_device
@@ -120,6 +143,7 @@ def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]],
     for name, path, shapes in models:
         try:
             graph, art = _prepared(path, shapes)
+            art, graph = _in_format(art, graph, runtime, work)
             wall_s, cpu_s, shares = _timed(art, dev, bench_config(), graph)
             feat = features(graph, host, runtime=runtime)
             samples.append(Sample(name, feat, wall_s, shares))
@@ -299,7 +323,7 @@ def run(ctx: Context) -> SuiteResult:
     host_ort: list[Any] = []
     for runtime in _installed(RUNTIMES):
         with measured(summary, threads=1):
-            samples, cpu = _measure(runtime, models, suite)
+            samples, cpu = _measure(runtime, models, suite, ctx.work_dir / "predictor-converted")
         if len(samples) < CALIBRATION_SIZE + 2:
             suite.skip(runtime, f"only {len(samples)} models measured")
             continue
@@ -310,7 +334,8 @@ def run(ctx: Context) -> SuiteResult:
         results[runtime] = (r, c)
         keys = ("n", "uncal_3x", "uncal_20", "cal10_10", "cal10_20", "cal10_covered", "loo_10", "loo_20")
         summary.add(runtime=runtime, timing="wall (as calibrate)", **{k: r[k] for k in keys})
-        summary.add(runtime=runtime, timing="wall + op-class shares", **{k: profiled[k] for k in keys})
+        if any(s.shares for s in samples):  # a runtime with a per-operator profile edgeport reads
+            summary.add(runtime=runtime, timing="wall + op-class shares", **{k: profiled[k] for k in keys})
         summary.add(runtime=runtime, timing="process CPU time", **{k: c[k] for k in keys})
         if runtime == "onnxruntime":
             for name, ms in r["measured_ms"].items():
@@ -330,8 +355,10 @@ def run(ctx: Context) -> SuiteResult:
     suite.notes.append("calibrated columns: the prior is rescaled by the training set's median measured/predicted "
                        "ratio and pulled towards with a weight chosen by leave-one-out inside the training set "
                        "(edgeport.predict.fit); features skip nodes runtimes fold or fuse (predict.costmodel.executed)")
-    suite.notes.append("LiteRT and ExecuTorch are not measured: each calibration network would need an ONNX→TFLite "
-                       "or torch→ExecuTorch conversion")
+    suite.notes.append("LiteRT runs each network converted ONNX→TFLite (onnx2tf, as edgeport calibrate --runtime "
+                       "litert does) and is costed on the converted graph (it has no per-operator profile edgeport "
+                       "reads: no op-class shares row). ExecuTorch is not measured: it lowers "
+                       "torch programs, and the networks here are ONNX")
     return suite
 
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from pathlib import Path
 
@@ -111,6 +112,84 @@ def test_calibrate_names_an_unknown_device_and_an_unreachable_agent(calibrated, 
     text = " ".join(res.output.split())
     assert res.exit_code == 1 and "cannot reach the agent at agent://127.0.0.1:9 (connection refused)" in text
     assert "1 of 1 calibration model(s) failed" in text
+
+
+def test_a_calibration_keeps_its_samples_and_refits_with_new_measurements(calibrated, tmp_path: Path):
+    """Models measured elsewhere join the stored fit: its terms, leave-one-out errors and interval are fitted
+    again on the stored samples plus the new ones; a measurement of the same name replaces the earlier one."""
+    import dataclasses
+
+    from edgeport.bench.harness import BenchmarkConfig
+    from edgeport.core.target import get_target
+    from edgeport.graph.load import load_graph
+    from edgeport.predict.calibrate import Measurement, add_measurements, measure_samples, resolve_device
+    from edgeport.predict.calibration import load_calibrations, save_calibration
+    from edgeport.predict.costmodel import features
+    from edgeport.predict.family import build_family
+    from edgeport.store import Store
+
+    _, store, nets = calibrated
+    (cal,) = load_calibrations(store)
+    assert [s.name for s in cal.samples] == [n.stem for n in nets]  # read back from the store's JSON
+    assert cal.samples[0].features == features(load_graph(nets[0]), get_target("host"), runtime="onnxruntime")
+    new = build_family(tmp_path / "new", keep=lambda s: s.name in ("conv-c16-s32-d3", "mlp-w512-d4"))
+    config = BenchmarkConfig(warmup_runs=2, warmup_min_s=0.0, min_runs=5, min_duration_s=0.01, max_duration_s=1.0,
+                             distinct_inputs=1)
+    measured, failed = measure_samples(new, resolve_device("host", "onnxruntime"), config=config)
+    assert not failed
+    other = Store(tmp_path / "other.db")
+    save_calibration(cal, other)
+    adds = [Measurement("host", "onnxruntime", 1, f"study:{s.name}", p, s.measured_s) for s, p in zip(measured, new)]
+    (line,) = add_measurements(adds, other)
+    assert line.startswith("host/onnxruntime/fp32: predicted the 2 new model(s) ") and "refitted on 8 models" in line
+    (refit,) = load_calibrations(other)
+    assert refit.models[-2:] == ["study:conv-c16-s32-d3", "study:mlp-w512-d4"] and len(refit.loo_rel_errors) == 8
+    assert refit.params != cal.params and len(refit.samples) == 8
+    again = dataclasses.replace(adds[0], measured_s=adds[0].measured_s * 2)
+    add_measurements([again], other)
+    (twice,) = load_calibrations(other)
+    assert len(twice.models) == 8 and twice.measured_ms["study:conv-c16-s32-d3"] == pytest.approx(
+        2e3 * adds[0].measured_s)
+    # what is not added says why: another thread count, a runtime with no calibration, an older stored fit
+    (threads,) = add_measurements([dataclasses.replace(adds[0], threads=2)], other)
+    assert threads == "host/onnxruntime/fp32: calibrated at 1 thread(s), none of the 1 measurement(s) ran so"
+    (uncal,) = add_measurements([dataclasses.replace(adds[0], runtime="openvino")], other)
+    assert uncal.startswith("host/openvino/fp32: not calibrated, so nothing to add to (edgeport calibrate")
+    old = Store(tmp_path / "old.db")
+    save_calibration(dataclasses.replace(cal, samples=[]), old)
+    (stale,) = add_measurements(adds, old)
+    assert "stored without its samples" in stale and load_calibrations(old)[0].models == cal.models
+
+
+def test_a_study_adds_its_measured_candidates_to_the_calibration(calibrated, tmp_path: Path):
+    from edgeport.predict.calibration import load_calibrations, save_calibration
+    from edgeport.store import Store
+    from edgeport.study.options import QUICK_BENCH, StudyOptions
+    from edgeport.study.study import run_study
+
+    _, store, _ = calibrated
+    (cal,) = load_calibrations(store)
+    other = Store(tmp_path / "study.db")
+    save_calibration(cal, other)
+    options = StudyOptions(targets=("host",), threads=(1,), formats=("onnx",), precisions=("fp32",),
+                           runtimes=("onnxruntime",), out_dir=str(tmp_path / "out"), bench=QUICK_BENCH)
+    result = run_study(options, store=other)
+    (cand,) = [c for c in result.candidates if c.status == "ok"]
+    (line,) = result.calibration
+    assert line.startswith("host/onnxruntime/fp32: predicted the 1 new model(s) ") and "refitted on 7 models" in line
+    (refit,) = load_calibrations(other)
+    name = refit.models[-1]
+    assert name.startswith("study:") and name.endswith(cand.key)
+    assert refit.measured_ms[name] == pytest.approx(cand.median_ms)
+    doc = json.loads(Path(result.report_json).read_text())
+    assert doc["data"]["calibration"] == [line]
+    assert "Latency calibrations this study added to" in Path(result.report_html).read_text()
+    resumed = run_study(options, store=other)  # the same candidate again: it replaces itself
+    assert resumed.resumed == 1 and len(load_calibrations(other)[0].models) == 7
+    untouched = Store(tmp_path / "untouched.db")
+    save_calibration(cal, untouched)
+    quiet = run_study(dataclasses.replace(options, calibrate=False, out_dir=str(tmp_path / "out2")), store=untouched)
+    assert quiet.calibration == [] and load_calibrations(untouched)[0].models == cal.models
 
 
 def _rapl(root: Path, uj: int, top: int = 1000) -> Path:

@@ -61,6 +61,9 @@ def optimize(
     out: str = typer.Option(None, "--out", "-o", help="Output directory (default: edgeport-out/<model>)."),
     fresh: bool = typer.Option(False, "--fresh", help="Re-run every candidate instead of resuming."),
     quick: bool = typer.Option(False, "--quick", help="Short benchmarks (a first look; noisier numbers)."),
+    no_calibrate: bool = typer.Option(False, "--no-calibrate",
+                                      help="Leave the stored latency calibrations as they are (by default the "
+                                           "measured candidates are added to them and they are fitted again)."),
     device: str = typer.Option(None, "--device", metavar="agent://HOST:PORT",
                                help="Measure every target but host on this device's agent (verified and timed "
                                     "there) instead of estimating it."),
@@ -89,6 +92,8 @@ def optimize(
         options = replace(options, resume=False)
     if quick:
         options = replace(options, bench=QUICK_BENCH)
+    if no_calibrate:
+        options = replace(options, calibrate=False)
     result = _run_with_progress(run_study, options, ctx, quiet=as_json)
     from functools import partial
 

@@ -8,13 +8,19 @@ whose ``agent``/``measure`` names it), which is where ``check``, ``fit`` and stu
 
 Networks that fail to convert or run are left out of the fit and listed (``failed``); the fit uses
 the rest. Each precision the measured set contains at least ``MIN_MODELS`` times gets its own fit.
+
+Models measured elsewhere join a stored fit through ``add_measurements``: a study adds each candidate it
+measured (on the host, or on a target's device) to the calibration of that device, runtime, precision and
+thread count, and the terms and the interval are fitted again with them. The fit then knows the user's
+own models, not only the family; and before it is refitted, how far it predicted them is reported, the
+one check of the predictor on a model it was not built around.
 """
 
 from __future__ import annotations
 
 import tempfile
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
@@ -26,8 +32,8 @@ from edgeport.predict.calibration import Calibration, save_calibration
 from edgeport.predict.costmodel import CostParams, features
 from edgeport.predict.fit import Sample, fit_params, leave_one_out
 
-__all__ = ["CalibrationDevice", "CalibrationResult", "bench_config", "calibrate", "fit_calibrations",
-           "interval_of", "measure_latency_s", "measure_samples", "resolve_device"]
+__all__ = ["CalibrationDevice", "CalibrationResult", "Measurement", "add_measurements", "bench_config", "calibrate",
+           "fit_calibrations", "interval_of", "measure_latency_s", "measure_samples", "resolve_device"]
 
 MIN_MODELS = 5  # fewer measured models of a precision than this: no fit for it (the prior stays)
 COVERAGE = 0.9  # the interval holds this share of the leave-one-out predictions
@@ -160,7 +166,8 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
                     progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Sample], list[str]]:
     """Benchmark each model (``measure_latency_s``) and compute its cost-model rows; failures are listed, not
     raised."""
-    from edgeport.graph.load import load_graph
+    from edgeport.core.artifact import load_artifact
+    from edgeport.graph.load import GRAPH_FORMATS, load_graph
 
     config = config or bench_config()
     samples: list[Sample] = []
@@ -172,9 +179,10 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
             if progress:
                 progress(name, i, len(models))
             try:
-                graph = load_graph(Path(path))
-                feat = features(graph, dev.target, runtime=dev.runtime)
                 runnable = _runnable(Path(path), dev.bench_runtime, work)
+                # costed on what runs where edgeport reads it (a TFLite conversion), else on the model given
+                graph = load_graph(runnable if load_artifact(runnable).format in GRAPH_FORMATS else Path(path))
+                feat = features(graph, dev.target, runtime=dev.runtime)
                 samples.append(Sample(name, feat, measure_latency_s(runnable, dev, config)))
             except EdgeportError as exc:  # a model this runtime cannot convert or run: the fit uses the rest
                 failed.append(f"{name}: {str(exc).splitlines()[0][:200]}")
@@ -209,7 +217,7 @@ def fit_calibrations(samples: Sequence[Sample], dev: CalibrationDevice, failed: 
                                models=[s.name for s in group], failed=list(failed), loo_rel_errors=loo,
                                interval=interval_of(loo), seen_classes=seen,
                                measured_ms={s.name: s.measured_s * 1e3 for s in group},
-                               conditions=_conditions(dev, where)))
+                               conditions=_conditions(dev, where), samples=list(group)))
     return out, notes
 
 
@@ -246,3 +254,72 @@ def calibrate(device: str = "host", runtime: str | None = None, models: Sequence
         for cal in cals:
             save_calibration(cal, store)
     return CalibrationResult(dev.device, dev.runtime, threads, cals, len(samples), failed, notes, address=dev.address)
+
+
+@dataclass(frozen=True)
+class Measurement:
+    """A model measured outside ``calibrate`` (a study's candidate), to join a stored calibration."""
+
+    device: str  # the profile id calibrations are filed under: "host", or the target a device measured
+    runtime: str  # the runtime it ran on there ("onnxruntime", "onnxruntime-web")
+    threads: int | None
+    name: str  # one per model and variant: a later measurement of the same name replaces the stored one
+    model: Path  # ONNX or TFLite: the graph its cost-model rows come from
+    measured_s: float  # median latency
+
+
+def add_measurements(measurements: Sequence[Measurement], store: Any = None, *, save: bool = True) -> list[str]:
+    """Add ``measurements`` to the stored calibration of their device, runtime, precision and thread count and fit
+    it again (terms, leave-one-out errors, interval), keeping it in ``store`` (``save``). Returns one line per
+    calibration: how far off it predicted the new models before the refit (largest first) and its interval
+    before and after, or why they were not added. Without a stored calibration nothing is fitted: a study's few variants of one
+    model are too alike to calibrate a device on their own."""
+    from edgeport.graph.load import load_graph
+    from edgeport.predict.calibration import find_calibration, load_calibrations
+    from edgeport.predict.costmodel import predict_seconds
+
+    cals = load_calibrations(store)
+    groups: dict[tuple[str, str, str], list[tuple[Measurement, Sample]]] = {}
+    notes: list[str] = []
+    for m in measurements:
+        if m.measured_s <= 0:
+            continue
+        try:
+            feat = features(load_graph(m.model), get_target(m.device), runtime=m.runtime)
+        except EdgeportError as exc:  # a format the graph loader does not read (OpenVINO IR, .pte): not added
+            notes.append(f"{m.name}: not added to a calibration ({str(exc).splitlines()[0][:160]})")
+            continue
+        groups.setdefault((m.device, m.runtime, feat.precision), []).append((m, Sample(m.name, feat, m.measured_s)))
+    uncalibrated: list[str] = []
+    for (device, runtime, precision), items in sorted(groups.items()):
+        key = f"{device}/{runtime}/{precision}"
+        cal = find_calibration(cals, device, (runtime,), precision)
+        if cal is None:
+            uncalibrated.append(key)
+            continue
+        if not cal.samples:
+            notes.append(f"{key}: its calibration was stored without its samples (an older edgeport): run edgeport "
+                         "calibrate again to let studies add to it")
+            continue
+        threads = cal.conditions.get("threads")
+        new = [s for m, s in items if m.threads == threads]
+        if not new:
+            notes.append(f"{key}: calibrated at {threads} thread(s), none of the {len(items)} measurement(s) ran so")
+            continue
+        before = [predict_seconds(s.features, cal.params) / s.measured_s - 1.0 for s in new]
+        names = {s.name for s in new}
+        group = [s for s in cal.samples if s.name not in names] + new
+        prior = CostParams.from_prior(get_target(device).predictor)
+        loo = leave_one_out(group, prior)
+        refit = replace(cal, params=fit_params(group, prior), models=[s.name for s in group], loo_rel_errors=loo,
+                        interval=interval_of(loo), seen_classes=sorted({c for s in group for c in s.features.classes()}),
+                        measured_ms={s.name: s.measured_s * 1e3 for s in group}, samples=group)
+        if save:
+            save_calibration(refit, store)
+        errors = ", ".join(f"{e:+.0%}" for e in sorted(before, key=abs, reverse=True)[:4])
+        notes.append(f"{key}: predicted the {len(new)} new model(s) {errors} off; refitted on {len(group)} models, "
+                     f"interval ±{cal.interval:.0%} → ±{refit.interval:.0%}")
+    if uncalibrated:
+        notes.append(f"{', '.join(uncalibrated)}: not calibrated, so nothing to add to (edgeport calibrate makes a "
+                     "calibration; studies then add their candidates to it)")
+    return notes

@@ -5,6 +5,10 @@ Calibrations are kept in the result store as runs of kind ``calibration`` whose 
 version of the cost model it fitted (``costmodel.COST_MODEL``): terms fitted to another version's
 equations mean something else, so ``load_calibrations`` passes over them and the estimate is labelled
 uncalibrated until ``edgeport calibrate`` is run again.
+
+Each also keeps the samples it was fitted to (every model's cost-model rows and measured latency), so
+that models measured later elsewhere — a study's candidates (``predict.calibrate.add_measurements``) —
+can be added to the set and the terms fitted again without measuring the set again.
 """
 
 from __future__ import annotations
@@ -12,7 +16,8 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from edgeport.predict.costmodel import COST_MODEL, CostParams
+from edgeport.predict.costmodel import COST_MODEL, CostParams, ModelFeatures, NodeFeatures
+from edgeport.predict.fit import Sample
 
 __all__ = ["Calibration", "find_calibration", "load_calibrations", "save_calibration"]
 
@@ -33,6 +38,7 @@ class Calibration:
     measured_ms: dict[str, float] = field(default_factory=dict)  # model -> median latency
     conditions: dict[str, Any] = field(default_factory=dict)  # where it was measured
     cost_model: int = COST_MODEL  # the version of the cost model the terms were fitted to
+    samples: list[Sample] = field(default_factory=list)  # what the fit used (empty in fits stored before they were kept)
     kind: str = KIND
 
     @property
@@ -48,7 +54,17 @@ class Calibration:
                    loo_rel_errors=[float(x) for x in data["loo_rel_errors"]], interval=float(data["interval"]),
                    seen_classes=list(data["seen_classes"]), measured_ms=dict(data.get("measured_ms", {})),
                    conditions=dict(data.get("conditions", {})),
-                   cost_model=int(data.get("cost_model", 1)))
+                   cost_model=int(data.get("cost_model", 1)),
+                   samples=[_sample(d) for d in data.get("samples", [])])
+
+
+def _sample(data: dict[str, Any]) -> Sample:
+    f = data["features"]
+    nodes = [NodeFeatures(n["op_class"], float(n["compute_s"]), float(n["memory_s"]), float(n.get("lost_s", 0.0)),
+                          bool(n.get("overlap", False))) for n in f["nodes"]]
+    feats = ModelFeatures(nodes, boundary_s=float(f.get("boundary_s", 0.0)), precision=f.get("precision", "fp32"),
+                          io_s=float(f.get("io_s", 0.0)))
+    return Sample(data["name"], feats, float(data["measured_s"]), shares=data.get("shares"))
 
 
 def save_calibration(cal: Calibration, store: Any = None) -> int:

@@ -91,12 +91,15 @@ def _recommendations(data: dict[str, Any], by_key: dict[str, Any]) -> str:
         items = "".join(f"<li><code>{esc(x['key'])}</code>: {esc(x['reason'])}</li>" for x in r.get("rejected", []))
         rejected.append(f"<details><summary>Why the others lost on {esc(r['target'])} "
                         f"({len(r.get('rejected', []))})</summary><ul>{items}</ul></details>")
+    calib = "".join(f"<li>{esc(line)}</li>" for line in data.get("calibration", []))
+    calib = (f'<details><summary>Latency calibrations this study added to</summary><ul>{calib}</ul></details>'
+             if calib else "")
     return ("<section><h2>Recommendation</h2>"
             f"<p class=\"note\">Source: {esc(src.get('path'))} ({esc(src.get('format'))}, accuracy "
             f"{pct(src.get('accuracy'))} on {esc(src.get('samples'))} test samples). Data: {esc(data.get('data'))}. "
             f"Constraints: {esc(cons_text)}.</p>{note}"
             + table(["target", "pick", "latency (median)", "accuracy", "size", "artifact", "why"], rows, classes)
-            + "".join(rejected) + "</section>")
+            + "".join(rejected) + calib + "</section>")
 
 
 def _label(c: dict[str, Any]) -> str:

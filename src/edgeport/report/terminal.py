@@ -161,6 +161,8 @@ def render_study(result: StudyResult, con: Console, *, wide: bool = False) -> No
         con.print(failed)
     if result.data_note:
         con.print(f"[yellow]{escape(result.data_note)}[/yellow]")
+    for line in result.calibration:
+        con.print(f"latency calibration {escape(line)}")
     con.print(f"report: [bold]{escape(result.report_html)}[/bold]  (JSON: {escape(result.report_json)})")
     con.print(f"study {result.study_id} took {result.seconds:.1f} s")
 

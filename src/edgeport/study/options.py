@@ -69,6 +69,7 @@ class StudyOptions:
     executor: str = "serial"  # one of EXECUTORS
     ray_address: str | None = None  # an existing Ray cluster ("ray://HOST:10001", "auto"); None: a local one
     artifact_root: str | None = None  # where Ray builds land (a path every node shares); None: <out_dir>/variants
+    calibrate: bool = True  # add the measured candidates to the stored calibrations of where they ran
 
     def __post_init__(self) -> None:
         if self.executor not in EXECUTORS:
@@ -83,7 +84,7 @@ class StudyOptions:
         """
         data = dataclasses.asdict(self)
         for key in ("out_dir", "resume", "constraints", "targets", "build_workers", "device", "executor",
-                    "ray_address", "artifact_root"):
+                    "ray_address", "artifact_root", "calibrate"):
             data.pop(key)
         return data
 

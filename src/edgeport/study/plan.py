@@ -73,6 +73,7 @@ class StudyPlan:
     source: SourceInfo
     done: dict[str, tuple[str, dict[str, Any]]]
     started: float = field(default_factory=time.perf_counter)
+    store: Any = None  # where the study's candidates and the calibrations it adds to are kept
 
     def measure_serially(self) -> Measure:
         """Device measurements made from this process (shared by candidates that run the same way there)."""
@@ -101,7 +102,8 @@ def plan_study(options: StudyOptions, store: Any) -> StudyPlan:
     targets = target_checks.load_targets(options.targets, store, device=options.device)
     source = _measure_source(model, data)
     done = store.candidates(study_id) if options.resume else {}
-    return StudyPlan(options, model, data, note, variants, study_id, out_dir, targets, source, done, started)
+    return StudyPlan(options, model, data, note, variants, study_id, out_dir, targets, source, done, started,
+                     store=store)
 
 
 def finish_study(plan: StudyPlan, candidates: list[Candidate], resumed: int,
@@ -115,6 +117,7 @@ def finish_study(plan: StudyPlan, candidates: list[Candidate], resumed: int,
     front = pareto_front(points)
     recs = recommend(candidates, plan.targets, options.constraints, plan.source.accuracy)
     profile, profile_error = _profile(plan.model)
+    calibration = calibrate_from(plan, candidates) if options.calibrate else []
     result = StudyResult(
         study_id=plan.study_id, model=str(plan.model.path), model_format=plan.model.format.value,
         data=plan.data.source or plan.data.name, data_note=plan.note, options=options, source=plan.source,
@@ -122,9 +125,42 @@ def finish_study(plan: StudyPlan, candidates: list[Candidate], resumed: int,
         targets={t.id: _target_summary(t) for t in plan.targets}, conditions=capture(),
         backends=backend_versions(plan.model.format, plan.variants), out_dir=str(plan.out_dir), resumed=resumed,
         constraints_met=any(r.key for r in recs if r.measured), seconds=time.perf_counter() - plan.started,
-        phase_seconds={k: round(v, 3) for k, v in phases.items()})
+        phase_seconds={k: round(v, 3) for k, v in phases.items()}, calibration=calibration)
     _write_reports(result, plan.out_dir)
     return result
+
+
+def calibrate_from(plan: StudyPlan, candidates: list[Candidate]) -> list[str]:
+    """Add every verified candidate measured on the host or on a target's device to the stored calibration of
+    that device, runtime, precision and thread count (``predict.calibrate.add_measurements``); the lines it
+    reports. A candidate's cost-model rows come from its own file when the graph loader reads it (ONNX,
+    TFLite), else from the newest such file of its lineage when the candidate is fp32 (an OpenVINO IR
+    converted from the ONNX source computes the source's graph; a quantized one does not)."""
+    from edgeport.graph.load import GRAPH_FORMATS
+    from edgeport.predict.calibrate import DEVICE_RUNTIME_ON, Measurement, add_measurements
+    from edgeport.runtimes.base import device_scheme
+
+    graph_formats = {f.value for f in GRAPH_FORMATS}
+    stem = plan.model.path.stem
+    found: list[Measurement] = []
+    for c in candidates:
+        if not c.verified:
+            continue
+        own = c.format in graph_formats and c.artifact
+        graphs = [c.artifact] if own else [e.path for e in reversed(c.lineage)
+                                           if e.format in graph_formats and c.precision == "fp32"]
+        graphs = [g for g in graphs if g and Path(g).exists()]
+        if not graphs:
+            continue
+        name, graph = f"study:{stem}:{c.key}", Path(graphs[0])
+        if c.median_ms is not None and c.status == "ok":
+            found.append(Measurement("host", c.runtime, c.threads, name, graph, c.median_ms / 1e3))
+        for target, fit in c.targets.items():
+            m = fit.measured
+            if m is not None and m.verified and fit.measured_ms is not None:
+                runtime = DEVICE_RUNTIME_ON.get(device_scheme(m.device)) or c.runtime
+                found.append(Measurement(target, runtime, m.threads, name, graph, fit.measured_ms / 1e3))
+    return add_measurements(found, plan.store)
 
 
 def to_json_doc(obj: Any) -> dict[str, Any]:

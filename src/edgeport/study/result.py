@@ -62,6 +62,7 @@ class StudyResult:
     seconds: float = 0.0
     phase_seconds: dict[str, float] = field(default_factory=dict)  # wall time per phase (build+verify, ...)
     constraints_met: bool = True
+    calibration: list[str] = field(default_factory=list)  # what the study's measurements added to calibrations
     kind: str = "study"
 
     def candidate(self, key: str) -> Candidate:
