@@ -275,7 +275,8 @@ def _evaluate(samples: list[Any]) -> dict[str, Any]:
 
     prior_terms = get_target("host").predictor
     prior = CostParams.from_prior(prior_terms)
-    ratio = [predict_seconds(s.features, prior) / s.measured_s for s in samples]
+    ratio = [predict_seconds(s.features, CostParams.from_prior(prior_terms, s.features.precision)) / s.measured_s
+             for s in samples]
     within_k = sum(1 / 3 <= r <= 3 for r in ratio) / len(ratio)
     fp32 = [s for s in samples if s.features.precision == "fp32"]
     loo = leave_one_out(fp32, prior)

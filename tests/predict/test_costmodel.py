@@ -319,3 +319,26 @@ def test_the_pull_to_the_prior_follows_how_consistent_the_timings_are():
     # consistent timings: the terms follow the data; wild ones: they stay nearer the prior
     assert weak < sorted(strong)[1]
     assert max(abs(e) for e in leave_one_out(clean, prior)) < 0.05
+
+
+def test_the_int8_prior_keeps_a_share_of_the_mac_classes_efficiency():
+    """Against the int8 peak a quantized convolution or matmul reaches less than its float one does of the fp32
+    peak: the prior's ``int8_efficiency`` scales those classes' efficiency for int8 models, and only theirs."""
+    import tomllib
+
+    from edgeport.core.target import parse_target
+    from edgeport.errors import ConfigError
+
+    prior = dataclasses.replace(PRIOR, int8_efficiency=0.25)
+    fp32, int8 = CostParams.from_prior(prior), CostParams.from_prior(prior, "int8")
+    for k in ("conv", "depthwise_conv", "matmul"):
+        assert int8.inv_eff[k] == pytest.approx(4 * fp32.inv_eff[k])
+    assert int8.inv_eff["elementwise"] == fp32.inv_eff["elementwise"] and int8.overhead_s == fp32.overhead_s
+    assert CostParams.from_prior(prior, "fp16").inv_eff == fp32.inv_eff
+    root = Path(__file__).resolve().parents[2] / "src" / "edgeport" / "targets"
+    data = tomllib.loads((root / "host.toml").read_text())
+    host = parse_target(data, "host.toml").predictor
+    assert 0 < host.int8_efficiency < 1 and host.for_path("openvino-cpu").int8_efficiency == 1.0
+    data["predictor"]["int8_efficiency"] = 1.5
+    with pytest.raises(ConfigError, match="int8_efficiency.*must be a fraction in \\(0, 1\\], got 1.5"):
+        parse_target(data, "host.toml")

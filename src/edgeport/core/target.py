@@ -105,7 +105,9 @@ class PredictorPrior:
     ``narrow_penalty`` the time per unit of the work a convolution's SIMD channel tiles leave empty, as a
     fraction of what that work would cost at peak (``predict.costmodel``); ``io_copy`` how many passes over the
     model's inputs and outputs at memory bandwidth one inference costs outside its kernels (binding and copying
-    them in and out).
+    them in and out); ``int8_efficiency`` the fraction of its ``efficiency`` a convolution or matrix product keeps
+    against the int8 peak (quantize/dequantize steps, requantized outputs and kernels that reach less of the int8
+    peak than their float counterparts do of theirs).
     """
 
     efficiency: dict[str, float]
@@ -117,6 +119,7 @@ class PredictorPrior:
     paths: dict[str, PredictorPrior] = field(default_factory=dict)
     narrow_penalty: float = 0.3  # the Zen5 VM fit (0.27); an AVX2 fit put it into the per-convolution overhead
     io_copy: float = 0.5  # passes over the model's inputs and outputs at memory bandwidth, per inference
+    int8_efficiency: float = 1.0  # share of ``efficiency`` the MAC classes keep at int8, against the int8 peak
 
     def for_path(self, path: str) -> PredictorPrior:
         return self.paths.get(path, self)
@@ -346,6 +349,9 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
     io_copy = t.num("io_copy")
     if io_copy is not None and io_copy < 0:
         raise t._fail("io_copy", f"must be ≥ 0, got {io_copy}")
+    int8 = t.num("int8_efficiency")
+    if int8 is not None and not 0 < int8 <= 1:
+        raise t._fail("int8_efficiency", f"must be a fraction in (0, 1], got {int8}")
     prior = PredictorPrior(efficiency=eff, op_overhead_us=overhead,
                            memory_efficiency=base.memory_efficiency if mem is None else mem,
                            invoke_floor_us=base.invoke_floor_us if t.num("invoke_floor_us") is None
@@ -353,7 +359,8 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
                            within_factor=base.within_factor if within is None else within,
                            source=t.str("source", base.source),
                            narrow_penalty=base.narrow_penalty if narrow is None else narrow,
-                           io_copy=base.io_copy if io_copy is None else io_copy)
+                           io_copy=base.io_copy if io_copy is None else io_copy,
+                           int8_efficiency=base.int8_efficiency if int8 is None else int8)
     raw_paths = t.data.get("path", {})
     if key == "predictor" and raw_paths:
         if not isinstance(raw_paths, dict):
@@ -366,7 +373,7 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
             paths[name] = _predictor(sub, prior, name)
         prior = PredictorPrior(prior.efficiency, prior.op_overhead_us, prior.memory_efficiency,
                                prior.invoke_floor_us, prior.within_factor, prior.source, paths, prior.narrow_penalty,
-                               prior.io_copy)
+                               prior.io_copy, prior.int8_efficiency)
     return prior
 
 

@@ -199,7 +199,6 @@ def fit_calibrations(samples: Sequence[Sample], dev: CalibrationDevice, failed: 
     """One calibration per precision with at least ``MIN_MODELS`` samples; notes for the rest."""
     from edgeport.bench import conditions as cond
 
-    prior = CostParams.from_prior(dev.target.predictor)
     by_precision: dict[str, list[Sample]] = {}
     for s in samples:
         by_precision.setdefault(s.features.precision, []).append(s)
@@ -210,6 +209,7 @@ def fit_calibrations(samples: Sequence[Sample], dev: CalibrationDevice, failed: 
             notes.append(f"{precision}: only {len(group)} model(s) measured (< {MIN_MODELS}): not fitted, "
                          "estimates stay uncalibrated")
             continue
+        prior = CostParams.from_prior(dev.target.predictor, precision)
         params = fit_params(group, prior)
         loo = leave_one_out(group, prior)
         seen = sorted({c for s in group for c in s.features.classes()})
@@ -309,7 +309,7 @@ def add_measurements(measurements: Sequence[Measurement], store: Any = None, *, 
         before = [predict_seconds(s.features, cal.params) / s.measured_s - 1.0 for s in new]
         names = {s.name for s in new}
         group = [s for s in cal.samples if s.name not in names] + new
-        prior = CostParams.from_prior(get_target(device).predictor)
+        prior = CostParams.from_prior(get_target(device).predictor, precision)
         loo = leave_one_out(group, prior)
         refit = replace(cal, params=fit_params(group, prior), models=[s.name for s in group], loo_rel_errors=loo,
                         interval=interval_of(loo), seen_classes=sorted({c for s in group for c in s.features.classes()}),

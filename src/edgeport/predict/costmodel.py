@@ -94,8 +94,11 @@ class CostParams:
     io: float = 0.0  # seconds per second of the model's input and output traffic (``io_s``)
 
     @classmethod
-    def from_prior(cls, prior: PredictorPrior) -> CostParams:
-        return cls(inv_eff={k: 1.0 / prior.efficiency[k] for k in OP_CLASSES},
+    def from_prior(cls, prior: PredictorPrior, precision: str = "fp32") -> CostParams:
+        """The prior's terms for a model computing in ``precision`` (int8: the MAC classes at
+        ``int8_efficiency`` of their efficiency)."""
+        scale = {k: prior.int8_efficiency if precision == "int8" and k in MAC_CLASSES else 1.0 for k in OP_CLASSES}
+        return cls(inv_eff={k: 1.0 / (prior.efficiency[k] * scale[k]) for k in OP_CLASSES},
                    inv_mem={k: 1.0 / prior.memory_efficiency for k in OP_CLASSES},
                    overhead_s={k: prior.op_overhead_us[k] * 1e-6 for k in OP_CLASSES},
                    invoke_s=prior.invoke_floor_us * 1e-6, narrow=prior.narrow_penalty, io=prior.io_copy)

@@ -50,7 +50,7 @@ def estimate_features(feat: ModelFeatures, target: Target, *, path: str = "cpu",
     """Estimate one inference of the model ``feat`` describes on ``target`` (``path``: its main path)."""
     prior = target.predictor.for_path(path)
     cal = calibration_for(target, runtimes, feat.precision, calibrations)
-    params = cal.params if cal is not None else CostParams.from_prior(prior)
+    params = cal.params if cal is not None else CostParams.from_prior(prior, feat.precision)
     seconds = predict_seconds(feat, params)
     parts = per_class_seconds(feat, params)
     k = prior.within_factor
