@@ -83,7 +83,6 @@ def _timed(art: Any, dev: Any, config: Any, graph: Any) -> tuple[float, float, d
     from edgeport.bench.harness import PreparedBenchmark
     from edgeport.bench.ops import PROFILE_RUNS, breakdown
     from edgeport.predict.costmodel import class_shares
-
     from edgeport.runtimes import RUNTIMES
 
     walls, cpus = [], []
@@ -110,30 +109,11 @@ def _prepared(path: Path, shapes: tuple[str, ...]) -> tuple[Any, Any]:
     return graph, load_artifact(path).with_inputs(InputPlan.parse(list(shapes) or None, None))
 
 
-def _in_format(art: Any, graph: Any, runtime: str, work: Path) -> tuple[Any, Any]:
-    """(artifact, graph) in a format ``runtime`` runs: the ONNX model itself, or its conversion (kept in ``work``, so
-    a run with ``--work`` converts once) and, where edgeport reads the converted graph (TFLite), that graph: its
-    rows are what runs (onnx2tf's layout transposes included)."""
-    from edgeport.convert.api import convert
-    from edgeport.core.artifact import load_artifact
-    from edgeport.graph.load import GRAPH_FORMATS, load_graph
-    from edgeport.runtimes import RUNTIMES
-
-    formats = RUNTIMES.get(runtime).formats
-    if art.format in formats:
-        return art, graph
-    fmt = sorted(formats, key=lambda f: f.value)[0]
-    out = work / runtime / art.path.stem
-    done = out / f"{art.path.stem}.{fmt.value}"
-    converted = load_artifact(done) if done.exists() else convert(art, fmt, out=done, verify_result=False).artifact
-    return converted, load_graph(converted.path) if fmt in GRAPH_FORMATS else graph
-
-
 def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]], suite: SuiteResult,
              work: Path) -> tuple[list[Any], list[Any]]:
     from edgeport.core.target import get_target
     from edgeport.errors import EdgeportError
-    from edgeport.predict.calibrate import bench_config, resolve_device
+    from edgeport.predict.calibrate import bench_config, resolve_device, runnable
     from edgeport.predict.costmodel import features
     from edgeport.predict.fit import Sample
 
@@ -143,7 +123,8 @@ def _measure(runtime: str, models: list[tuple[str, Path, tuple[str, ...]]], suit
     for name, path, shapes in models:
         try:
             graph, art = _prepared(path, shapes)
-            art, graph = _in_format(art, graph, runtime, work)
+            art, converted = runnable(art, runtime, work)  # LiteRT: the onnx2tf conversion, costed on its graph
+            graph = converted or graph
             wall_s, cpu_s, shares = _timed(art, dev, bench_config(), graph)
             feat = features(graph, host, runtime=runtime)
             samples.append(Sample(name, feat, wall_s, shares))

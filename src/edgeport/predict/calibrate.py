@@ -33,7 +33,7 @@ from edgeport.predict.costmodel import CostParams, features
 from edgeport.predict.fit import Sample, fit_params, leave_one_out
 
 __all__ = ["CalibrationDevice", "CalibrationResult", "Measurement", "add_measurements", "bench_config", "calibrate",
-           "fit_calibrations", "interval_of", "measure_latency_s", "measure_samples", "resolve_device"]
+           "fit_calibrations", "interval_of", "measure_latency_s", "measure_samples", "resolve_device", "runnable"]
 
 MIN_MODELS = 5  # fewer measured models of a precision than this: no fit for it (the prior stays)
 COVERAGE = 0.9  # the interval holds this share of the leave-one-out predictions
@@ -124,20 +124,25 @@ class CalibrationResult:
     kind: str = "calibrate"
 
 
-def _runnable(path: Path, runtime: str, work: Path) -> Path:
-    """``path`` in a format ``runtime`` runs (converted without verification when it needs another)."""
-    from edgeport.core.artifact import load_artifact
+def runnable(model: Any, runtime: str, work: Path) -> tuple[Any, Any]:
+    """(artifact, graph): ``model`` (an artifact or a path) in a format ``runtime`` runs — converted without
+    verification into ``work`` when it needs another, a conversion already there reused — and, where edgeport
+    reads the converted graph (TFLite, whose layout transposes are what runs), that graph; else None (cost the
+    model given)."""
+    from edgeport.core.artifact import Artifact, load_artifact
+    from edgeport.graph.load import GRAPH_FORMATS, load_graph
     from edgeport.runtimes.base import RUNTIMES
 
-    art = load_artifact(path)
+    art = model if isinstance(model, Artifact) else load_artifact(model)
     cls = RUNTIMES.get(runtime)
     if art.format in cls.formats:
-        return path
+        return art, None
     from edgeport.convert.api import convert
 
     fmt = sorted(cls.formats, key=lambda f: f.value)[0]
-    out = work / f"{path.stem}.{runtime}"
-    return convert(art, fmt, out=out / f"{path.stem}", verify_result=False).artifact.path
+    done = work / runtime / art.path.stem / f"{art.path.stem}{fmt.suffix}"
+    converted = load_artifact(done) if done.exists() else convert(art, fmt, out=done, verify_result=False).artifact
+    return converted, load_graph(converted.path) if fmt in GRAPH_FORMATS else None
 
 
 BLOCKS = 3
@@ -166,8 +171,7 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
                     progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Sample], list[str]]:
     """Benchmark each model (``measure_latency_s``) and compute its cost-model rows; failures are listed, not
     raised."""
-    from edgeport.core.artifact import load_artifact
-    from edgeport.graph.load import GRAPH_FORMATS, load_graph
+    from edgeport.graph.load import load_graph
 
     config = config or bench_config()
     samples: list[Sample] = []
@@ -179,11 +183,9 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
             if progress:
                 progress(name, i, len(models))
             try:
-                runnable = _runnable(Path(path), dev.bench_runtime, work)
-                # costed on what runs where edgeport reads it (a TFLite conversion), else on the model given
-                graph = load_graph(runnable if load_artifact(runnable).format in GRAPH_FORMATS else Path(path))
-                feat = features(graph, dev.target, runtime=dev.runtime)
-                samples.append(Sample(name, feat, measure_latency_s(runnable, dev, config)))
+                art, converted = runnable(Path(path), dev.bench_runtime, work)
+                feat = features(converted or load_graph(Path(path)), dev.target, runtime=dev.runtime)
+                samples.append(Sample(name, feat, measure_latency_s(art, dev, config)))
             except EdgeportError as exc:  # a model this runtime cannot convert or run: the fit uses the rest
                 failed.append(f"{name}: {str(exc).splitlines()[0][:200]}")
     return samples, failed
