@@ -250,27 +250,33 @@ def test_fit_recovers_known_efficiencies():
     assert 1 / robust.inv_eff["conv"] == pytest.approx(0.7, rel=0.06)
 
 
-def test_op_class_shares_tell_apart_classes_a_latency_cannot():
+def test_kernel_times_tell_apart_classes_a_latency_cannot():
     """Every model mixes convolutions and depthwise ones in the same proportion: latencies alone fit any split of
-    the time between the two; a per-operator profile's class shares fix it, and a new mix is then predicted."""
+    the time between the two; a per-operator profile's kernel times fix it, and a new mix is then predicted.
+    Kernels under ``MIN_KERNEL_S`` give no equation (the profiler's own cost is much of their time)."""
+    from edgeport.predict.fit import MIN_KERNEL_S
+
     true = _truth()
 
     def model(name: str, scale: float, dw_ratio: float) -> Sample:
-        feat = ModelFeatures([NodeFeatures("conv", 4e-5 * scale, 0.0), NodeFeatures("depthwise_conv", 4e-5 * scale
+        feat = ModelFeatures([NodeFeatures("conv", 4e-3 * scale, 0.0), NodeFeatures("depthwise_conv", 4e-3 * scale
                                                                                    * dw_ratio, 0.0)])
         per = per_class_seconds(feat, true)
-        total = sum(per.values())
-        return Sample(name, feat, predict_seconds(feat, true), {k: v / total for k, v in per.items()})
+        return Sample(name, feat, predict_seconds(feat, true), {0: per["conv"], 1: per["depthwise_conv"]})
 
     train = [model(f"m{i}", scale, 0.1) for i, scale in enumerate((0.5, 1.0, 2.0, 4.0, 8.0))]
+    assert min(min(s.kernels.values()) for s in train) >= MIN_KERNEL_S
     prior = CostParams.from_prior(PRIOR)
     profiled = fit_params(train, prior)
     assert 1 / profiled.inv_eff["conv"] == pytest.approx(0.7, rel=0.05)
     assert 1 / profiled.inv_eff["depthwise_conv"] == pytest.approx(0.05, rel=0.05)
-    latency_only = fit_params([dataclasses.replace(s, shares=None) for s in train], prior)
+    latency_only = fit_params([dataclasses.replace(s, kernels=None) for s in train], prior)
     new = model("new", 1.0, 2.0)  # mostly depthwise
     assert predict_seconds(new.features, profiled) / new.measured_s == pytest.approx(1.0, abs=0.05)
     assert abs(predict_seconds(new.features, latency_only) / new.measured_s - 1.0) > 0.2
+    # the same profile with every kernel too short to trust: no kernel equation, the latency-only fit
+    tiny = [dataclasses.replace(s, kernels={k: MIN_KERNEL_S / 2 for k in s.kernels}) for s in train]
+    assert fit_params(tiny, prior).vector() == pytest.approx(latency_only.vector())
 
 
 def test_leave_one_out_holds_each_model_out():

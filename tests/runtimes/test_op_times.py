@@ -61,7 +61,8 @@ def test_profiled_kernels_cover_the_run_and_name_their_nodes(runtime, nets):
     pytest.importorskip(runtime)
     from edgeport.bench.harness import time_ops
     from edgeport.graph.load import load_graph
-    from edgeport.predict.costmodel import class_shares
+    from edgeport.core.target import get_target
+    from edgeport.predict.costmodel import class_shares, features, kernel_times
 
     path = nets["dwsep-c32-s56-d2"]
     graph = load_graph(path)
@@ -73,8 +74,12 @@ def test_profiled_kernels_cover_the_run_and_name_their_nodes(runtime, nets):
     named = [r for r in ops.rows if not r.inserted]
     assert named and all(r.node in {n.name for n in graph.nodes} for r in named), [r.name for r in named]
     # two depthwise and two pointwise convolutions, each with its activation fused: both classes, nothing else
-    shares = class_shares(ops, graph)
-    assert shares is not None and set(shares) == {"depthwise_conv", "conv"}
+    kernels = kernel_times(ops, graph)
+    feat = features(graph, get_target("host"), runtime=runtime)
+    assert kernels is not None and len(kernels) == len(feat.nodes) == 4 and min(kernels.values()) > 0
+    assert sum(kernels.values()) <= sum(r.us for r in ops.rows) * 1e-6 + 1e-12  # reorders the runtime added: left out
+    shares = class_shares(kernels, feat)
+    assert set(shares) == {"depthwise_conv", "conv"}
     assert abs(sum(shares.values()) - 1) < 1e-9 and min(shares.values()) > 0.05
 
 

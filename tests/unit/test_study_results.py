@@ -20,7 +20,7 @@ def _candidate(artifact: Path) -> Candidate:
         threads=1, status="ok", artifact=str(artifact), size_bytes=1234, accuracy=0.97, agreement=1.0,
         accuracy_delta=0.0, max_abs=1e-6, cosine=1.0, snr_db=float("inf"), verified=True,
         latency_ms=LatencySummary(median=0.05, p90=0.06, p99=0.08, mean=0.052, ci95_low=0.049, ci95_high=0.051,
-                                  cv=0.1),
+                                  cv=0.1, min=0.045),
         latency_samples_ms=[0.05, 0.051], throughput=19000.0, load_ms=3.0, peak_rss_mb=1.5,
         runtime_info={"provider": "CPUExecutionProvider"},
         lineage=[LineageEntry("m.pt2", "torch-export"),
@@ -44,7 +44,7 @@ def test_a_stored_candidate_reads_back_equal(tmp_path: Path) -> None:
 def test_the_candidate_json_shape_is_unchanged(tmp_path: Path) -> None:
     doc = to_json(_candidate(tmp_path / "a.onnx"))
     assert doc["latency_ms"] == {"median": 0.05, "p90": 0.06, "p99": 0.08, "mean": 0.052, "ci95_low": 0.049,
-                                 "ci95_high": 0.051, "cv": 0.1}
+                                 "ci95_high": 0.051, "cv": 0.1, "min": 0.045}
     assert doc["lineage"][0] == {"path": "m.pt2", "format": "torch-export", "step": None}
     assert doc["lineage"][1]["step"] == {"kind": "convert", "name": "torch-to-onnx", "options": {"opset": 18}}
     assert doc["targets"]["pixel-8"]["estimated_latency_ms"] == 0.4

@@ -148,29 +148,43 @@ def runnable(model: Any, runtime: str, work: Path) -> tuple[Any, Any]:
 BLOCKS = 3
 
 
-def measure_latency_s(artifact: Any, dev: CalibrationDevice, config: Any) -> float:
-    """The lowest of ``BLOCKS`` block medians: other processes on a shared machine only ever add time, so the
-    quietest block is the closest to what the runtime itself costs."""
+def measure_latency_s(artifact: Any, dev: CalibrationDevice, config: Any, graph: Any = None) -> tuple[
+        float, dict[int, float] | None]:
+    """The model's latency with nothing else on the machine, in s, and where the runtime profiles operators and
+    ``graph`` is the graph it runs, each kernel's time (``costmodel.kernel_times``; else None).
+
+    Timed on this machine: the fastest of ``BLOCKS`` blocks of runs. Other processes only ever add time, and on a
+    shared machine they do so in bursts within a block and in spells of minutes: the predictor suite's 42 models
+    measured twice on ONNX Runtime, three minutes apart on a 2-core VM, repeated within ±10 % for 52 % of them by
+    their fastest run and for 19 % by their quietest block's median. Timed on a device (``device_schemes``: the
+    page's ``performance.now()`` can be as coarse as 0.1 ms, which a fastest run would round away): its runs are cut
+    into ``BLOCKS`` consecutive blocks and the quietest block's median is kept."""
     import statistics
 
     from edgeport.bench.harness import PreparedBenchmark
+    from edgeport.bench.ops import PROFILE_RUNS, breakdown
+    from edgeport.predict.costmodel import kernel_times
+    from edgeport.runtimes import RUNTIMES
 
     with PreparedBenchmark(artifact, dev.bench_runtime, dev.options, config=config) as bench:
         if bench.runtime.device_schemes:  # one call to the device, its runs cut into consecutive blocks here
             runs = bench.on_device(blocks=BLOCKS).samples_ms
             size = max(1, len(runs) // BLOCKS)
             blocks = [runs[i * size:(i + 1) * size] for i in range(BLOCKS)]
-            return min(statistics.median(b) for b in blocks if b) / 1e3
+            return min(statistics.median(b) for b in blocks if b) / 1e3, None
         bench.warmup()
-        return min(statistics.median(bench.block(config.min_runs, config.min_duration_s))
-                   for _ in range(BLOCKS)) / 1e3
+        fastest = min(min(bench.block(config.min_runs, config.min_duration_s)) for _ in range(BLOCKS)) / 1e3
+        kernels = None
+        if graph is not None and RUNTIMES.get(dev.bench_runtime).times_ops:
+            kernels = kernel_times(breakdown(bench.time_ops(PROFILE_RUNS), dev.bench_runtime, graph), graph)
+        return fastest, kernels
 
 
 def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: Any = None,
                     work_dir: Path | None = None,
                     progress: Callable[[str, int, int], None] | None = None) -> tuple[list[Sample], list[str]]:
-    """Benchmark each model (``measure_latency_s``) and compute its cost-model rows; failures are listed, not
-    raised."""
+    """Benchmark each model (``measure_latency_s``: its latency and, where the runtime profiles them, its kernels'
+    times) and compute its cost-model rows; failures are listed, not raised."""
     from edgeport.graph.load import load_graph
 
     config = config or bench_config()
@@ -184,8 +198,10 @@ def measure_samples(models: Sequence[Path], dev: CalibrationDevice, *, config: A
                 progress(name, i, len(models))
             try:
                 art, converted = runnable(Path(path), dev.bench_runtime, work)
-                feat = features(converted or load_graph(Path(path)), dev.target, runtime=dev.runtime)
-                samples.append(Sample(name, feat, measure_latency_s(art, dev, config)))
+                graph = converted or load_graph(Path(path))
+                feat = features(graph, dev.target, runtime=dev.runtime)
+                latency, kernels = measure_latency_s(art, dev, config, graph)
+                samples.append(Sample(name, feat, latency, kernels))
             except EdgeportError as exc:  # a model this runtime cannot convert or run: the fit uses the rest
                 failed.append(f"{name}: {str(exc).splitlines()[0][:200]}")
     return samples, failed

@@ -64,7 +64,9 @@ def _sample(data: dict[str, Any]) -> Sample:
                           bool(n.get("overlap", False))) for n in f["nodes"]]
     feats = ModelFeatures(nodes, boundary_s=float(f.get("boundary_s", 0.0)), precision=f.get("precision", "fp32"),
                           io_s=float(f.get("io_s", 0.0)))
-    return Sample(data["name"], feats, float(data["measured_s"]), shares=data.get("shares"))
+    kernels = data.get("kernels")  # JSON keys are strings: the node positions
+    return Sample(data["name"], feats, float(data["measured_s"]),
+                  kernels={int(k): float(t) for k, t in kernels.items()} if kernels else None)
 
 
 def save_calibration(cal: Calibration, store: Any = None) -> int:

@@ -48,7 +48,8 @@ from edgeport.graph.ir import Graph, Node
 from edgeport.predict.opclass import MAC_CLASSES, op_class
 
 __all__ = ["CHANNEL_TILE_VECTORS", "COST_MODEL", "MIN_ATTRIBUTED", "CostParams", "ModelFeatures", "NodeFeatures", "branches",
-           "channel_tile", "class_rows", "class_shares", "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise",
+           "channel_tile", "class_shares", "design_row", "executed", "features", "fp32_lanes", "fuses_pointwise", "kernel_times",
+           "node_row",
            "per_class_seconds", "swish_pairs", "tile_loss",
            "precision_of", "predict_seconds"]
 
@@ -343,51 +344,58 @@ def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray
     return row
 
 
-def class_rows(feat: ModelFeatures, compute_bound: Sequence[bool]) -> dict[str, np.ndarray]:
-    """``design_row`` split by op class: row ``k`` · params is the time of class ``k``'s nodes (no invoke term)."""
-    n = len(OP_CLASSES)
-    index = {k: i for i, k in enumerate(OP_CLASSES)}
-    out: dict[str, np.ndarray] = {}
-    for node, cb in zip(feat.nodes, compute_bound):
-        _add_node(out.setdefault(node.op_class, np.zeros(3 * n + 3)), node, cb, index)
-    return out
+MIN_ATTRIBUTED = 0.9  # profiles tying less of their own kernels' time than this to graph nodes give no kernel times
 
 
-MIN_ATTRIBUTED = 0.9  # profiles tying less of their own kernels' time than this to graph nodes give no shares (biased)
-
-
-def class_shares(ops: Any, graph: Graph) -> dict[str, float] | None:
-    """Each op class's share of the kernel time in ``ops`` (a ``bench.ops.OpBreakdown`` tied to ``graph``).
+def kernel_times(ops: Any, graph: Graph) -> dict[int, float] | None:
+    """Seconds per run of each kernel in ``ops`` (a ``bench.ops.OpBreakdown`` tied to ``graph``), keyed by the
+    position of the node it ran for among ``features(graph, …).nodes`` (the nodes that run on their own).
 
     A kernel named after a node no runtime runs on its own (``executed``: a fused activation, as ONNX Runtime
     names a Conv+ReLU after the ReLU) counts for the node it was fused into. Kernels the runtime added (layout
-    reorders) and names tied to no node are left out of the shares: their time is the runtime's, like the work
-    between kernels. None when under ``MIN_ATTRIBUTED`` of the time of the kernels the runtime did not add is tied
-    to nodes (the runtime ran a conversion whose names are not ``graph``'s)."""
+    reorders) and names tied to no node are left out: their time is the runtime's, like the work between kernels.
+    None when under ``MIN_ATTRIBUTED`` of the time of the kernels the runtime did not add is tied to nodes (the
+    runtime ran a conversion whose names are not ``graph``'s)."""
     runs = executed(graph, pointwise_chains=fuses_pointwise(ops.runtime))
-    swish_muls = set(swish_pairs(graph).values())
-    by_name = {n.name: (n, r) for n, r in zip(graph.nodes, runs) if n.name}
-    index = {id(n): i for i, n in enumerate(graph.nodes)}
+    position = {i: k for k, i in enumerate(i for i, r in enumerate(runs) if r)}
+    by_name = {n.name: i for i, n in enumerate(graph.nodes) if n.name}
     producers = graph.producers
-    totals: dict[str, float] = {}
+    out: dict[int, float] = {}
     for row in ops.rows:
         if row.node is None or row.node not in by_name:
             continue
-        node, run = by_name[row.node]
+        i = by_name[row.node]
         for _ in range(len(graph.nodes)):  # walk a fused chain back to the kernel it joined
-            if run:
+            if runs[i]:
                 break
-            up = producers.get(next((x for x in node.inputs if x), ""))
+            up = producers.get(next((x for x in graph.nodes[i].inputs if x), ""))
             if up is None or up.name not in by_name:
                 break
-            node, run = by_name[up.name]
-        cls = "transcendental" if index[id(node)] in swish_muls else op_class(graph, node)
-        totals[cls] = totals.get(cls, 0.0) + row.us
-    attributed = sum(totals.values())
+            i = by_name[up.name]
+        if i in position:
+            out[position[i]] = out.get(position[i], 0.0) + row.us * 1e-6
+    attributed = sum(out.values()) * 1e6
     own = sum(r.us for r in ops.rows if not r.inserted)
     if not own or attributed < MIN_ATTRIBUTED * own:
         return None
-    return {k: v / attributed for k, v in totals.items()}
+    return out
+
+
+def class_shares(kernels: dict[int, float], feat: ModelFeatures) -> dict[str, float]:
+    """Each op class's share of the time of ``kernels`` (``kernel_times`` of the graph ``feat`` describes)."""
+    totals: dict[str, float] = {}
+    for k, s in kernels.items():
+        cls = feat.nodes[k].op_class
+        totals[cls] = totals.get(cls, 0.0) + s
+    whole = sum(totals.values())
+    return {k: v / whole for k, v in totals.items()} if whole else {}
+
+
+def node_row(node: NodeFeatures, compute_bound: bool) -> np.ndarray:
+    """The fit's row for one node on its own: its time = row · params.vector()."""
+    row = np.zeros(3 * len(OP_CLASSES) + 3)
+    _add_node(row, node, compute_bound, {k: i for i, k in enumerate(OP_CLASSES)})
+    return row
 
 
 def predict_seconds(feat: ModelFeatures, params: CostParams) -> float:

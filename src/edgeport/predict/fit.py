@@ -18,16 +18,14 @@ Two things keep a fit on few models (ten, say, against 31 terms) from chasing th
   weak pull (the terms follow the data), noisy or few ones a strong pull (the terms stay near the
   rescaled prior).
 
-A model measured with a per-operator profile (``Sample.shares``: each op class's share of the kernel
-time, from ONNX Runtime's profiler or OpenVINO's counters) adds one equation per op class it spends at
-least ``MIN_SHARE`` of its time in: the class's predicted time is that share of all classes' predicted
-time (``class_k − q_k · Σ_j class_j = 0``, relative to the measured latency: taken relative to the class's own
-share instead, a class with 3 % of a model weighed 33× its latency and the fit chased profiler noise). Those
-are shares *within one run*, so they hold even when the machine's speed drifts between models, and they
-tell the classes of a mixed network apart where its one latency cannot. ``edgeport calibrate`` does not
-measure them: on the predictor suite's 35 networks held-out errors were no better with them than with
-latencies alone (the per-node cost model, not the split between classes, is what limits it); the
-suite keeps measuring both.
+A model measured with a per-operator profile (``Sample.kernels``: the seconds of each of its kernels, from ONNX
+Runtime's profiler or OpenVINO's counters) adds one equation per kernel of at least ``MIN_KERNEL_S``: that node's
+predicted time is its kernel's time (relative to it, each model's kernels together weighing as much as one model's
+latency, ``1/√count`` each). That is the kernel-level calibration nn-Meter made its predictors from: hundreds of
+nodes pin each op class's terms where a few dozen latencies, each a sum over every class, leave them to trade
+against each other (on the predictor suite's 35 fp32 networks on ONNX Runtime, leave-one-model-out within ±20 %
+went from 46 % to 77 %). Smaller kernels give no equation: the profiler's own cost per kernel (about 10 µs on
+ONNX Runtime: PP-OCR's classifier, 170 kernels, profiled at 2.5× its latency) is a large part of their time.
 
 ``leave_one_out`` refits without each model in turn and predicts it: those residuals are the
 interval an estimate carries.
@@ -41,7 +39,7 @@ from dataclasses import dataclass
 import numpy as np
 
 from edgeport._optional import require
-from edgeport.predict.costmodel import CostParams, ModelFeatures, branches, class_rows, design_row, predict_seconds
+from edgeport.predict.costmodel import CostParams, ModelFeatures, branches, design_row, node_row, predict_seconds
 
 __all__ = ["PRIOR_WEIGHTS", "Sample", "choose_prior_weight", "fit_params", "global_scale", "leave_one_out"]
 
@@ -52,7 +50,7 @@ PRIOR_WEIGHTS = (0.001, 0.003, 0.01, 0.03, 0.1, 0.3, 1.0)
 PRIOR_WEIGHT = 0.03
 MIN_CHOOSE = 5
 ROUNDS = 8
-MIN_SHARE = 0.03  # an op class under this share of a profiled model's kernel time gives no equation (noise)
+MIN_KERNEL_S = 200e-6  # a kernel shorter than this gives no equation (the profiler's own cost is much of it)
 
 
 @dataclass(frozen=True)
@@ -62,7 +60,8 @@ class Sample:
     name: str
     features: ModelFeatures
     measured_s: float
-    shares: Mapping[str, float] | None = None  # op class -> share of the kernel time, from a per-operator profile
+    # position among ``features.nodes`` -> seconds per run of its kernel, from a per-operator profile
+    kernels: Mapping[int, float] | None = None
 
 
 def global_scale(samples: Sequence[Sample], prior: CostParams) -> float:
@@ -106,21 +105,17 @@ def choose_prior_weight(samples: Sequence[Sample], anchor: CostParams,
 
 def _system(samples: Sequence[Sample], params: CostParams) -> tuple[np.ndarray, np.ndarray]:
     """The fit's equations under ``params``' branches, each relative to what it measures: one per model
-    (latency) and one per profiled op class (share), as ``(a, b)`` with ``a · (params / scale) ≈ b``."""
+    (latency) and one per profiled kernel of at least ``MIN_KERNEL_S``, as ``(a, b)`` with ``a · params ≈ b``."""
     rows, b = [], []
     for s in samples:
         cb = branches(s.features, params)
         rows.append(design_row(s.features, cb) / s.measured_s)
         b.append((s.measured_s - s.features.boundary_s) / s.measured_s)
-        if not s.shares:
-            continue
-        per_class = class_rows(s.features, cb)
-        all_classes = sum(per_class.values())
-        for k, row in per_class.items():
-            q = s.shares.get(k, 0.0)
-            if q >= MIN_SHARE:
-                rows.append((row - q * all_classes) / s.measured_s)
-                b.append(0.0)
+        timed = [(k, t) for k, t in (s.kernels or {}).items() if t >= MIN_KERNEL_S and k < len(s.features.nodes)]
+        for k, t in timed:
+            weight = 1.0 / np.sqrt(len(timed))
+            rows.append(weight * node_row(s.features.nodes[k], cb[k]) / t)
+            b.append(weight)
     return np.array(rows), np.array(b)
 
 

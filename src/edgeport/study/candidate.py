@@ -61,6 +61,7 @@ class LatencySummary:
     ci95_low: float | None = None
     ci95_high: float | None = None
     cv: float | None = None
+    min: float | None = None  # the fastest run: what a latency calibration takes (``predict.calibrate``)
 
     @classmethod
     def of(cls, stats: Any) -> LatencySummary:
