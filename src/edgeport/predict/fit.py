@@ -23,8 +23,9 @@ Runtime's profiler or OpenVINO's counters) adds one equation per kernel of at le
 predicted time is its kernel's time (relative to it, each model's kernels together weighing as much as one model's
 latency, ``1/√count`` each). That is the kernel-level calibration nn-Meter made its predictors from: hundreds of
 nodes pin each op class's terms where a few dozen latencies, each a sum over every class, leave them to trade
-against each other (on the predictor suite's 35 fp32 networks on ONNX Runtime, leave-one-model-out within ±20 %
-went from 46 % to 77 %). Smaller kernels give no equation: the profiler's own cost per kernel (about 10 µs on
+against each other (the predictor suite's 35 fp32 networks on ONNX Runtime, one Xeon VM: leave-one-model-out
+within ±20 % 43 % → 57 %, the big real models most: PP-OCR's detector −44 % → −18 %; a few tiny nets, all
+overhead, got worse; OpenVINO mixed, ±10 % 31 → 40 %, ±20 % 69 → 60 %; calibrated on 10 unchanged). Smaller kernels give no equation: the profiler's own cost per kernel (about 10 µs on
 ONNX Runtime: PP-OCR's classifier, 170 kernels, profiled at 2.5× its latency) is a large part of their time.
 
 ``leave_one_out`` refits without each model in turn and predicts it: those residuals are the
