@@ -132,6 +132,10 @@ def test_a_calibration_keeps_its_samples_and_refits_with_new_measurements(calibr
     (cal,) = load_calibrations(store)
     assert [s.name for s in cal.samples] == [n.stem for n in nets]  # read back from the store's JSON
     assert cal.samples[0].features == features(load_graph(nets[0]), get_target("host"), runtime="onnxruntime")
+    # ONNX Runtime profiles its kernels: each sample keeps one time per node that runs, read back keyed by position
+    for s in cal.samples:
+        assert s.kernels and set(s.kernels) <= set(range(len(s.features.nodes))) and min(s.kernels.values()) > 0
+        assert sum(s.kernels.values()) < 3 * s.measured_s  # the profiled kernels of one run, not a sum over runs
     new = build_family(tmp_path / "new", keep=lambda s: s.name in ("conv-c16-s32-d3", "mlp-w512-d4"))
     config = BenchmarkConfig(warmup_runs=2, warmup_min_s=0.0, min_runs=5, min_duration_s=0.01, max_duration_s=1.0,
                              distinct_inputs=1)

@@ -254,7 +254,7 @@ def test_kernel_times_tell_apart_classes_a_latency_cannot():
     """Every model mixes convolutions and depthwise ones in the same proportion: latencies alone fit any split of
     the time between the two; a per-operator profile's kernel times fix it, and a new mix is then predicted.
     Kernels under ``MIN_KERNEL_S`` give no equation (the profiler's own cost is much of their time)."""
-    from edgeport.predict.fit import MIN_KERNEL_S
+    from edgeport.predict.fit import MAX_PROFILED, MIN_KERNEL_S
 
     true = _truth()
 
@@ -277,6 +277,10 @@ def test_kernel_times_tell_apart_classes_a_latency_cannot():
     # the same profile with every kernel too short to trust: no kernel equation, the latency-only fit
     tiny = [dataclasses.replace(s, kernels={k: MIN_KERNEL_S / 2 for k in s.kernels}) for s in train]
     assert fit_params(tiny, prior).vector() == pytest.approx(latency_only.vector())
+    # a profile the profiler's own cost swamped (its kernels add up to twice the latency): no kernel equation either
+    swamped = [dataclasses.replace(s, kernels={k: 2 * t for k, t in s.kernels.items()}) for s in train]
+    assert sum(swamped[0].kernels.values()) > MAX_PROFILED * swamped[0].measured_s
+    assert fit_params(swamped, prior).vector() == pytest.approx(latency_only.vector())
 
 
 def test_leave_one_out_holds_each_model_out():

@@ -321,6 +321,9 @@ def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
             >= n.memory_s * params.inv_mem[n.op_class] for n in feat.nodes]
 
 
+_CLASS_INDEX = {k: i for i, k in enumerate(OP_CLASSES)}  # op class -> its place in each block of the fit's vector
+
+
 def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, int]) -> None:
     n = len(OP_CLASSES)
     k = index[node.op_class]
@@ -335,10 +338,9 @@ def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, in
 def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray:
     """The row of the fit's linear system: latency = row · params.vector() + boundary, for these branches."""
     n = len(OP_CLASSES)
-    index = {k: i for i, k in enumerate(OP_CLASSES)}
     row = np.zeros(3 * n + 3)
     for node, cb in zip(feat.nodes, compute_bound):
-        _add_node(row, node, cb, index)
+        _add_node(row, node, cb, _CLASS_INDEX)
     row[3 * n] = 1.0
     row[3 * n + 2] = feat.io_s
     return row
@@ -394,7 +396,7 @@ def class_shares(kernels: dict[int, float], feat: ModelFeatures) -> dict[str, fl
 def node_row(node: NodeFeatures, compute_bound: bool) -> np.ndarray:
     """The fit's row for one node on its own: its time = row · params.vector()."""
     row = np.zeros(3 * len(OP_CLASSES) + 3)
-    _add_node(row, node, compute_bound, {k: i for i, k in enumerate(OP_CLASSES)})
+    _add_node(row, node, compute_bound, _CLASS_INDEX)
     return row
 
 
