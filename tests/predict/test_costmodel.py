@@ -81,6 +81,36 @@ def test_cost_model_by_hand(tmp_path: Path):
     assert empty.latency_ms == pytest.approx(0.010) and empty.low_ms == pytest.approx(0.010)
 
 
+
+def test_bytes_beyond_the_core_cache_cost_the_far_memory_term(tmp_path: Path):
+    from edgeport.graph.load import load_graph
+
+    t = _target()
+    small = dataclasses.replace(t, memory=dataclasses.replace(t.memory, cache_bytes=1024))
+    feat = features(load_graph(_gemm_relu(tmp_path / "gr.onnx")), small)
+    relu, gemm = feat.nodes
+    assert relu.far_s == 0  # 512 bytes fit the 1 KB cache
+    assert gemm.far_s == pytest.approx((17152 - 1024) / 1e9)
+    params = CostParams.from_prior(PRIOR)
+    base = predict_seconds(feat, params)
+    params.far = 2.0
+    assert predict_seconds(feat, params) == pytest.approx(base + 2.0 * gemm.far_s)
+    assert CostParams.from_vector(params.vector()).far == 2.0
+
+
+def test_the_host_cache_is_the_largest_one_core_has_alone(tmp_path: Path):
+    from edgeport.core.target import _core_cache_bytes
+
+    for i, (kind, size, shared) in enumerate([("Data", "48K", "0"), ("Instruction", "32K", "0"),
+                                              ("Unified", "1280K", "0"), ("Unified", "49152K", "0-1")]):
+        d = tmp_path / f"index{i}"
+        d.mkdir()
+        for name, value in (("type", kind), ("size", size), ("shared_cpu_list", shared)):
+            (d / name).write_text(value + "\n")
+    assert _core_cache_bytes(tmp_path) == 1280 * 1024
+    assert _core_cache_bytes(tmp_path / "missing") is None
+
+
 def _convs(path: Path) -> Path:
     """An RGB stem conv (3→8 channels), a narrow 3×3 conv (8→8), a depthwise conv (8) and a wide 1×1 (8→64)."""
     import numpy as np

@@ -74,6 +74,8 @@ class Memory:
     bandwidth_gbs: float | None  # main-memory bandwidth, GB/s
     app_limit_bytes: int | None  # what one app may use before the OS kills it
     source: str
+    # the cache one core's working set stays in: its private L2 (host: read from sysfs at load time); None: unknown
+    cache_bytes: int | None = None
 
     @property
     def activation_budget(self) -> int | None:
@@ -120,6 +122,7 @@ class PredictorPrior:
     narrow_penalty: float = 0.3  # the Zen5 VM fit (0.27); an AVX2 fit put it into the per-convolution overhead
     io_copy: float = 0.5  # passes over the model's inputs and outputs at memory bandwidth, per inference
     int8_efficiency: float = 1.0  # share of ``efficiency`` the MAC classes keep at int8, against the int8 peak
+    far_memory: float = 0.0  # seconds per second (at bandwidth) of a node's bytes beyond ``memory.cache_bytes``
 
     def for_path(self, path: str) -> PredictorPrior:
         return self.paths.get(path, self)
@@ -278,7 +281,8 @@ def parse_target(data: dict[str, Any], where: str) -> Target:
     mem_t = top.table("memory")
     memory = Memory(ram_bytes=mem_t.int("ram_bytes"), sram_bytes=mem_t.int("sram_bytes"),
                     flash_bytes=mem_t.int("flash_bytes"), bandwidth_gbs=mem_t.num("bandwidth_gbs"),
-                    app_limit_bytes=mem_t.int("app_limit_bytes"), source=mem_t.source())
+                    app_limit_bytes=mem_t.int("app_limit_bytes"), source=mem_t.source(),
+                    cache_bytes=mem_t.int("cache_bytes"))
     if memory.ram_bytes is None and memory.sram_bytes is None:
         raise mem_t._fail("ram_bytes", "or 'memory.sram_bytes' must be given")
     sources.update(mem_t.field_sources())
@@ -349,6 +353,9 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
     io_copy = t.num("io_copy")
     if io_copy is not None and io_copy < 0:
         raise t._fail("io_copy", f"must be ≥ 0, got {io_copy}")
+    far = t.num("far_memory")
+    if far is not None and far < 0:
+        raise t._fail("far_memory", f"must be ≥ 0, got {far}")
     int8 = t.num("int8_efficiency")
     if int8 is not None and not 0 < int8 <= 1:
         raise t._fail("int8_efficiency", f"must be a fraction in (0, 1], got {int8}")
@@ -360,7 +367,8 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
                            source=t.str("source", base.source),
                            narrow_penalty=base.narrow_penalty if narrow is None else narrow,
                            io_copy=base.io_copy if io_copy is None else io_copy,
-                           int8_efficiency=base.int8_efficiency if int8 is None else int8)
+                           int8_efficiency=base.int8_efficiency if int8 is None else int8,
+                           far_memory=base.far_memory if far is None else far)
     raw_paths = t.data.get("path", {})
     if key == "predictor" and raw_paths:
         if not isinstance(raw_paths, dict):
@@ -373,7 +381,7 @@ def _predictor(top: _Fields, base: PredictorPrior, key: str = "predictor") -> Pr
             paths[name] = _predictor(sub, prior, name)
         prior = PredictorPrior(prior.efficiency, prior.op_overhead_us, prior.memory_efficiency,
                                prior.invoke_floor_us, prior.within_factor, prior.source, paths, prior.narrow_penalty,
-                               prior.io_copy, prior.int8_efficiency)
+                               prior.io_copy, prior.int8_efficiency, prior.far_memory)
     return prior
 
 
@@ -485,6 +493,26 @@ def _isa_macs_per_cycle(flags: tuple[str, ...], *, full_width_avx512: bool = Fal
     return {"float32": fp32, "int8": int8, "bfloat16": bf16}
 
 
+def _core_cache_bytes(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int | None:
+    """The largest data cache core 0 has to itself (``shared_cpu_list`` names it alone; on x86 its L2), from
+    sysfs; None where sysfs does not say."""
+    best = None
+    for index in sorted(root.glob("index*")):
+        try:
+            kind = (index / "type").read_text().strip()
+            shared = (index / "shared_cpu_list").read_text().strip()
+            size = (index / "size").read_text().strip()
+        except OSError:
+            continue
+        if kind == "Instruction" or "," in shared or "-" in shared:
+            continue
+        scale = {"K": 1024, "M": 1024 ** 2}.get(size[-1:].upper(), 1)
+        digits = size.rstrip("KkMm")
+        if digits.isdigit():
+            best = max(best or 0, int(digits) * scale)
+    return best
+
+
 def _fill_host(t: Target) -> Target:
     """Replace the host template's placeholders with this machine's cores, ISA flags, clock and RAM.
 
@@ -506,8 +534,9 @@ def _fill_host(t: Target) -> Target:
     cpu = replace(t.cpu, name=_cpu_name(), arch=platform.machine(), cores=cores, isa=flags, freq_mhz=mhz or 0.0,
                   peak_macs={k: v * cores for k, v in per_core.items()},
                   source=f"measured at load time (cores, ISA flags, clock); {peak_source}")
-    ram = _ram_bytes()
-    memory = replace(t.memory, ram_bytes=ram, source=f"measured at load time (RAM); {t.memory.source}")
+    ram, cache = _ram_bytes(), _core_cache_bytes()
+    memory = replace(t.memory, ram_bytes=ram, cache_bytes=cache or t.memory.cache_bytes,
+                     source=f"measured at load time (RAM{', per-core cache' if cache else ''}); {t.memory.source}")
     return replace(t, cpu=cpu, memory=memory)
 
 

@@ -28,6 +28,14 @@ Python spent 35-55 µs per MB of them on a Zen3 core, 260 µs of a 425 µs eleme
 kernel took 160 µs; ONNX Runtime about 7 µs per MB), and ``boundaries`` the hand-over cost of each
 partition when a model is split between units (``analysis.compat``).
 
+A node's bytes beyond what one core's own cache holds (``memory.cache_bytes``: its L2, read from sysfs on the host)
+cost ``far`` more seconds per second at bandwidth (``far_s``): per-node ONNX Runtime profiles moved elementwise and
+data-movement tensors at ~20 GB/s up to a few MB and ~12.6 GB/s beyond 16 MB, so one bandwidth per class left every
+model with big feature maps under (PP-OCR's detector, the layout model, 112² family nets) and small ones over. On the
+predictor suite's measurements (one Xeon VM, L2 1.25 MB, 1 thread) the term took leave-one-model-out within ±10 % /
+±20 % from 31/60 % to 49/71 % on ONNX Runtime (latencies and kernel times), 23/49 % to 29/49 % on OpenVINO and
+34/56 % to 29/61 % on LiteRT; a threshold at 2.5 MB or all of a node's bytes once over 1.25 MB did worse.
+
 The parameters are kept as reciprocals (``1/eff``, ``1/mem_eff``) and seconds, so that once each node
 is known to be compute- or memory-bound the latency is *linear* in them: that is what lets
 ``predict.fit`` fit them by non-negative least squares.
@@ -54,8 +62,8 @@ __all__ = ["CHANNEL_TILE_VECTORS", "COST_MODEL", "MIN_ATTRIBUTED", "CostParams",
            "precision_of", "predict_seconds"]
 
 # The version of the equations below; a stored fit of another version is not used (``predict.calibration``).
-# 2: memory adds to compute on a CPU, a strided_softmax class, x·sigmoid(x) one node.
-COST_MODEL = 2
+# 2: memory adds to compute on a CPU, a strided_softmax class, x·sigmoid(x) one node. 3: a far-memory term.
+COST_MODEL = 3
 
 _ITEMSIZE = {"float32": 4, "float16": 2, "bfloat16": 2, "float64": 8, "int8": 1, "uint8": 1, "int16": 2,
              "uint16": 2, "int32": 4, "uint32": 4, "int64": 8, "uint64": 8, "bool": 1}
@@ -67,6 +75,7 @@ class NodeFeatures:
     compute_s: float  # work / peak: seconds at 100 % of the unit's peak
     memory_s: float  # bytes / bandwidth: seconds at 100 % of the bandwidth
     lost_s: float = 0.0  # work the SIMD channel tiles leave empty / peak (convolutions on a CPU)
+    far_s: float = 0.0  # the bytes beyond what the unit's cache holds / bandwidth (``far_bytes``)
     overlap: bool = False  # memory traffic hides under compute (an accelerator's DMA): max(); False: they add (CPU)
 
 
@@ -93,6 +102,7 @@ class CostParams:
     invoke_s: float  # per inference: the floor
     narrow: float = 0.0  # seconds per second of empty channel-tile work (``lost_s``); 0 in fits made before it
     io: float = 0.0  # seconds per second of the model's input and output traffic (``io_s``)
+    far: float = 0.0  # seconds per second of a node's traffic beyond the cache (``far_s``); 0 in fits made before it
 
     @classmethod
     def from_prior(cls, prior: PredictorPrior, precision: str = "fp32") -> CostParams:
@@ -102,17 +112,18 @@ class CostParams:
         return cls(inv_eff={k: 1.0 / (prior.efficiency[k] * scale[k]) for k in OP_CLASSES},
                    inv_mem={k: 1.0 / prior.memory_efficiency for k in OP_CLASSES},
                    overhead_s={k: prior.op_overhead_us[k] * 1e-6 for k in OP_CLASSES},
-                   invoke_s=prior.invoke_floor_us * 1e-6, narrow=prior.narrow_penalty, io=prior.io_copy)
+                   invoke_s=prior.invoke_floor_us * 1e-6, narrow=prior.narrow_penalty, io=prior.io_copy,
+                   far=prior.far_memory)
 
-    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke, narrow, io]
+    # the fit's parameter vector: [inv_eff..., inv_mem..., overhead..., invoke, narrow, io, far]
     def vector(self) -> np.ndarray:
         return np.array([*(self.inv_eff[k] for k in OP_CLASSES), *(self.inv_mem[k] for k in OP_CLASSES),
-                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s, self.narrow, self.io])
+                         *(self.overhead_s[k] for k in OP_CLASSES), self.invoke_s, self.narrow, self.io, self.far])
 
     @classmethod
     def from_json(cls, p: dict[str, Any]) -> CostParams:
         return cls(dict(p["inv_eff"]), dict(p["inv_mem"]), dict(p["overhead_s"]), float(p["invoke_s"]),
-                   float(p.get("narrow", 0.0)), float(p.get("io", 0.0)))
+                   float(p.get("narrow", 0.0)), float(p.get("io", 0.0)), float(p.get("far", 0.0)))
 
     @classmethod
     def from_vector(cls, v: Sequence[float]) -> CostParams:
@@ -120,7 +131,7 @@ class CostParams:
         return cls(inv_eff=dict(zip(OP_CLASSES, map(float, v[:n]))),
                    inv_mem=dict(zip(OP_CLASSES, map(float, v[n:2 * n]))),
                    overhead_s=dict(zip(OP_CLASSES, map(float, v[2 * n:3 * n]))), invoke_s=float(v[3 * n]),
-                   narrow=float(v[3 * n + 1]), io=float(v[3 * n + 2]))
+                   narrow=float(v[3 * n + 1]), io=float(v[3 * n + 2]), far=float(v[3 * n + 3]))
 
 
 def _tensor_bytes(graph: Graph, name: str) -> int:
@@ -283,6 +294,7 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
     bandwidth = (target.memory.bandwidth_gbs or 1.0) * 1e9
     fallback_peak = target.peak_macs("float32") or 1e9
     tile = channel_tile(target.cpu.isa)
+    cache = target.memory.cache_bytes or 0
     rows = []
     runs_alone = executed(graph, pointwise_chains=fuses_pointwise(runtime))
     swish_x = {m: sig for sig, m in swish_pairs(graph).items()}  # a swish's Mul → its Sigmoid
@@ -303,7 +315,8 @@ def features(graph: Graph, target: Target, paths: Sequence[str] | None = None, *
         moved = sum(_tensor_bytes(graph, x) for x in reads) + sum(_tensor_bytes(graph, x) for x in node.outputs if x)
         cpu = path in ("cpu", "none")
         lost = tile_loss(graph, node, cls, tile) if cpu else 0.0  # accelerators: not modelled
-        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth, work * lost / peak, overlap=not cpu))
+        far = max(moved - cache, 0) if cache else 0
+        rows.append(NodeFeatures(cls, work / peak, moved / bandwidth, work * lost / peak, far / bandwidth, overlap=not cpu))
     io = sum(_tensor_bytes(graph, x) for x in graph.inputs if not _is_constant(graph, x)) + \
         sum(_tensor_bytes(graph, x) for x in graph.outputs)
     return ModelFeatures(rows, boundary_s, precision_of(graph), io_s=io / bandwidth)
@@ -318,10 +331,11 @@ def branches(feat: ModelFeatures, params: CostParams) -> list[bool]:
     """Per node: True where compute, False where memory traffic, is the slower term under ``params`` (what
     a node whose two overlap is charged; the others pay both)."""
     return [n.compute_s * params.inv_eff[n.op_class] + n.lost_s * params.narrow
-            >= n.memory_s * params.inv_mem[n.op_class] for n in feat.nodes]
+            >= n.memory_s * params.inv_mem[n.op_class] + n.far_s * params.far for n in feat.nodes]
 
 
 _CLASS_INDEX = {k: i for i, k in enumerate(OP_CLASSES)}  # op class -> its place in each block of the fit's vector
+_WIDTH = 3 * len(OP_CLASSES) + 4  # the length of CostParams.vector()
 
 
 def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, int]) -> None:
@@ -332,13 +346,14 @@ def _add_node(row: np.ndarray, node: NodeFeatures, cb: bool, index: dict[str, in
         row[3 * n + 1] += node.lost_s
     if not cb or not node.overlap:
         row[n + k] += node.memory_s
+        row[3 * n + 3] += node.far_s
     row[2 * n + k] += 1.0
 
 
 def design_row(feat: ModelFeatures, compute_bound: Sequence[bool]) -> np.ndarray:
     """The row of the fit's linear system: latency = row · params.vector() + boundary, for these branches."""
     n = len(OP_CLASSES)
-    row = np.zeros(3 * n + 3)
+    row = np.zeros(_WIDTH)
     for node, cb in zip(feat.nodes, compute_bound):
         _add_node(row, node, cb, _CLASS_INDEX)
     row[3 * n] = 1.0
@@ -395,7 +410,7 @@ def class_shares(kernels: dict[int, float], feat: ModelFeatures) -> dict[str, fl
 
 def node_row(node: NodeFeatures, compute_bound: bool) -> np.ndarray:
     """The fit's row for one node on its own: its time = row · params.vector()."""
-    row = np.zeros(3 * len(OP_CLASSES) + 3)
+    row = np.zeros(_WIDTH)
     _add_node(row, node, compute_bound, _CLASS_INDEX)
     return row
 
@@ -411,7 +426,7 @@ def per_class_seconds(feat: ModelFeatures, params: CostParams) -> dict[str, floa
     for node, cb in zip(feat.nodes, branches(feat, params)):
         k = node.op_class
         compute = node.compute_s * params.inv_eff[k] + node.lost_s * params.narrow
-        memory = node.memory_s * params.inv_mem[k]
+        memory = node.memory_s * params.inv_mem[k] + node.far_s * params.far
         t = (compute if cb else memory) if node.overlap else compute + memory
         out[k] = out.get(k, 0.0) + t + params.overhead_s[k]
     return out
