@@ -101,13 +101,22 @@ def test_bytes_beyond_the_core_cache_cost_the_far_memory_term(tmp_path: Path):
 def test_the_host_cache_is_the_largest_one_core_has_alone(tmp_path: Path):
     from edgeport.core.target import _core_cache_bytes
 
-    for i, (kind, size, shared) in enumerate([("Data", "48K", "0"), ("Instruction", "32K", "0"),
-                                              ("Unified", "1280K", "0"), ("Unified", "49152K", "0-1")]):
-        d = tmp_path / f"index{i}"
-        d.mkdir()
-        for name, value in (("type", kind), ("size", size), ("shared_cpu_list", shared)):
-            (d / name).write_text(value + "\n")
-    assert _core_cache_bytes(tmp_path) == 1280 * 1024
+    def tree(cpu: Path, siblings: str, caches: list[tuple[str, str, str]]) -> Path:
+        (cpu / "topology").mkdir(parents=True)
+        (cpu / "topology" / "thread_siblings_list").write_text(siblings + "\n")
+        for i, (kind, size, shared) in enumerate(caches):
+            d = cpu / "cache" / f"index{i}"
+            d.mkdir(parents=True)
+            for name, value in (("type", kind), ("size", size), ("shared_cpu_list", shared)):
+                (d / name).write_text(value + "\n")
+        return cpu / "cache"
+
+    vm = tree(tmp_path / "vm", "0", [("Data", "48K", "0"), ("Instruction", "32K", "0"),
+                                     ("Unified", "1280K", "0"), ("Unified", "49152K", "0-1")])
+    assert _core_cache_bytes(vm) == 1280 * 1024
+    # two hardware threads share the core's L2; the L3 spans every core
+    smt = tree(tmp_path / "smt", "0,16", [("Data", "32K", "0,16"), ("Unified", "2M", "0,16"), ("Unified", "32M", "0-31")])
+    assert _core_cache_bytes(smt) == 2 * 1024 ** 2
     assert _core_cache_bytes(tmp_path / "missing") is None
 
 

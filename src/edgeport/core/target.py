@@ -493,18 +493,31 @@ def _isa_macs_per_cycle(flags: tuple[str, ...], *, full_width_avx512: bool = Fal
     return {"float32": fp32, "int8": int8, "bfloat16": bf16}
 
 
+def _cpu_set(text: str) -> set[int]:
+    """The CPUs a sysfs CPU list names ("0-1,4" -> {0, 1, 4})."""
+    out: set[int] = set()
+    for part in filter(None, text.strip().split(",")):
+        lo, _, hi = part.partition("-")
+        out.update(range(int(lo), int(hi or lo) + 1))
+    return out
+
+
 def _core_cache_bytes(root: Path = Path("/sys/devices/system/cpu/cpu0/cache")) -> int | None:
-    """The largest data cache core 0 has to itself (``shared_cpu_list`` names it alone; on x86 its L2), from
-    sysfs; None where sysfs does not say."""
+    """The largest data cache core 0 has to itself (shared by no CPU but its own hardware threads; on x86 its L2),
+    from sysfs; None where sysfs does not say."""
+    try:
+        own = _cpu_set((root.parent / "topology" / "thread_siblings_list").read_text())
+    except (OSError, ValueError):
+        own = {0}
     best = None
     for index in sorted(root.glob("index*")):
         try:
             kind = (index / "type").read_text().strip()
-            shared = (index / "shared_cpu_list").read_text().strip()
+            shared = _cpu_set((index / "shared_cpu_list").read_text())
             size = (index / "size").read_text().strip()
-        except OSError:
+        except (OSError, ValueError):
             continue
-        if kind == "Instruction" or "," in shared or "-" in shared:
+        if kind == "Instruction" or not shared <= own | {0}:
             continue
         scale = {"K": 1024, "M": 1024 ** 2}.get(size[-1:].upper(), 1)
         digits = size.rstrip("KkMm")

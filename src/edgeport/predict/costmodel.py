@@ -75,7 +75,7 @@ class NodeFeatures:
     compute_s: float  # work / peak: seconds at 100 % of the unit's peak
     memory_s: float  # bytes / bandwidth: seconds at 100 % of the bandwidth
     lost_s: float = 0.0  # work the SIMD channel tiles leave empty / peak (convolutions on a CPU)
-    far_s: float = 0.0  # the bytes beyond what the unit's cache holds / bandwidth (``far_bytes``)
+    far_s: float = 0.0  # the bytes beyond what one core's cache holds (``memory.cache_bytes``) / bandwidth
     overlap: bool = False  # memory traffic hides under compute (an accelerator's DMA): max(); False: they add (CPU)
 
 
