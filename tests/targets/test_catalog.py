@@ -165,3 +165,18 @@ def test_devices_cli_json():
     doc = json.loads(res.output)
     ids = {d["id"] for d in doc["data"]["devices"]}
     assert REQUIRED <= ids
+
+
+@pytest.mark.parametrize("edit,problem", [
+    (("far_memory = 1.5", "far_memory = -1.5"), "must be a non-negative number, got -1.5"),
+    (("strided_softmax = 0.005", "strided_softmaxes = 0.005"), "is not an op class"),
+])
+def test_a_bad_predictor_term_is_named(tmp_path: Path, edit: tuple[str, str], problem: str):
+    """The host profile's [predictor] table with one term broken: the error names the field, the file and why."""
+    text = (targets_dirs()[0] / "host.toml").read_text()
+    assert edit[0] in text
+    bad = tmp_path / "bad.toml"
+    bad.write_text(text.replace(*edit))
+    with pytest.raises(ConfigError) as err:
+        load_target_file(bad)
+    assert "predictor" in str(err.value) and "bad.toml" in str(err.value) and problem in str(err.value)

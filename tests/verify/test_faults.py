@@ -45,7 +45,9 @@ def test_perturbed_conv_weight_is_caught_and_localised(digits_onnx, digits_data,
 def test_scrambled_layout_transpose_is_localised(digits_pt2, digits_data, planted):
     # cross-format: the PyTorch program against an ONNX with a wrong H/W transpose
     result = verify(digits_pt2, load_artifact(planted.scrambled), digits_data, localize=True)
-    assert not result.passed and result.test_accuracy < 0.5
+    # how much accuracy a swapped feature map keeps depends on the weights the fixture trained (0.59 on one AMD EPYC VM,
+    # under 0.5 where this test was written): the fault is judged by the drop, not by one machine's figure
+    assert not result.passed and result.test_accuracy < result.reference_accuracy - 0.25, result.test_accuracy
     d = result.localization.first_divergent
     assert d is not None and d.test_node == "scramble_hw" and d.op_type == "Transpose"
     assert d.matched_by == "inherited" and d.cosine < 0.9
